@@ -1,0 +1,90 @@
+// The kernel layer: one table of function pointers, filled once at start-up from CPU feature
+// detection (or BERTRT_ISA). Stages call kernels only through kernels::active(); kernels know
+// nothing about layers or models. Shapes are given in comments as [rows, cols].
+//
+// Every function here has a scalar implementation (kernels/*_scalar.cpp) that is the
+// specification; the SIMD variants are tested against it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace bertrt::kernels {
+
+enum class Isa : int { scalar = 0, avx2 = 1, avx512 = 2, neon = 3 };
+const char* isa_name(Isa isa);
+
+// Storage type of a weight table.
+enum class DType : uint8_t { f32 = 0, f16 = 1, bf16 = 2 };
+
+enum class Activation : int { none = 0, gelu_erf = 1, gelu_tanh = 2, relu = 3 };
+
+// Fused embeddings: out[i] = LayerNorm(word[i] + position_table[position_ids[i]]
+//                                      + type_table[token_type_ids[i]]) * gamma + beta
+// where word[i] is inputs_embeds[i] (f32) when inputs_embeds is set, otherwise
+// row input_ids[i] of word_table (dtype word_dtype). Ids are validated by the caller.
+struct EmbedLayerNormArgs {
+  size_t rows = 0;                       // N = B*T
+  size_t hidden = 0;                     // H
+  const float* inputs_embeds = nullptr;  // [N, H] or null
+  const void* word_table = nullptr;      // [V, H] (used when inputs_embeds is null)
+  DType word_dtype = DType::f32;
+  const int64_t* input_ids = nullptr;       // [N]
+  const float* position_table = nullptr;    // [P, H]
+  const int64_t* position_ids = nullptr;    // [N]
+  const float* type_table = nullptr;        // [TV, H]
+  const int64_t* token_type_ids = nullptr;  // [N]
+  const float* gamma = nullptr;             // [H]
+  const float* beta = nullptr;              // [H]
+  float eps = 1e-12f;
+  float* out = nullptr;                     // [N, H]
+};
+
+struct KernelTable {
+  Isa isa = Isa::scalar;
+
+  // out[i, :] = table[ids[i], :] widened to f32. table [V, H], ids [n] (validated), out [n, H].
+  void (*gather_f32)(const float* table, const int64_t* ids, size_t n, size_t hidden, float* out);
+  void (*gather_f16)(const uint16_t* table, const int64_t* ids, size_t n, size_t hidden, float* out);
+  void (*gather_bf16)(const uint16_t* table, const int64_t* ids, size_t n, size_t hidden, float* out);
+
+  void (*embed_layernorm)(const EmbedLayerNormArgs& args);
+
+  // out[i] = LayerNorm(a[i] + b[i] + bias) * gamma + beta, rows [n, H]; out may alias a or b.
+  // bias may be null (treated as zeros).
+  void (*add_bias_layernorm)(const float* a, const float* b, const float* bias, const float* gamma,
+                             const float* beta, float eps, size_t n, size_t hidden, float* out);
+
+  // In place over rows [rows, cols] with row stride ld: x = softmax(x * scale) over the columns
+  // whose key_valid entry is nonzero (key_valid [cols], null = all valid); masked columns become 0.
+  // A row with no valid column becomes all zeros. Max-subtracted.
+  void (*masked_softmax)(float* x, size_t rows, size_t cols, size_t ld, float scale, const uint8_t* key_valid);
+
+  // In place over rows [rows, cols] with row stride ld: x = act(x + bias); bias [cols] or null.
+  void (*bias_activation)(float* x, size_t rows, size_t cols, size_t ld, const float* bias, Activation act);
+
+  // dst[i] = widen(src[i]) for n elements.
+  void (*f16_to_f32)(const uint16_t* src, size_t n, float* dst);
+  void (*bf16_to_f32)(const uint16_t* src, size_t n, float* dst);
+};
+
+// The table chosen at start-up: the best ISA the CPU and OS support, or BERTRT_ISA if set
+// (a level the CPU lacks is an error reported by select_isa_from_env()).
+const KernelTable& active();
+// Table for a given ISA, or null when it is not compiled in or not supported by this CPU.
+const KernelTable* table_for(Isa isa);
+// True when this CPU (and OS) can run the ISA.
+bool cpu_supports(Isa isa);
+
+// Scalar reference table (always available).
+const KernelTable& scalar_table();
+
+// Plain C-order single-precision GEMM: C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C.
+// Uses OpenBLAS when built with it, a blocked scalar loop otherwise.
+void sgemm(bool trans_a, bool trans_b, size_t m, size_t n, size_t k, float alpha, const float* a, size_t lda,
+           const float* b, size_t ldb, float beta, float* c, size_t ldc);
+// The always-available reference GEMM (no BLAS), used as a test oracle.
+void sgemm_reference(bool trans_a, bool trans_b, size_t m, size_t n, size_t k, float alpha, const float* a,
+                     size_t lda, const float* b, size_t ldb, float beta, float* c, size_t ldc);
+
+}  // namespace bertrt::kernels

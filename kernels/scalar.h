@@ -1,0 +1,32 @@
+// Scalar reference kernels: the specification every SIMD variant is tested against.
+#pragma once
+
+#include "kernels/kernels.h"
+
+namespace bertrt::kernels::scalar {
+
+float f16_to_f32_one(uint16_t h);
+inline float bf16_to_f32_one(uint16_t h) {
+  uint32_t bits = static_cast<uint32_t>(h) << 16;
+  float f;
+  __builtin_memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+void gather_f32(const float* table, const int64_t* ids, size_t n, size_t hidden, float* out);
+void gather_f16(const uint16_t* table, const int64_t* ids, size_t n, size_t hidden, float* out);
+void gather_bf16(const uint16_t* table, const int64_t* ids, size_t n, size_t hidden, float* out);
+void embed_layernorm(const EmbedLayerNormArgs& args);
+void add_bias_layernorm(const float* a, const float* b, const float* bias, const float* gamma, const float* beta,
+                        float eps, size_t n, size_t hidden, float* out);
+void masked_softmax(float* x, size_t rows, size_t cols, size_t ld, float scale, const uint8_t* key_valid);
+void bias_activation(float* x, size_t rows, size_t cols, size_t ld, const float* bias, Activation act);
+void f16_to_f32(const uint16_t* src, size_t n, float* dst);
+void bf16_to_f32(const uint16_t* src, size_t n, float* dst);
+
+// Two-pass LayerNorm of one row (in: [H], may alias out).
+void layernorm_row(const float* in, const float* gamma, const float* beta, float eps, size_t hidden, float* out);
+float gelu_erf(float x);
+float gelu_tanh(float x);
+
+}  // namespace bertrt::kernels::scalar
