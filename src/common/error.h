@@ -1,22 +1,15 @@
-// Internal error type: every failure inside the library is a bertrt::Error carrying the public
-// status code; the C API turns it into a return value and a thread-local message.
+// Every failure inside the library is a bertrt::Error carrying the public status code; the C API
+// turns it into a return value and a thread-local message.
 #pragma once
 
 #include <stdexcept>
 #include <string>
 
-#include "bertrt/bertrt.h"
+#include "bertrt/error.hpp"
 
 namespace bertrt {
 
-class Error : public std::runtime_error {
- public:
-  Error(bertrt_status status, const std::string& message) : std::runtime_error(message), status_(status) {}
-  bertrt_status status() const noexcept { return status_; }
-
- private:
-  bertrt_status status_;
-};
+// bertrt::Error is the public C++ exception type (bertrt/error.hpp), used inside the library too.
 
 // Records the message returned by bertrt_last_error() for this thread.
 void set_last_error(const std::string& message);

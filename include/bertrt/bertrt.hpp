@@ -1,0 +1,171 @@
+// Thin C++20 layer over the C API: RAII handles, std::span views, exceptions carrying the status.
+// No logic of its own: every call forwards to bertrt.h.
+//
+//   bertrt::Model model("model.bertrt");
+//   bertrt::Session session(model);
+//   std::vector<float> embeds(B * T * H), hidden(B * T * H), last(B * T * H);
+//   session.lookup(ids, B, T, embeds);     // edit embeds here
+//   session.embed(embeds, {}, {}, B, T, hidden);
+//   session.encode(hidden, mask, B, T, last);
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "bertrt/bertrt.h"
+#include "bertrt/error.hpp"
+
+namespace bertrt {
+
+inline void check(bertrt_status status) {
+  if (status != BERTRT_OK) throw Error(status, std::string(bertrt_status_str(status)) + ": " + bertrt_last_error());
+}
+
+namespace detail {
+template <typename T>
+void need(std::span<T> s, size_t count, const char* name) {
+  if (s.size() < count)
+    throw Error(BERTRT_ERROR_SHAPE, std::string(name) + " holds " + std::to_string(s.size()) + " elements, needs " +
+                                        std::to_string(count));
+}
+template <typename T>
+auto ptr_or_null(std::span<T> s) {
+  return s.empty() ? nullptr : s.data();
+}
+struct ModelDeleter {
+  void operator()(bertrt_model* m) const { bertrt_model_free(m); }
+};
+struct SessionDeleter {
+  void operator()(bertrt_session* s) const { bertrt_session_free(s); }
+};
+struct TokenizerDeleter {
+  void operator()(bertrt_tokenizer* t) const { bertrt_tokenizer_free(t); }
+};
+struct EncodingDeleter {
+  void operator()(bertrt_encoding* e) const { bertrt_encoding_free(e); }
+};
+}  // namespace detail
+
+class Model {
+ public:
+  explicit Model(const std::string& path, bool verify_checksum = true) {
+    bertrt_open_options options{verify_checksum ? 0 : 1};
+    bertrt_model* m = nullptr;
+    check(bertrt_model_open(path.c_str(), &options, &m));
+    handle_.reset(m);
+    check(bertrt_model_get_config(m, &config_));
+  }
+  const bertrt_config& config() const { return config_; }
+  size_t hidden_size() const { return static_cast<size_t>(config_.hidden_size); }
+  const bertrt_model* get() const { return handle_.get(); }
+
+ private:
+  std::unique_ptr<bertrt_model, detail::ModelDeleter> handle_;
+  bertrt_config config_{};
+};
+
+class Session {
+ public:
+  explicit Session(const Model& model) : hidden_(model.hidden_size()), config_(model.config()) {
+    bertrt_session* s = nullptr;
+    check(bertrt_session_create(model.get(), &s));
+    handle_.reset(s);
+  }
+  void set_threads(int threads) { check(bertrt_session_set_threads(handle_.get(), threads)); }
+
+  void lookup(std::span<const int64_t> input_ids, size_t batch, size_t seq_len, std::span<float> inputs_embeds) {
+    detail::need(input_ids, batch * seq_len, "input_ids");
+    detail::need(inputs_embeds, batch * seq_len * hidden_, "inputs_embeds");
+    check(bertrt_session_lookup(handle_.get(), input_ids.data(), batch, seq_len, inputs_embeds.data()));
+  }
+  void embed(std::span<const float> inputs_embeds, std::span<const int64_t> token_type_ids,
+             std::span<const int64_t> position_ids, size_t batch, size_t seq_len, std::span<float> out) {
+    detail::need(inputs_embeds, batch * seq_len * hidden_, "inputs_embeds");
+    if (!token_type_ids.empty()) detail::need(token_type_ids, batch * seq_len, "token_type_ids");
+    if (!position_ids.empty()) detail::need(position_ids, batch * seq_len, "position_ids");
+    detail::need(out, batch * seq_len * hidden_, "embedding_output");
+    check(bertrt_session_embed(handle_.get(), inputs_embeds.data(), detail::ptr_or_null(token_type_ids),
+                               detail::ptr_or_null(position_ids), batch, seq_len, out.data()));
+  }
+  // hidden_states ([L+1, B, T, H]) and attentions ([L, B, heads, T, T]) are optional (empty spans).
+  void encode(std::span<const float> hidden, std::span<const int64_t> attention_mask, size_t batch, size_t seq_len,
+              std::span<float> last_hidden_state, std::span<float> hidden_states = {},
+              std::span<float> attentions = {}) {
+    const size_t nh = batch * seq_len * hidden_;
+    const size_t layers = static_cast<size_t>(config_.num_hidden_layers);
+    detail::need(hidden, nh, "hidden");
+    if (!attention_mask.empty()) detail::need(attention_mask, batch * seq_len, "attention_mask");
+    detail::need(last_hidden_state, nh, "last_hidden_state");
+    if (!hidden_states.empty()) detail::need(hidden_states, (layers + 1) * nh, "hidden_states");
+    if (!attentions.empty())
+      detail::need(attentions, layers * batch * static_cast<size_t>(config_.num_attention_heads) * seq_len * seq_len,
+                   "attentions");
+    bertrt_encode_outputs extra{detail::ptr_or_null(hidden_states), detail::ptr_or_null(attentions)};
+    check(bertrt_session_encode(handle_.get(), hidden.data(), detail::ptr_or_null(attention_mask), batch, seq_len,
+                                &extra, last_hidden_state.data()));
+  }
+  void pool(std::span<const float> last_hidden_state, std::span<const int64_t> attention_mask, size_t batch,
+            size_t seq_len, bertrt_pool_mode mode, bool normalize, std::span<float> pooled) {
+    detail::need(last_hidden_state, batch * seq_len * hidden_, "last_hidden_state");
+    if (!attention_mask.empty()) detail::need(attention_mask, batch * seq_len, "attention_mask");
+    detail::need(pooled, batch * hidden_, "pooled");
+    check(bertrt_session_pool(handle_.get(), last_hidden_state.data(), detail::ptr_or_null(attention_mask), batch,
+                              seq_len, mode, normalize ? 1 : 0, pooled.data()));
+  }
+  void forward(const bertrt_forward_inputs& inputs, const bertrt_forward_outputs& outputs) {
+    check(bertrt_session_forward(handle_.get(), &inputs, &outputs));
+  }
+
+ private:
+  std::unique_ptr<bertrt_session, detail::SessionDeleter> handle_;
+  size_t hidden_;
+  bertrt_config config_;
+};
+
+struct Encoding {
+  std::vector<int64_t> ids, token_type_ids, attention_mask, offsets, sequence_ids;
+};
+
+class Tokenizer {
+ public:
+  explicit Tokenizer(const Model& model) {
+    bertrt_tokenizer* t = nullptr;
+    check(bertrt_tokenizer_from_model(model.get(), &t));
+    handle_.reset(t);
+  }
+  Tokenizer(const std::string& vocab_path, const bertrt_tokenizer_options& options) {
+    bertrt_tokenizer* t = nullptr;
+    check(bertrt_tokenizer_from_vocab_file(vocab_path.c_str(), &options, &t));
+    handle_.reset(t);
+  }
+  Encoding encode(const std::string& text, const std::string* pair = nullptr, size_t max_length = 0,
+                  bertrt_truncation truncation = BERTRT_TRUNCATION_LONGEST_FIRST) const {
+    bertrt_encoding* e = nullptr;
+    check(bertrt_tokenizer_encode(handle_.get(), text.data(), text.size(), pair ? pair->data() : nullptr,
+                                  pair ? pair->size() : 0, max_length, truncation, &e));
+    std::unique_ptr<bertrt_encoding, detail::EncodingDeleter> owned(e);
+    const size_t n = bertrt_encoding_length(e);
+    Encoding out;
+    out.ids.assign(bertrt_encoding_ids(e), bertrt_encoding_ids(e) + n);
+    out.token_type_ids.assign(bertrt_encoding_token_type_ids(e), bertrt_encoding_token_type_ids(e) + n);
+    out.attention_mask.assign(bertrt_encoding_attention_mask(e), bertrt_encoding_attention_mask(e) + n);
+    out.offsets.assign(bertrt_encoding_offsets(e), bertrt_encoding_offsets(e) + 2 * n);
+    out.sequence_ids.assign(bertrt_encoding_sequence_ids(e), bertrt_encoding_sequence_ids(e) + n);
+    return out;
+  }
+  std::string id_to_token(int64_t id) const {
+    const char* s = bertrt_tokenizer_id_to_token(handle_.get(), id);
+    return s ? s : "";
+  }
+  const bertrt_tokenizer* get() const { return handle_.get(); }
+
+ private:
+  std::unique_ptr<bertrt_tokenizer, detail::TokenizerDeleter> handle_;
+};
+
+}  // namespace bertrt

@@ -1,0 +1,138 @@
+// The bertrt model file: one little-endian file holding config, tokenizer data, pooling defaults
+// and a table of 64-byte-aligned tensors, opened with mmap and used in place.
+// docs/format.md is the specification; this header mirrors it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bertrt::format {
+
+inline constexpr char kMagic[8] = {'B', 'E', 'R', 'T', 'R', 'T', 'M', 'F'};
+inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr size_t kHeaderSize = 64;
+inline constexpr size_t kAlignment = 64;
+inline constexpr size_t kMaxDims = 8;
+inline constexpr size_t kMaxNameLength = 1024;
+
+enum class TensorDType : uint8_t { f32 = 0, f16 = 1, bf16 = 2, i8 = 3, i32 = 4 };
+const char* dtype_name(TensorDType dtype);
+size_t dtype_size(TensorDType dtype);
+
+// Layout 0 is plain row-major. Other values are reserved for kernel-specific packed layouts
+// (their parameters go in TensorInfo::layout_param); readers reject layouts they do not know.
+enum class TensorLayout : uint8_t { row_major = 0 };
+
+enum class MetaType : uint8_t { int64 = 1, float64 = 2, string = 3, string_list = 4 };
+
+struct TensorInfo {
+  std::string name;
+  TensorDType dtype = TensorDType::f32;
+  TensorLayout layout = TensorLayout::row_major;
+  uint64_t layout_param = 0;
+  std::vector<uint64_t> shape;
+  uint64_t offset = 0;  // from the start of the file, multiple of kAlignment
+  uint64_t nbytes = 0;
+  const uint8_t* data = nullptr;  // set by the reader: points into the mapping
+  uint64_t numel() const;
+};
+
+struct MetaValue {
+  MetaType type = MetaType::int64;
+  int64_t i = 0;
+  double f = 0.0;
+  std::string s;
+  std::vector<std::string> list;
+};
+
+// The 64-bit checksum of the format (docs/format.md, "Checksum"): 4 interleaved FNV-1a-style
+// lanes over 8-byte little-endian words. Streaming so the writer can hash as it writes.
+class Checksum {
+ public:
+  Checksum();
+  void update(const void* data, size_t size);
+  uint64_t finish() const;
+
+ private:
+  void block(const uint8_t* p);
+  uint64_t lanes_[4];
+  uint8_t pending_[32];
+  size_t pending_size_ = 0;
+  uint64_t total_ = 0;
+};
+
+// Checksum of a whole file image, the stored checksum field (bytes 56..63) read as zero.
+uint64_t file_checksum(const uint8_t* data, size_t size);
+
+// A parsed, validated view over a model file image (the bytes must outlive it).
+class ModelFile {
+ public:
+  // Validates header, metadata and tensor table against size; throws bertrt::Error
+  // (BERTRT_ERROR_FORMAT, _CHECKSUM or _UNSUPPORTED) naming the problem.
+  static ModelFile parse(const uint8_t* data, size_t size, bool verify_checksum);
+
+  uint32_t version() const { return version_; }
+  uint64_t checksum() const { return checksum_; }
+  const std::vector<TensorInfo>& tensors() const { return tensors_; }
+  const TensorInfo* find(std::string_view name) const;
+  const std::map<std::string, MetaValue, std::less<>>& metadata() const { return metadata_; }
+
+  std::optional<int64_t> meta_int(std::string_view key) const;
+  std::optional<double> meta_float(std::string_view key) const;
+  std::optional<std::string> meta_string(std::string_view key) const;
+  const std::vector<std::string>* meta_list(std::string_view key) const;
+
+ private:
+  uint32_t version_ = 0;
+  uint64_t checksum_ = 0;
+  std::vector<TensorInfo> tensors_;
+  std::map<std::string, MetaValue, std::less<>> metadata_;
+  std::map<std::string, size_t, std::less<>> index_;
+};
+
+// A read-only memory mapping of a whole file.
+class MappedFile {
+ public:
+  explicit MappedFile(const std::string& path);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+
+ private:
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+// Builds a model file. Tensors are written in the order added, each aligned to kAlignment.
+class ModelFileWriter {
+ public:
+  void set_int(const std::string& key, int64_t value);
+  void set_float(const std::string& key, double value);
+  void set_string(const std::string& key, const std::string& value);
+  void set_list(const std::string& key, const std::vector<std::string>& value);
+  void add_tensor(const std::string& name, TensorDType dtype, const std::vector<uint64_t>& shape,
+                  std::vector<uint8_t> bytes);
+  // Serialises to bytes (header, metadata, table, data) with the checksum filled in.
+  std::vector<uint8_t> serialize() const;
+  void write(const std::string& path) const;
+
+ private:
+  struct PendingTensor {
+    std::string name;
+    TensorDType dtype;
+    std::vector<uint64_t> shape;
+    std::vector<uint8_t> bytes;
+  };
+  std::map<std::string, MetaValue> metadata_;
+  std::vector<PendingTensor> tensors_;
+};
+
+}  // namespace bertrt::format

@@ -1,0 +1,180 @@
+#include "model/model.h"
+
+#include "common/error.h"
+#include "model/names.h"
+
+namespace bertrt::core {
+namespace {
+
+[[noreturn]] void fail(const std::string& message) { throw Error(BERTRT_ERROR_FORMAT, "model file: " + message); }
+
+// Bounds for config values: generous for any real BERT, small enough that products of them
+// cannot overflow size_t.
+constexpr int64_t kMaxDim = 1 << 20;
+
+size_t config_value(const format::ModelFile& f, const char* key, int64_t min_value) {
+  const auto v = f.meta_int(key);
+  if (!v) fail(std::string("missing config value '") + key + "'");
+  if (*v < min_value || *v > kMaxDim)
+    fail(std::string("config value '") + key + "' = " + std::to_string(*v) + " is out of range");
+  return static_cast<size_t>(*v);
+}
+
+const format::TensorInfo& tensor(const format::ModelFile& f, const std::string& name,
+                                 std::initializer_list<size_t> shape) {
+  const format::TensorInfo* t = f.find(name);
+  if (!t) fail("missing tensor '" + name + "'");
+  bool same = t->shape.size() == shape.size();
+  size_t i = 0;
+  for (size_t d : shape) same = same && t->shape[i++] == d;
+  if (!same) {
+    std::string want, got;
+    for (size_t d : shape) want += (want.empty() ? "" : ", ") + std::to_string(d);
+    for (uint64_t d : t->shape) got += (got.empty() ? "" : ", ") + std::to_string(d);
+    fail("tensor '" + name + "' has shape [" + got + "], expected [" + want + "]");
+  }
+  return *t;
+}
+
+const float* f32_tensor(const format::ModelFile& f, const std::string& name, std::initializer_list<size_t> shape) {
+  const auto& t = tensor(f, name, shape);
+  if (t.dtype != format::TensorDType::f32) fail("tensor '" + name + "' must be f32, found " + format::dtype_name(t.dtype));
+  return reinterpret_cast<const float*>(t.data);
+}
+
+kernels::DType weight_dtype(const format::TensorInfo& t) {
+  switch (t.dtype) {
+    case format::TensorDType::f32: return kernels::DType::f32;
+    case format::TensorDType::f16: return kernels::DType::f16;
+    case format::TensorDType::bf16: return kernels::DType::bf16;
+    default:
+      throw Error(BERTRT_ERROR_UNSUPPORTED,
+                  "model file: tensor '" + t.name + "' has dtype " + format::dtype_name(t.dtype) + ", not supported");
+  }
+}
+
+WeightMatrix matrix(const format::ModelFile& f, const std::string& name, size_t in, size_t out) {
+  const auto& t = tensor(f, name, {in, out});
+  return WeightMatrix{t.data, weight_dtype(t), in, out};
+}
+
+}  // namespace
+
+bertrt_pool_mode parse_pool_mode(const std::string& name) {
+  if (name == "cls") return BERTRT_POOL_CLS;
+  if (name == "mean") return BERTRT_POOL_MEAN;
+  if (name == "max") return BERTRT_POOL_MAX;
+  if (name == "pooler") return BERTRT_POOL_POOLER;
+  throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "unknown pooling mode '" + name + "' (cls, mean, max or pooler)");
+}
+
+const char* pool_mode_name(bertrt_pool_mode mode) {
+  switch (mode) {
+    case BERTRT_POOL_CLS: return "cls";
+    case BERTRT_POOL_MEAN: return "mean";
+    case BERTRT_POOL_MAX: return "max";
+    case BERTRT_POOL_POOLER: return "pooler";
+  }
+  return "unknown";
+}
+
+kernels::Activation parse_activation(const std::string& act) {
+  if (act == "gelu") return kernels::Activation::gelu_erf;
+  if (act == "gelu_new" || act == "gelu_pytorch_tanh" || act == "gelu_fast") return kernels::Activation::gelu_tanh;
+  if (act == "relu") return kernels::Activation::relu;
+  throw Error(BERTRT_ERROR_UNSUPPORTED, "hidden_act '" + act + "' is not supported (gelu, gelu_new, gelu_pytorch_tanh, relu)");
+}
+
+std::shared_ptr<const Model> Model::open(const std::string& path, bool verify_checksum) {
+  auto model = std::shared_ptr<Model>(new Model());
+  model->mapping_ = std::make_unique<format::MappedFile>(path);
+  model->file_ = format::ModelFile::parse(model->mapping_->data(), model->mapping_->size(), verify_checksum);
+  model->load();
+  return model;
+}
+
+std::shared_ptr<const Model> Model::from_memory(const uint8_t* data, size_t size, bool verify_checksum) {
+  auto model = std::shared_ptr<Model>(new Model());
+  model->file_ = format::ModelFile::parse(data, size, verify_checksum);
+  model->load();
+  return model;
+}
+
+void Model::load() {
+  const auto& f = file_;
+  auto& c = config_;
+  c.vocab_size = config_value(f, names::kMetaVocabSize, 1);
+  c.hidden_size = config_value(f, names::kMetaHiddenSize, 1);
+  c.num_layers = config_value(f, names::kMetaNumLayers, 0);
+  c.num_heads = config_value(f, names::kMetaNumHeads, 1);
+  c.intermediate_size = config_value(f, names::kMetaIntermediateSize, 1);
+  c.max_positions = config_value(f, names::kMetaMaxPositions, 1);
+  c.type_vocab_size = config_value(f, names::kMetaTypeVocabSize, 1);
+  if (c.hidden_size % c.num_heads != 0)
+    fail("hidden_size " + std::to_string(c.hidden_size) + " is not a multiple of num_attention_heads " +
+         std::to_string(c.num_heads));
+  c.head_dim = c.hidden_size / c.num_heads;
+  c.pad_token_id = f.meta_int(names::kMetaPadTokenId).value_or(0);
+  const double eps = f.meta_float(names::kMetaLayerNormEps).value_or(1e-12);
+  if (!(eps > 0.0 && eps < 1.0)) fail("layer_norm_eps out of range");
+  c.layer_norm_eps = static_cast<float>(eps);
+  c.hidden_act_name = f.meta_string(names::kMetaHiddenAct).value_or("gelu");
+  c.hidden_act = parse_activation(c.hidden_act_name);
+  if (auto mode = f.meta_string(names::kMetaPoolingMode)) {
+    try {
+      c.default_pool = parse_pool_mode(*mode);
+    } catch (const Error&) {
+      fail("unknown pooling mode '" + *mode + "'");
+    }
+  }
+  c.default_normalize = f.meta_int(names::kMetaPoolingNormalize).value_or(0) != 0;
+
+  const size_t H = c.hidden_size, I = c.intermediate_size;
+  const auto& word = tensor(f, names::kWordEmbeddings, {c.vocab_size, H});
+  word_embeddings_ = word.data;
+  word_dtype_ = weight_dtype(word);
+  c.weight_dtype = format::dtype_name(word.dtype);
+  position_embeddings_ = f32_tensor(f, names::kPositionEmbeddings, {c.max_positions, H});
+  token_type_embeddings_ = f32_tensor(f, names::kTokenTypeEmbeddings, {c.type_vocab_size, H});
+  emb_ln_gamma_ = f32_tensor(f, names::kEmbeddingsLnGamma, {H});
+  emb_ln_beta_ = f32_tensor(f, names::kEmbeddingsLnBeta, {H});
+  layers_.resize(c.num_layers);
+  for (size_t i = 0; i < c.num_layers; ++i) {
+    const int li = static_cast<int>(i);
+    auto& l = layers_[i];
+    l.qkv = matrix(f, names::layer(li, names::kQkvWeight), H, 3 * H);
+    l.qkv_bias = f32_tensor(f, names::layer(li, names::kQkvBias), {3 * H});
+    l.attn_out = matrix(f, names::layer(li, names::kAttnOutWeight), H, H);
+    l.attn_out_bias = f32_tensor(f, names::layer(li, names::kAttnOutBias), {H});
+    l.attn_ln_gamma = f32_tensor(f, names::layer(li, names::kAttnLnGamma), {H});
+    l.attn_ln_beta = f32_tensor(f, names::layer(li, names::kAttnLnBeta), {H});
+    l.ffn_up = matrix(f, names::layer(li, names::kFfnUpWeight), H, I);
+    l.ffn_up_bias = f32_tensor(f, names::layer(li, names::kFfnUpBias), {I});
+    l.ffn_down = matrix(f, names::layer(li, names::kFfnDownWeight), I, H);
+    l.ffn_down_bias = f32_tensor(f, names::layer(li, names::kFfnDownBias), {H});
+    l.out_ln_gamma = f32_tensor(f, names::layer(li, names::kOutLnGamma), {H});
+    l.out_ln_beta = f32_tensor(f, names::layer(li, names::kOutLnBeta), {H});
+  }
+  if (f.find(names::kPoolerWeight)) {
+    pooler_ = matrix(f, names::kPoolerWeight, H, H);
+    pooler_bias_ = f32_tensor(f, names::kPoolerBias, {H});
+  }
+
+  auto& t = tokenizer_;
+  t.vocab = f.meta_list(names::kMetaVocab);
+  if (t.vocab && t.vocab->size() != c.vocab_size)
+    fail("tokenizer vocabulary has " + std::to_string(t.vocab->size()) + " entries but vocab_size is " +
+         std::to_string(c.vocab_size));
+  t.do_lower_case = f.meta_int(names::kMetaDoLowerCase).value_or(1) != 0;
+  t.strip_accents = static_cast<int>(f.meta_int(names::kMetaStripAccents).value_or(-1));
+  if (t.strip_accents < -1 || t.strip_accents > 1) fail("tokenizer.strip_accents must be -1, 0 or 1");
+  t.tokenize_chinese_chars = f.meta_int(names::kMetaTokenizeChinese).value_or(1) != 0;
+  t.unk_token = f.meta_string(names::kMetaUnkToken).value_or(t.unk_token);
+  t.cls_token = f.meta_string(names::kMetaClsToken).value_or(t.cls_token);
+  t.sep_token = f.meta_string(names::kMetaSepToken).value_or(t.sep_token);
+  t.pad_token = f.meta_string(names::kMetaPadToken).value_or(t.pad_token);
+  t.mask_token = f.meta_string(names::kMetaMaskToken).value_or(t.mask_token);
+  t.model_max_length = f.meta_int(names::kMetaModelMaxLength).value_or(0);
+}
+
+}  // namespace bertrt::core

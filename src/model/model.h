@@ -1,0 +1,109 @@
+// A Model: config plus views of the weights inside a mapped model file. Immutable after open,
+// shared freely between threads; all per-call memory lives in a Session.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bertrt/bertrt.h"
+#include "format/model_file.h"
+#include "kernels/kernels.h"
+
+namespace bertrt::core {
+
+struct ModelConfig {
+  size_t vocab_size = 0;
+  size_t hidden_size = 0;
+  size_t num_layers = 0;
+  size_t num_heads = 0;
+  size_t head_dim = 0;
+  size_t intermediate_size = 0;
+  size_t max_positions = 0;
+  size_t type_vocab_size = 0;
+  int64_t pad_token_id = 0;
+  float layer_norm_eps = 1e-12f;
+  kernels::Activation hidden_act = kernels::Activation::gelu_erf;
+  std::string hidden_act_name = "gelu";
+  bertrt_pool_mode default_pool = BERTRT_POOL_MEAN;
+  bool default_normalize = false;
+  std::string weight_dtype = "f32";
+};
+
+// A weight matrix stored [in, out] row-major (y = x W), in its storage dtype.
+struct WeightMatrix {
+  const void* data = nullptr;
+  kernels::DType dtype = kernels::DType::f32;
+  size_t in = 0;
+  size_t out = 0;
+};
+
+struct LayerWeights {
+  WeightMatrix qkv;  // [H, 3H]
+  const float* qkv_bias = nullptr;
+  WeightMatrix attn_out;  // [H, H]
+  const float* attn_out_bias = nullptr;
+  const float* attn_ln_gamma = nullptr;
+  const float* attn_ln_beta = nullptr;
+  WeightMatrix ffn_up;  // [H, I]
+  const float* ffn_up_bias = nullptr;
+  WeightMatrix ffn_down;  // [I, H]
+  const float* ffn_down_bias = nullptr;
+  const float* out_ln_gamma = nullptr;
+  const float* out_ln_beta = nullptr;
+};
+
+struct TokenizerData {
+  const std::vector<std::string>* vocab = nullptr;
+  bool do_lower_case = true;
+  int strip_accents = -1;
+  bool tokenize_chinese_chars = true;
+  std::string unk_token = "[UNK]", cls_token = "[CLS]", sep_token = "[SEP]", pad_token = "[PAD]",
+              mask_token = "[MASK]";
+  int64_t model_max_length = 0;
+};
+
+class Model {
+ public:
+  // Maps and validates a model file; throws bertrt::Error.
+  static std::shared_ptr<const Model> open(const std::string& path, bool verify_checksum);
+  // Validates a model file image already in memory (the bytes must outlive the model).
+  static std::shared_ptr<const Model> from_memory(const uint8_t* data, size_t size, bool verify_checksum);
+
+  const ModelConfig& config() const { return config_; }
+  const format::ModelFile& file() const { return file_; }
+  const TokenizerData& tokenizer_data() const { return tokenizer_; }
+
+  const void* word_embeddings() const { return word_embeddings_; }
+  kernels::DType word_embeddings_dtype() const { return word_dtype_; }
+  const float* position_embeddings() const { return position_embeddings_; }
+  const float* token_type_embeddings() const { return token_type_embeddings_; }
+  const float* embeddings_ln_gamma() const { return emb_ln_gamma_; }
+  const float* embeddings_ln_beta() const { return emb_ln_beta_; }
+  const std::vector<LayerWeights>& layers() const { return layers_; }
+  bool has_pooler() const { return pooler_.data != nullptr; }
+  const WeightMatrix& pooler() const { return pooler_; }
+  const float* pooler_bias() const { return pooler_bias_; }
+
+ private:
+  void load();
+  std::unique_ptr<format::MappedFile> mapping_;
+  format::ModelFile file_;
+  ModelConfig config_;
+  TokenizerData tokenizer_;
+  const void* word_embeddings_ = nullptr;
+  kernels::DType word_dtype_ = kernels::DType::f32;
+  const float* position_embeddings_ = nullptr;
+  const float* token_type_embeddings_ = nullptr;
+  const float* emb_ln_gamma_ = nullptr;
+  const float* emb_ln_beta_ = nullptr;
+  std::vector<LayerWeights> layers_;
+  WeightMatrix pooler_;
+  const float* pooler_bias_ = nullptr;
+};
+
+bertrt_pool_mode parse_pool_mode(const std::string& name);  // throws on unknown names
+const char* pool_mode_name(bertrt_pool_mode mode);
+kernels::Activation parse_activation(const std::string& hidden_act);  // throws BERTRT_ERROR_UNSUPPORTED
+
+}  // namespace bertrt::core

@@ -1,0 +1,59 @@
+// Names of tensors and metadata keys inside a bertrt model file (docs/format.md lists them).
+// Shared by the converter (writer) and the model (reader).
+#pragma once
+
+#include <string>
+
+namespace bertrt::names {
+
+inline const char* const kWordEmbeddings = "embeddings.word_embeddings";          // [V, H]
+inline const char* const kPositionEmbeddings = "embeddings.position_embeddings";  // [P, H] f32
+inline const char* const kTokenTypeEmbeddings = "embeddings.token_type_embeddings";  // [TV, H] f32
+inline const char* const kEmbeddingsLnGamma = "embeddings.layer_norm.gamma";      // [H] f32
+inline const char* const kEmbeddingsLnBeta = "embeddings.layer_norm.beta";        // [H] f32
+inline const char* const kPoolerWeight = "pooler.weight";                         // [H, H] (in, out)
+inline const char* const kPoolerBias = "pooler.bias";                             // [H] f32
+
+// Per layer: "layer.<i>.<suffix>". Linear weights are stored [in, out] so y = x W + b.
+inline const char* const kQkvWeight = "attention.qkv.weight";            // [H, 3H]: Q | K | V columns
+inline const char* const kQkvBias = "attention.qkv.bias";                // [3H]
+inline const char* const kAttnOutWeight = "attention.output.weight";     // [H, H]
+inline const char* const kAttnOutBias = "attention.output.bias";         // [H]
+inline const char* const kAttnLnGamma = "attention.layer_norm.gamma";    // [H]
+inline const char* const kAttnLnBeta = "attention.layer_norm.beta";      // [H]
+inline const char* const kFfnUpWeight = "ffn.up.weight";                 // [H, I]
+inline const char* const kFfnUpBias = "ffn.up.bias";                     // [I]
+inline const char* const kFfnDownWeight = "ffn.down.weight";             // [I, H]
+inline const char* const kFfnDownBias = "ffn.down.bias";                 // [H]
+inline const char* const kOutLnGamma = "output.layer_norm.gamma";        // [H]
+inline const char* const kOutLnBeta = "output.layer_norm.beta";          // [H]
+
+inline std::string layer(int i, const char* suffix) { return "layer." + std::to_string(i) + "." + suffix; }
+
+// Metadata keys.
+inline const char* const kMetaVocabSize = "bert.vocab_size";
+inline const char* const kMetaHiddenSize = "bert.hidden_size";
+inline const char* const kMetaNumLayers = "bert.num_hidden_layers";
+inline const char* const kMetaNumHeads = "bert.num_attention_heads";
+inline const char* const kMetaIntermediateSize = "bert.intermediate_size";
+inline const char* const kMetaMaxPositions = "bert.max_position_embeddings";
+inline const char* const kMetaTypeVocabSize = "bert.type_vocab_size";
+inline const char* const kMetaPadTokenId = "bert.pad_token_id";
+inline const char* const kMetaLayerNormEps = "bert.layer_norm_eps";
+inline const char* const kMetaHiddenAct = "bert.hidden_act";
+inline const char* const kMetaWeightDtype = "bert.weight_dtype";
+inline const char* const kMetaVocab = "tokenizer.vocab";
+inline const char* const kMetaDoLowerCase = "tokenizer.do_lower_case";
+inline const char* const kMetaStripAccents = "tokenizer.strip_accents";  // -1 unset, 0, 1
+inline const char* const kMetaTokenizeChinese = "tokenizer.tokenize_chinese_chars";
+inline const char* const kMetaUnkToken = "tokenizer.unk_token";
+inline const char* const kMetaClsToken = "tokenizer.cls_token";
+inline const char* const kMetaSepToken = "tokenizer.sep_token";
+inline const char* const kMetaPadToken = "tokenizer.pad_token";
+inline const char* const kMetaMaskToken = "tokenizer.mask_token";
+inline const char* const kMetaModelMaxLength = "tokenizer.model_max_length";
+inline const char* const kMetaPoolingMode = "pooling.mode";          // cls | mean | max | pooler
+inline const char* const kMetaPoolingNormalize = "pooling.normalize";  // 0 | 1
+inline const char* const kMetaSource = "source.description";
+
+}  // namespace bertrt::names

@@ -1,0 +1,183 @@
+#include "model/session.h"
+
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "common/error.h"
+
+#ifdef BERTRT_HAVE_OPENMP
+#include <omp.h>
+#endif
+
+namespace bertrt::core {
+namespace {
+
+std::string at(size_t i, size_t seq_len) {
+  return "[" + std::to_string(i / seq_len) + ", " + std::to_string(i % seq_len) + "]";
+}
+
+}  // namespace
+
+void Session::set_threads(int threads) {
+  if (threads < 0) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "threads must be >= 0");
+  ws_.threads = threads;
+}
+
+void Session::check_shape(size_t batch, size_t seq_len) const {
+  const ModelConfig& c = model_->config();
+  if (batch == 0 || seq_len == 0)
+    throw Error(BERTRT_ERROR_SHAPE, "batch and seq_len must be positive (got " + std::to_string(batch) + " x " +
+                                        std::to_string(seq_len) + ")");
+  if (seq_len > c.max_positions)
+    throw Error(BERTRT_ERROR_SEQUENCE_TOO_LONG, "seq_len " + std::to_string(seq_len) +
+                                                    " exceeds the model's max_position_embeddings " +
+                                                    std::to_string(c.max_positions));
+  // Keep every buffer size (largest: B*heads*T*T attentions, B*T*I activations) far from overflow.
+  if (batch > (size_t{1} << 24) || batch * seq_len > (size_t{1} << 26))
+    throw Error(BERTRT_ERROR_SHAPE, "batch " + std::to_string(batch) + " x seq_len " + std::to_string(seq_len) +
+                                        " is too large");
+}
+
+void Session::check_ids(const int64_t* ids, size_t batch, size_t seq_len) const {
+  if (!ids) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "input_ids is NULL");
+  const int64_t v = static_cast<int64_t>(model_->config().vocab_size);
+  for (size_t i = 0; i < batch * seq_len; ++i)
+    if (ids[i] < 0 || ids[i] >= v)
+      throw Error(BERTRT_ERROR_TOKEN_ID, "input_ids" + at(i, seq_len) + " = " + std::to_string(ids[i]) +
+                                             " is outside the vocabulary [0, " + std::to_string(v) + ")");
+}
+
+void Session::check_types_positions(const int64_t* types, const int64_t* positions, size_t batch,
+                                    size_t seq_len) const {
+  const ModelConfig& c = model_->config();
+  const int64_t tv = static_cast<int64_t>(c.type_vocab_size), pv = static_cast<int64_t>(c.max_positions);
+  for (size_t i = 0; types && i < batch * seq_len; ++i)
+    if (types[i] < 0 || types[i] >= tv)
+      throw Error(BERTRT_ERROR_TOKEN_TYPE, "token_type_ids" + at(i, seq_len) + " = " + std::to_string(types[i]) +
+                                               " is outside [0, type_vocab_size = " + std::to_string(tv) + ")");
+  for (size_t i = 0; positions && i < batch * seq_len; ++i)
+    if (positions[i] < 0 || positions[i] >= pv)
+      throw Error(BERTRT_ERROR_POSITION, "position_ids" + at(i, seq_len) + " = " + std::to_string(positions[i]) +
+                                             " is outside [0, max_position_embeddings = " + std::to_string(pv) + ")");
+}
+
+void Session::check_finite(const float* x, size_t count, const char* what) const {
+  if (!x) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, std::string(what) + " is NULL");
+  for (size_t i = 0; i < count; ++i)
+    if (!std::isfinite(x[i]))
+      throw Error(BERTRT_ERROR_NON_FINITE, std::string(what) + " holds a NaN or Inf at element " + std::to_string(i));
+}
+
+void Session::check_mask(const int64_t* mask, size_t batch, size_t seq_len) const {
+  for (size_t i = 0; mask && i < batch * seq_len; ++i)
+    if (mask[i] != 0 && mask[i] != 1)
+      throw Error(BERTRT_ERROR_ATTENTION_MASK,
+                  "attention_mask" + at(i, seq_len) + " = " + std::to_string(mask[i]) + " (must be 0 or 1)");
+}
+
+void Session::lookup(const int64_t* input_ids, size_t batch, size_t seq_len, float* out) {
+  check_shape(batch, seq_len);
+  check_ids(input_ids, batch, seq_len);
+  if (!out) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "inputs_embeds_out is NULL");
+  core::lookup(*model_, input_ids, batch * seq_len, out);
+}
+
+void Session::embed(const float* inputs_embeds, const int64_t* token_type_ids, const int64_t* position_ids,
+                    size_t batch, size_t seq_len, float* out) {
+  check_shape(batch, seq_len);
+  check_finite(inputs_embeds, batch * seq_len * model_->config().hidden_size, "inputs_embeds");
+  check_types_positions(token_type_ids, position_ids, batch, seq_len);
+  if (!out) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "embedding_output_out is NULL");
+  core::embed(*model_, ws_, inputs_embeds, nullptr, token_type_ids, position_ids, batch, seq_len, out);
+}
+
+void Session::encode(const float* hidden, const int64_t* mask, size_t batch, size_t seq_len, float* hidden_states,
+                     float* attentions, float* out) {
+  check_shape(batch, seq_len);
+  check_finite(hidden, batch * seq_len * model_->config().hidden_size, "hidden");
+  check_mask(mask, batch, seq_len);
+  if (!out) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "last_hidden_state_out is NULL");
+  encode_unchecked(hidden, mask, batch, seq_len, hidden_states, attentions, out);
+}
+
+void Session::encode_unchecked(const float* hidden, const int64_t* mask, size_t batch, size_t seq_len,
+                               float* hidden_states, float* attentions, float* out) {
+  const ModelConfig& c = model_->config();
+  const size_t n = batch * seq_len, nh = n * c.hidden_size, layers = c.num_layers;
+  // Key validity per row and the span of valid keys: attention skips everything outside it.
+  uint8_t* valid = grow(ws_.key_valid, n);
+  if (spans_.size() < batch) spans_.resize(batch);
+  for (size_t b = 0; b < batch; ++b) {
+    KeySpan s{seq_len, 0, true};
+    size_t count = 0;
+    for (size_t t = 0; t < seq_len; ++t) {
+      const bool v = !mask || mask[b * seq_len + t] != 0;
+      valid[b * seq_len + t] = v ? 1 : 0;
+      if (v) {
+        s.begin = std::min(s.begin, t);
+        s.end = t + 1;
+        ++count;
+      }
+    }
+    if (count == 0) s = KeySpan{0, 0, true};
+    s.contiguous = count == s.end - s.begin;
+    spans_[b] = s;
+  }
+  if (hidden_states && hidden_states != hidden) std::memcpy(hidden_states, hidden, nh * sizeof(float));
+  const float* x = hidden;
+  for (size_t l = 0; l < layers; ++l) {
+    float* dst;
+    if (l + 1 == layers)
+      dst = out;
+    else if (hidden_states)
+      dst = hidden_states + (l + 1) * nh;
+    else
+      dst = grow(l % 2 ? ws_.pong : ws_.ping, nh);
+    float* attn = attentions ? attentions + l * batch * c.num_heads * seq_len * seq_len : nullptr;
+    encoder_layer(*model_, l, ws_, x, batch, seq_len, valid, spans_.data(), dst, attn);
+    x = dst;
+  }
+  if (layers == 0 && out != hidden) std::memcpy(out, hidden, nh * sizeof(float));
+  if (hidden_states && layers > 0) std::memcpy(hidden_states + layers * nh, out, nh * sizeof(float));
+}
+
+void Session::pool(const float* hidden, const int64_t* mask, size_t batch, size_t seq_len, bertrt_pool_mode mode,
+                   bool normalize, float* out) {
+  check_shape(batch, seq_len);
+  check_finite(hidden, batch * seq_len * model_->config().hidden_size, "last_hidden_state");
+  check_mask(mask, batch, seq_len);
+  if (!out) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "pooled_out is NULL");
+  core::pool(*model_, ws_, hidden, mask, batch, seq_len, mode, normalize, out);
+}
+
+void Session::forward(const bertrt_forward_inputs& in, const bertrt_forward_outputs& out) {
+  const size_t batch = in.batch, seq_len = in.seq_len;
+  check_shape(batch, seq_len);
+  if ((in.input_ids == nullptr) == (in.inputs_embeds == nullptr))
+    throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "give exactly one of input_ids and inputs_embeds");
+  if (!out.last_hidden_state) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "last_hidden_state output is NULL");
+  if (out.pooler_output && !model_->has_pooler())
+    throw Error(BERTRT_ERROR_NO_POOLER, "pooler_output requested but this model has no pooler weights");
+  const ModelConfig& c = model_->config();
+  const size_t nh = batch * seq_len * c.hidden_size;
+  if (in.input_ids)
+    check_ids(in.input_ids, batch, seq_len);
+  else
+    check_finite(in.inputs_embeds, nh, "inputs_embeds");
+  check_types_positions(in.token_type_ids, in.position_ids, batch, seq_len);
+  check_mask(in.attention_mask, batch, seq_len);
+
+  // The embedding output lands where the caller wants it, else in hidden_states[0], else scratch.
+  float* emb = out.embedding_output ? out.embedding_output
+               : out.hidden_states  ? out.hidden_states
+                                    : grow(ws_.embedded, nh);
+  core::embed(*model_, ws_, in.inputs_embeds, in.input_ids, in.token_type_ids, in.position_ids, batch, seq_len,
+                emb);
+  encode_unchecked(emb, in.attention_mask, batch, seq_len, out.hidden_states, out.attentions, out.last_hidden_state);
+  if (out.pooler_output)
+    core::pool(*model_, ws_, out.last_hidden_state, in.attention_mask, batch, seq_len, BERTRT_POOL_POOLER, false,
+                 out.pooler_output);
+}
+
+}  // namespace bertrt::core

@@ -1,0 +1,43 @@
+// A Session: one caller's scratch memory over a shared Model. Not thread-safe; use one per thread.
+#pragma once
+
+#include <memory>
+
+#include "model/model.h"
+#include "stages/stages.h"
+
+namespace bertrt::core {
+
+class Session {
+ public:
+  explicit Session(std::shared_ptr<const Model> model) : model_(std::move(model)) {}
+
+  const Model& model() const { return *model_; }
+  void set_threads(int threads);
+
+  void lookup(const int64_t* input_ids, size_t batch, size_t seq_len, float* inputs_embeds_out);
+  void embed(const float* inputs_embeds, const int64_t* token_type_ids, const int64_t* position_ids, size_t batch,
+             size_t seq_len, float* out);
+  // hidden_states [L+1, B, T, H] and attentions [L, B, heads, T, T] are optional.
+  void encode(const float* hidden, const int64_t* attention_mask, size_t batch, size_t seq_len, float* hidden_states,
+              float* attentions, float* last_hidden_state_out);
+  void pool(const float* last_hidden_state, const int64_t* attention_mask, size_t batch, size_t seq_len,
+            bertrt_pool_mode mode, bool normalize, float* out);
+  void forward(const bertrt_forward_inputs& in, const bertrt_forward_outputs& out);
+
+ private:
+  void check_shape(size_t batch, size_t seq_len) const;
+  void check_ids(const int64_t* input_ids, size_t batch, size_t seq_len) const;
+  void check_types_positions(const int64_t* token_type_ids, const int64_t* position_ids, size_t batch,
+                             size_t seq_len) const;
+  void check_finite(const float* x, size_t count, const char* what) const;
+  void check_mask(const int64_t* mask, size_t batch, size_t seq_len) const;
+  void encode_unchecked(const float* hidden, const int64_t* attention_mask, size_t batch, size_t seq_len,
+                        float* hidden_states, float* attentions, float* out);
+
+  std::shared_ptr<const Model> model_;
+  Workspace ws_;
+  std::vector<KeySpan> spans_;
+};
+
+}  // namespace bertrt::core

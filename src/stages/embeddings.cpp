@@ -1,0 +1,49 @@
+#include "stages/stages.h"
+
+namespace bertrt::core {
+
+void lookup(const Model& model, const int64_t* input_ids, size_t n, float* out) {
+  const kernels::KernelTable& k = kernels::active();
+  const size_t h = model.config().hidden_size;
+  switch (model.word_embeddings_dtype()) {
+    case kernels::DType::f32: k.gather_f32(static_cast<const float*>(model.word_embeddings()), input_ids, n, h, out); break;
+    case kernels::DType::f16: k.gather_f16(static_cast<const uint16_t*>(model.word_embeddings()), input_ids, n, h, out); break;
+    case kernels::DType::bf16: k.gather_bf16(static_cast<const uint16_t*>(model.word_embeddings()), input_ids, n, h, out); break;
+  }
+}
+
+void embed(const Model& model, Workspace& ws, const float* inputs_embeds, const int64_t* input_ids,
+           const int64_t* token_type_ids, const int64_t* position_ids, size_t batch, size_t seq_len, float* out) {
+  const ModelConfig& c = model.config();
+  const size_t n = batch * seq_len;
+  // Defaults: token types 0, positions 0..T-1 in every row; one buffer [2N] holds both.
+  if (!token_type_ids || !position_ids) {
+    int64_t* defaults = grow(ws.ids, 2 * n);
+    if (!token_type_ids) {
+      for (size_t i = 0; i < n; ++i) defaults[i] = 0;
+      token_type_ids = defaults;
+    }
+    if (!position_ids) {
+      for (size_t i = 0; i < n; ++i) defaults[n + i] = static_cast<int64_t>(i % seq_len);
+      position_ids = defaults + n;
+    }
+  }
+  kernels::EmbedLayerNormArgs a;
+  a.rows = n;
+  a.hidden = c.hidden_size;
+  a.inputs_embeds = inputs_embeds;
+  a.word_table = model.word_embeddings();
+  a.word_dtype = model.word_embeddings_dtype();
+  a.input_ids = input_ids;
+  a.position_table = model.position_embeddings();
+  a.position_ids = position_ids;
+  a.type_table = model.token_type_embeddings();
+  a.token_type_ids = token_type_ids;
+  a.gamma = model.embeddings_ln_gamma();
+  a.beta = model.embeddings_ln_beta();
+  a.eps = c.layer_norm_eps;
+  a.out = out;
+  kernels::active().embed_layernorm(a);
+}
+
+}  // namespace bertrt::core

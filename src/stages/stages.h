@@ -1,0 +1,71 @@
+// The pipeline stages. Each is a few calls into kernels/; none knows which ISA runs.
+// Shapes: N = B*T rows, H hidden, I intermediate. Inputs are validated by the caller (Session).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "model/model.h"
+
+namespace bertrt::core {
+
+// Scratch memory owned by a Session. Buffers only grow, so calls at the same or a smaller
+// shape allocate nothing.
+struct Workspace {
+  std::vector<float> embedded;   // [N, H]  embedding output inside forward
+  std::vector<float> qkv;        // [N, 3H]
+  std::vector<float> context;    // [N, H]
+  std::vector<float> projected;  // [N, H]
+  std::vector<float> attn_norm;  // [N, H]  output of the attention block
+  std::vector<float> ffn;        // [N, I]
+  std::vector<float> ping, pong; // [N, H]  layer outputs when the caller keeps no hidden states
+  std::vector<float> scores;     // [threads, T, T]
+  std::vector<float> weights;    // widened f16/bf16 weight matrix [in, out]
+  std::vector<float> pooled;     // [B, H]
+  std::vector<int64_t> ids;      // [N] default position/type ids
+  std::vector<uint8_t> key_valid;  // [B, T]
+  int threads = 0;               // 0: OpenMP default
+};
+
+template <typename T>
+T* grow(std::vector<T>& v, size_t n) {
+  if (v.size() < n) v.resize(n);
+  return v.data();
+}
+
+// y[M, out] = x[M, in] * W (+ bias) (then act). Widens f16/bf16 weights into workspace.weights.
+void linear(Workspace& ws, const float* x, size_t m, const WeightMatrix& w, const float* bias,
+            kernels::Activation act, float* y);
+
+// Which keys of each row are valid, and the contiguous span that holds them.
+struct KeySpan {
+  size_t begin = 0, end = 0;  // valid keys lie in [begin, end)
+  bool contiguous = true;     // every key in [begin, end) is valid
+};
+
+// Multi-head self-attention from a fused qkv [N, 3H] into context [N, H].
+// key_valid [B, T] (1 = attend), spans [B]; attentions [B, heads, T, T] optional.
+void attention(const ModelConfig& c, Workspace& ws, const float* qkv, size_t batch, size_t seq_len,
+               const uint8_t* key_valid, const KeySpan* spans, float* context, float* attentions);
+
+// One encoder layer: x [N, H] -> out [N, H] (out must not alias x).
+void encoder_layer(const Model& model, size_t layer, Workspace& ws, const float* x, size_t batch, size_t seq_len,
+                   const uint8_t* key_valid, const KeySpan* spans, float* out, float* attentions);
+
+void pool(const Model& model, Workspace& ws, const float* hidden, const int64_t* attention_mask, size_t batch,
+          size_t seq_len, bertrt_pool_mode mode, bool normalize, float* out);
+
+}  // namespace bertrt::core
+
+namespace bertrt::core {
+
+// inputs_embeds[n, H] = word_embeddings[input_ids[n]].
+void lookup(const Model& model, const int64_t* input_ids, size_t n, float* out);
+
+// out[N, H] = LayerNorm(word + position + type); word from inputs_embeds, or from the table by
+// input_ids when inputs_embeds is null (the fused path of forward). Null ids take the defaults.
+void embed(const Model& model, Workspace& ws, const float* inputs_embeds, const int64_t* input_ids,
+           const int64_t* token_type_ids, const int64_t* position_ids, size_t batch, size_t seq_len, float* out);
+
+}  // namespace bertrt::core
