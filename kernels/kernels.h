@@ -79,6 +79,17 @@ bool cpu_supports(Isa isa);
 // Scalar reference table (always available).
 const KernelTable& scalar_table();
 
+// Best ISA this CPU and OS support (what active() uses when BERTRT_ISA is unset).
+Isa best_isa();
+// Why BERTRT_ISA could not be honoured (unknown value, or a level this CPU/OS lacks), or null
+// when it was honoured or unset. active() never fails: it prints this line once to stderr and
+// falls back to best_isa().
+const char* isa_error();
+// Number of table entries, and the name of entry i of `table` as "<entry>__<isa>", e.g.
+// "gather_f16__avx512" (null when i is out of range). For `bertrt info`.
+size_t kernel_count();
+const char* kernel_name(const KernelTable& table, size_t i);
+
 // Plain C-order single-precision GEMM: C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C.
 // Uses OpenBLAS when built with it, a blocked scalar loop otherwise.
 void sgemm(bool trans_a, bool trans_b, size_t m, size_t n, size_t k, float alpha, const float* a, size_t lda,

@@ -1,0 +1,88 @@
+// Shared pieces of the generic kernel bodies. Included by kernels/<family>_<isa>.cpp after
+// kernels/simd_<isa>.h and with BERTRT_ISA_NS defined to the ISA namespace (avx2, avx512, neon).
+// Everything is in an anonymous namespace: each ISA file gets its own copy compiled with its
+// own flags. Bodies use only Vec, so the same source serves every ISA.
+#pragma once
+
+#ifndef BERTRT_ISA_NS
+#error "define BERTRT_ISA_NS and include kernels/simd_<isa>.h first"
+#endif
+
+#include <cstddef>
+#include <cstdint>
+
+namespace bertrt::kernels::BERTRT_ISA_NS {
+namespace {
+
+using F = Vec::F;
+using M = Vec::M;
+constexpr size_t kW = Vec::width;
+
+// Block tags: a full vector, or the row's tail (n < kW lanes, loads/stores limited to n).
+struct FullBlock {
+  static constexpr bool tail = false;
+};
+struct TailBlock {
+  static constexpr bool tail = true;
+};
+
+// Calls body(j, n, tag) for j = 0, kW, 2kW, ... covering [0, count); the last block may be a tail.
+template <class Body>
+inline void for_blocks(size_t count, Body&& body) {
+  size_t j = 0;
+  for (; j + kW <= count; j += kW) body(j, kW, FullBlock{});
+  if (j < count) body(j, count - j, TailBlock{});
+}
+
+template <bool Tail>
+inline F ld(const float* p, size_t n) {
+  if constexpr (Tail) return Vec::load_n(p, n);
+  else return Vec::load(p);
+}
+template <bool Tail>
+inline void st(float* p, F v, size_t n) {
+  if constexpr (Tail) Vec::store_n(p, v, n);
+  else Vec::store(p, v);
+}
+template <bool Tail>
+inline F ld_f16(const uint16_t* p, size_t n) {
+  if constexpr (Tail) return Vec::load_f16_n(p, n);
+  else return Vec::load_f16(p);
+}
+template <bool Tail>
+inline F ld_bf16(const uint16_t* p, size_t n) {
+  if constexpr (Tail) return Vec::load_bf16_n(p, n);
+  else return Vec::load_bf16(p);
+}
+
+// Horner evaluation, coefficients in ascending order of power.
+template <size_t N>
+inline F horner(const float (&c)[N], F u) {
+  F acc = Vec::set1(c[N - 1]);
+  for (size_t i = N - 1; i-- > 0;) acc = Vec::fma(acc, u, Vec::set1(c[i]));
+  return acc;
+}
+
+// exp(x) for float lanes.
+// Method: clamp to [-87.3, 88.3], n = round(x / ln2), r = x - n ln2 (Cody-Waite split of ln2,
+// exact for |n| <= 128), exp(r) by its degree-7 Taylor polynomial on |r| <= ln2/2 (truncation
+// < 6e-9 relative), scaled by 2^n built in the exponent bits.
+// Accuracy: max relative error vs. exp computed in double <= 2.5e-7 (about 2 ulp) on
+// [-87.3, 88.3], measured by tests/kernels (test "exp accuracy"). Below -87.3 (and for -inf) the
+// result is 0; above 88.3 it saturates at exp(88.3) ~ 2.2e38 instead of overflowing.
+inline F exp_v(F x) {
+  const F lo = Vec::set1(-87.3f);
+  const F hi = Vec::set1(88.3f);
+  const M under = Vec::lt(x, lo);
+  const F xc = Vec::min(Vec::max(x, lo), hi);
+  const F n = Vec::round_nearest(Vec::mul(xc, Vec::set1(1.44269504088896341f)));
+  F r = Vec::fnma(n, Vec::set1(0.693145751953125f), xc);  // ln2 high part: 16 significant bits
+  r = Vec::fnma(n, Vec::set1(1.428606765330187e-06f), r);  // ln2 - high part
+  static constexpr float taylor[8] = {1.0f,           1.0f,           0.5f,           1.0f / 6.0f,
+                                      1.0f / 24.0f,   1.0f / 120.0f,  1.0f / 720.0f,  1.0f / 5040.0f};
+  const F p = horner(taylor, r);
+  return Vec::select(under, Vec::zero(), Vec::mul(p, Vec::pow2i(n)));
+}
+
+}  // namespace
+}  // namespace bertrt::kernels::BERTRT_ISA_NS

@@ -1,0 +1,34 @@
+// Declarations of the per-ISA kernels (internal). Each ISA has its own namespace with the same
+// function names as the KernelTable entries (see kernel_list.inc); the implementations live in
+// kernels/<family>_<isa>.cpp, compiled into a static library with that ISA's flags only.
+// Call them only through a table from dispatch.cpp (or after cpu_supports()).
+#pragma once
+
+#include "kernels/kernels.h"
+
+#define BERTRT_DECLARE_ISA_KERNELS(ns)                                                                      \
+  namespace bertrt::kernels::ns {                                                                           \
+  void gather_f32(const float* table, const int64_t* ids, size_t n, size_t hidden, float* out);             \
+  void gather_f16(const uint16_t* table, const int64_t* ids, size_t n, size_t hidden, float* out);          \
+  void gather_bf16(const uint16_t* table, const int64_t* ids, size_t n, size_t hidden, float* out);         \
+  void embed_layernorm(const EmbedLayerNormArgs& args);                                                     \
+  void add_bias_layernorm(const float* a, const float* b, const float* bias, const float* gamma,            \
+                          const float* beta, float eps, size_t n, size_t hidden, float* out);               \
+  void masked_softmax(float* x, size_t rows, size_t cols, size_t ld, float scale, const uint8_t* key_valid); \
+  void bias_activation(float* x, size_t rows, size_t cols, size_t ld, const float* bias, Activation act);    \
+  void f16_to_f32(const uint16_t* src, size_t n, float* dst);                                               \
+  void bf16_to_f32(const uint16_t* src, size_t n, float* dst);                                              \
+  /* Building blocks exposed for the accuracy tests: dst[i] = exp(src[i]) / erf(src[i]). */                 \
+  void exp_f32(const float* src, size_t n, float* dst);                                                     \
+  void erf_f32(const float* src, size_t n, float* dst);                                                     \
+  }
+
+#if defined(__x86_64__) || defined(_M_X64)
+#define BERTRT_KERNELS_X86 1
+BERTRT_DECLARE_ISA_KERNELS(avx2)
+BERTRT_DECLARE_ISA_KERNELS(avx512)
+#endif
+#if defined(__aarch64__)
+#define BERTRT_KERNELS_NEON 1
+BERTRT_DECLARE_ISA_KERNELS(neon)
+#endif
