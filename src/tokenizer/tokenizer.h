@@ -113,8 +113,9 @@ class Tokenizer {
   int64_t mask_id() const noexcept;  // -1 when absent
   const TokenizerConfig& config() const noexcept;
 
+  struct Impl;  // opaque (defined in tokenizer.cpp)
+
  private:
-  struct Impl;
   Impl* impl_;
 };
 

@@ -1,0 +1,22 @@
+// The C handles of the tokenizer API. bertrt_tokenizer_from_model (src/c_api.cpp) builds a
+// bertrt_tokenizer from a model's vocabulary by filling impl.
+#pragma once
+
+#include <memory>
+
+#include "bertrt/bertrt.h"
+#include "tokenizer/tokenizer.h"
+
+struct bertrt_tokenizer {
+  std::shared_ptr<const bertrt::Tokenizer> impl;
+};
+
+struct bertrt_encoding {
+  bertrt::Encoding impl;
+};
+
+namespace bertrt {
+// The tokenizer configuration the C options describe (NULL: uncased BERT defaults). Throws
+// bertrt::Error(BERTRT_ERROR_INVALID_ARGUMENT) for out-of-range values.
+TokenizerConfig tokenizer_config_from_options(const bertrt_tokenizer_options* options);
+}  // namespace bertrt
