@@ -416,7 +416,7 @@ TEST_CASE("pickle: malformed streams are format errors") {
   CHECK(status("\x80\x02X\xff\xff\xff\x7f").first == BERTRT_ERROR_FORMAT);    // string past the end
   CHECK(status("\x80\x02(t(u.").first == BERTRT_ERROR_FORMAT);            // SETITEMS on a tuple
   CHECK(status("\x80\x02}(K\x01u.").first == BERTRT_ERROR_FORMAT);        // odd SETITEMS
-  CHECK(status(std::string("\x80\x02}(X\x01\x00\x00\x00" "aK\x01u.", 13)).second.find("not a tensor") != std::string::npos);
+  CHECK(status(std::string("\x80\x02}(X\x01\x00\x00\x00" "aK\x01u.", 14)).second.find("not a tensor") != std::string::npos);
   CHECK(status("\x80\x02K\x01.").second.find("not a state dict") != std::string::npos);
   CHECK(status("\x80\x02(}.").first == BERTRT_ERROR_FORMAT);              // STOP with open MARK
   CHECK(status("\x80\x02}0(.").first == BERTRT_ERROR_FORMAT);             // underflow below a mark
