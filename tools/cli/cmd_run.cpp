@@ -1,0 +1,207 @@
+// bertrt run: one stage (or the whole forward) on .npy inputs, .npy outputs named as Hugging Face names them.
+#include <cstdio>
+#include <filesystem>
+
+#include "bertrt/bertrt.hpp"
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "common/npy.h"
+
+namespace bertrt::cli {
+namespace {
+
+struct Ids {
+  std::vector<int64_t> data;
+  size_t batch = 0, seq_len = 0;
+};
+
+// [B, T] int64/int32 (or [T]: a batch of one).
+Ids read_ids(const std::string& path, const char* what) {
+  const npy::Array a = npy::read(path);
+  Ids ids;
+  if (a.shape.size() == 2) {
+    ids.batch = a.shape[0];
+    ids.seq_len = a.shape[1];
+  } else if (a.shape.size() == 1) {
+    ids.batch = 1;
+    ids.seq_len = a.shape[0];
+  } else {
+    throw Error(BERTRT_ERROR_SHAPE, std::string(what) + " must be [B, T], got a rank-" + std::to_string(a.shape.size()) + " array");
+  }
+  ids.data = npy::as_int64(a, what);
+  return ids;
+}
+
+struct Vectors {
+  std::vector<float> data;
+  size_t batch = 0, seq_len = 0;
+};
+
+Vectors read_vectors(const std::string& path, const char* what, size_t hidden) {
+  const npy::Array a = npy::read(path);
+  Vectors v;
+  if (a.shape.size() == 3) {
+    v.batch = a.shape[0];
+    v.seq_len = a.shape[1];
+  } else if (a.shape.size() == 2) {
+    v.batch = 1;
+    v.seq_len = a.shape[0];
+  } else {
+    throw Error(BERTRT_ERROR_SHAPE, std::string(what) + " must be [B, T, H]");
+  }
+  if (a.shape.back() != hidden)
+    throw Error(BERTRT_ERROR_SHAPE, std::string(what) + " has last dimension " + std::to_string(a.shape.back()) +
+                                        ", the model's hidden_size is " + std::to_string(hidden));
+  v.data = npy::as_float32(a, what);
+  return v;
+}
+
+void same_shape(const Ids& ids, size_t batch, size_t seq_len, const char* what) {
+  if (ids.batch != batch || ids.seq_len != seq_len)
+    throw Error(BERTRT_ERROR_SHAPE, std::string(what) + " is [" + std::to_string(ids.batch) + ", " +
+                                        std::to_string(ids.seq_len) + "], inputs are [" + std::to_string(batch) + ", " +
+                                        std::to_string(seq_len) + "]");
+}
+
+}  // namespace
+
+int cmd_run(int argc, char** argv) {
+  const Args args(argc, argv, 2,
+                  {"--stage", "--out", "--input-ids", "--attention-mask", "--token-type-ids", "--position-ids",
+                   "--inputs-embeds", "--hidden", "--pool", "--threads"},
+                  {"--help", "--output-hidden-states", "--output-attentions", "--normalize", "--no-checksum"});
+  if (args.flag("--help")) {
+    std::puts(
+        "usage: bertrt run MODEL --stage lookup|embed|encode|forward --out DIR\n"
+        "         [--input-ids F.npy] [--attention-mask F.npy] [--token-type-ids F.npy] [--position-ids F.npy]\n"
+        "         [--inputs-embeds F.npy] [--hidden F.npy] [--output-hidden-states] [--output-attentions]\n"
+        "         [--pool cls|mean|max|pooler] [--normalize] [--threads N]\n"
+        "Ids are int64 or int32 [B, T]; vectors float32 [B, T, H]. Writes float32 .npy files into DIR:\n"
+        "inputs_embeds.npy (lookup), embedding_output.npy (embed, forward), last_hidden_state.npy (encode, forward),\n"
+        "hidden_states_0..L.npy, attentions_0..L-1.npy (when asked), pooler_output.npy (forward, model with pooler),\n"
+        "pooled.npy (--pool).");
+    return 0;
+  }
+  if (args.positional().size() != 1) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "run takes one MODEL");
+  const auto stage = args.value("--stage");
+  if (!stage) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "run needs --stage lookup|embed|encode|forward");
+  if (*stage != "lookup" && *stage != "embed" && *stage != "encode" && *stage != "forward")
+    throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "unknown stage '" + *stage + "' (lookup, embed, encode, forward)");
+  const auto out_dir = args.value("--out");
+  if (!out_dir) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "run needs --out DIR");
+  std::filesystem::create_directories(*out_dir);
+  auto out = [&](const std::string& name) { return (std::filesystem::path(*out_dir) / name).string(); };
+
+  Model model(args.positional()[0], !args.flag("--no-checksum"));
+  Session session(model);
+  session.set_threads(static_cast<int>(args.integer("--threads", 0)));
+  const bertrt_config& c = model.config();
+  const size_t H = static_cast<size_t>(c.hidden_size), L = static_cast<size_t>(c.num_hidden_layers),
+               heads = static_cast<size_t>(c.num_attention_heads);
+
+  // Inputs: the token grid comes from input_ids, inputs_embeds or hidden.
+  std::optional<Ids> input_ids, mask, types, positions;
+  std::optional<Vectors> embeds;
+  if (auto p = args.value("--input-ids")) input_ids = read_ids(*p, "input_ids");
+  if (auto p = args.value("--inputs-embeds")) embeds = read_vectors(*p, "inputs_embeds", H);
+  if (auto p = args.value("--hidden")) {
+    if (embeds) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "give --inputs-embeds or --hidden, not both");
+    embeds = read_vectors(*p, "hidden", H);
+  }
+  size_t B = 0, T = 0;
+  if (input_ids) {
+    B = input_ids->batch;
+    T = input_ids->seq_len;
+  } else if (embeds) {
+    B = embeds->batch;
+    T = embeds->seq_len;
+  }
+  if (auto p = args.value("--attention-mask")) mask = read_ids(*p, "attention_mask");
+  if (auto p = args.value("--token-type-ids")) types = read_ids(*p, "token_type_ids");
+  if (auto p = args.value("--position-ids")) positions = read_ids(*p, "position_ids");
+  if (mask) same_shape(*mask, B, T, "attention_mask");
+  if (types) same_shape(*types, B, T, "token_type_ids");
+  if (positions) same_shape(*positions, B, T, "position_ids");
+  auto span_of = [](const std::optional<Ids>& ids) {
+    return ids ? std::span<const int64_t>(ids->data) : std::span<const int64_t>();
+  };
+  const std::vector<size_t> shape3 = {B, T, H};
+  const bool want_hidden = args.flag("--output-hidden-states"), want_attn = args.flag("--output-attentions");
+  std::vector<float> last(B * T * H), hidden_states, attentions;
+  if (want_hidden) hidden_states.resize((L + 1) * B * T * H);
+  if (want_attn) attentions.resize(L * B * heads * T * T);
+
+  auto write_layers = [&]() {
+    for (size_t l = 0; want_hidden && l <= L; ++l)
+      npy::write_float32(out("hidden_states_" + std::to_string(l) + ".npy"), hidden_states.data() + l * B * T * H, shape3);
+    for (size_t l = 0; want_attn && l < L; ++l)
+      npy::write_float32(out("attentions_" + std::to_string(l) + ".npy"), attentions.data() + l * B * heads * T * T,
+                         {B, heads, T, T});
+  };
+  auto write_pool = [&]() {
+    if (auto mode = args.value("--pool")) {
+      bertrt_pool_mode m;
+      if (*mode == "cls") m = BERTRT_POOL_CLS;
+      else if (*mode == "mean") m = BERTRT_POOL_MEAN;
+      else if (*mode == "max") m = BERTRT_POOL_MAX;
+      else if (*mode == "pooler") m = BERTRT_POOL_POOLER;
+      else throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "--pool must be cls, mean, max or pooler");
+      std::vector<float> pooled(B * H);
+      session.pool(last, span_of(mask), B, T, m, args.flag("--normalize"), pooled);
+      npy::write_float32(out("pooled.npy"), pooled.data(), {B, H});
+    }
+  };
+
+  if (*stage == "lookup") {
+    if (!input_ids) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "--stage lookup needs --input-ids");
+    std::vector<float> result(B * T * H);
+    session.lookup(input_ids->data, B, T, result);
+    npy::write_float32(out("inputs_embeds.npy"), result.data(), shape3);
+  } else if (*stage == "embed") {
+    std::vector<float> vectors;
+    if (embeds) {
+      vectors = std::move(embeds->data);
+    } else if (input_ids) {
+      vectors.resize(B * T * H);
+      session.lookup(input_ids->data, B, T, vectors);
+    } else {
+      throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "--stage embed needs --inputs-embeds (or --input-ids)");
+    }
+    std::vector<float> result(B * T * H);
+    session.embed(vectors, span_of(types), span_of(positions), B, T, result);
+    npy::write_float32(out("embedding_output.npy"), result.data(), shape3);
+  } else if (*stage == "encode") {
+    if (!embeds || !args.value("--hidden")) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "--stage encode needs --hidden");
+    session.encode(embeds->data, span_of(mask), B, T, last, hidden_states, attentions);
+    npy::write_float32(out("last_hidden_state.npy"), last.data(), shape3);
+    write_layers();
+    write_pool();
+  } else {
+    if (input_ids && embeds) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "give --input-ids or --inputs-embeds, not both");
+    if (!input_ids && !embeds) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "--stage forward needs --input-ids or --inputs-embeds");
+    std::vector<float> embedding_output(B * T * H), pooler(c.has_pooler ? B * H : 0);
+    bertrt_forward_inputs in{};
+    in.input_ids = input_ids ? input_ids->data.data() : nullptr;
+    in.inputs_embeds = embeds ? embeds->data.data() : nullptr;
+    in.attention_mask = mask ? mask->data.data() : nullptr;
+    in.token_type_ids = types ? types->data.data() : nullptr;
+    in.position_ids = positions ? positions->data.data() : nullptr;
+    in.batch = B;
+    in.seq_len = T;
+    bertrt_forward_outputs o{};
+    o.last_hidden_state = last.data();
+    o.embedding_output = embedding_output.data();
+    o.pooler_output = c.has_pooler ? pooler.data() : nullptr;
+    o.hidden_states = want_hidden ? hidden_states.data() : nullptr;
+    o.attentions = want_attn ? attentions.data() : nullptr;
+    session.forward(in, o);
+    npy::write_float32(out("embedding_output.npy"), embedding_output.data(), shape3);
+    npy::write_float32(out("last_hidden_state.npy"), last.data(), shape3);
+    if (c.has_pooler) npy::write_float32(out("pooler_output.npy"), pooler.data(), {B, H});
+    write_layers();
+    write_pool();
+  }
+  return 0;
+}
+
+}  // namespace bertrt::cli

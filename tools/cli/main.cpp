@@ -1,0 +1,47 @@
+// bertrt: the command-line tool.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "bertrt/bertrt.h"
+#include "cli/commands.h"
+#include "common/error.h"
+
+namespace {
+
+const char* kUsage =
+    "usage: bertrt <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  convert HF_DIR -o MODEL [--dtype f32|f16|bf16]   Hugging Face checkpoint -> model file\n"
+    "  info [MODEL]                                     config, tensors, checksum; kernels chosen\n"
+    "  run MODEL --stage lookup|embed|encode|forward --out DIR [inputs...]   run one stage on .npy inputs\n"
+    "\n"
+    "Run 'bertrt <command> --help' for a command's options.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string command = argv[1];
+  try {
+    if (command == "convert") return bertrt::cli::cmd_convert(argc, argv);
+    if (command == "info") return bertrt::cli::cmd_info(argc, argv);
+    if (command == "run") return bertrt::cli::cmd_run(argc, argv);
+    if (command == "--version") {
+      std::printf("bertrt %s\n", bertrt_version());
+      return 0;
+    }
+    std::fprintf(stderr, "bertrt: unknown command '%s'\n\n%s", command.c_str(), kUsage);
+    return 2;
+  } catch (const bertrt::Error& e) {
+    std::fprintf(stderr, "bertrt %s: error: %s\n", command.c_str(), e.what());
+    return e.status() == BERTRT_ERROR_INVALID_ARGUMENT ? 2 : 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bertrt %s: error: %s\n", command.c_str(), e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,29 @@
+// Hugging Face checkpoint directory -> bertrt model file.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "format/model_file.h"
+
+namespace bertrt::convert {
+
+struct ConvertOptions {
+  format::TensorDType dtype = format::TensorDType::f32;  // storage of word embeddings and matrices
+  // Receives notes (skipped tensors, chosen files). Null: silent.
+  std::function<void(const std::string&)> note;
+};
+
+// Reads config.json, vocab.txt, tokenizer_config.json, special_tokens_map.json, sentence-transformers
+// modules and the weights (model.safetensors, sharded safetensors, pytorch_model.bin or tf_model.h5)
+// from hf_dir and builds the model file. Throws bertrt::Error naming what is missing or wrong.
+format::ModelFileWriter build_model_file(const std::string& hf_dir, const ConvertOptions& options);
+
+void convert_directory(const std::string& hf_dir, const std::string& out_path, const ConvertOptions& options);
+
+// Float conversion with round-to-nearest-even (used for f16/bf16 storage).
+uint16_t f32_to_f16(float value);
+uint16_t f32_to_bf16(float value);
+
+}  // namespace bertrt::convert
