@@ -1,7 +1,7 @@
 // Fused LayerNorm kernels (embeddings and add + bias), written once against Vec.
 // Per row: pass 1 forms x (the sum of the inputs) into the output row and accumulates its sum,
-// pass 2 accumulates the centred squares sum((x - mean)^2) (two-pass variance: no E[x^2] - mean^2
-// cancellation), pass 3 writes (x - mean) * inv_std * gamma + beta. Passes 2 and 3 re-read the
+// pass 2 accumulates the centred sums of (x - mean) and (x - mean)^2 (corrected two-pass
+// variance: no E[x^2] - mean^2 cancellation), pass 3 writes (x - mean) * inv_std * gamma + beta. Passes 2 and 3 re-read the
 // row from L1. Accumulation is in float over kW lanes; tests/kernels bounds the difference from
 // the double-precision scalar reference at 1e-5 * max(1, |ref|), with row means up to 100x the
 // spread.
@@ -12,32 +12,43 @@
 namespace bertrt::kernels::BERTRT_ISA_NS {
 namespace {
 
-// x [h] holds the row, sum its sum; normalises in place.
+// x [h] holds the row, sum its float sum; normalises in place.
+// Corrected two-pass: m = sum / h rounded to float, d = x - m (exact for rows whose values lie
+// within a factor 2 of m, the large-mean case), c = mean(d) removes what the float sum and the
+// rounding of m lost, var = mean(d^2) - c^2 (c is tiny next to the spread, no cancellation),
+// y = ((x - m) - c) * inv_std.
 inline void layernorm_finish(float* x, const float* gamma, const float* beta, float eps, size_t h, float sum) {
-  const float mean = static_cast<float>(static_cast<double>(sum) / static_cast<double>(h));
-  const F vmean = Vec::set1(mean);
-  F acc0 = Vec::zero();
-  F acc1 = Vec::zero();
+  const F vmean = Vec::set1(static_cast<float>(static_cast<double>(sum) / static_cast<double>(h)));
+  F s0 = Vec::zero(), s1 = Vec::zero();  // sum of d
+  F q0 = Vec::zero(), q1 = Vec::zero();  // sum of d^2
   size_t j = 0;
   for (; j + 2 * kW <= h; j += 2 * kW) {
     const F d0 = Vec::sub(Vec::load(x + j), vmean);
     const F d1 = Vec::sub(Vec::load(x + j + kW), vmean);
-    acc0 = Vec::fma(d0, d0, acc0);
-    acc1 = Vec::fma(d1, d1, acc1);
+    s0 = Vec::add(s0, d0);
+    s1 = Vec::add(s1, d1);
+    q0 = Vec::fma(d0, d0, q0);
+    q1 = Vec::fma(d1, d1, q1);
   }
   for (; j + kW <= h; j += kW) {
     const F d = Vec::sub(Vec::load(x + j), vmean);
-    acc0 = Vec::fma(d, d, acc0);
+    s0 = Vec::add(s0, d);
+    q0 = Vec::fma(d, d, q0);
   }
   if (j < h) {
     const F d = Vec::keep(Vec::lanes(h - j), Vec::sub(Vec::load_n(x + j, h - j), vmean));
-    acc1 = Vec::fma(d, d, acc1);
+    s1 = Vec::add(s1, d);
+    q1 = Vec::fma(d, d, q1);
   }
-  const double var = static_cast<double>(Vec::reduce_add(Vec::add(acc0, acc1))) / static_cast<double>(h);
+  const double inv_h = 1.0 / static_cast<double>(h);
+  const double corr = static_cast<double>(Vec::reduce_add(Vec::add(s0, s1))) * inv_h;
+  double var = static_cast<double>(Vec::reduce_add(Vec::add(q0, q1))) * inv_h - corr * corr;
+  if (var < 0.0) var = 0.0;
+  const F vcorr = Vec::set1(static_cast<float>(corr));
   const F vinv = Vec::set1(static_cast<float>(1.0 / __builtin_sqrt(var + static_cast<double>(eps))));
   for_blocks(h, [&](size_t k, size_t n, auto tag) {
     constexpr bool t = decltype(tag)::tail;
-    const F y = Vec::mul(Vec::sub(ld<t>(x + k, n), vmean), vinv);
+    const F y = Vec::mul(Vec::sub(Vec::sub(ld<t>(x + k, n), vmean), vcorr), vinv);
     st<t>(x + k, Vec::fma(y, ld<t>(gamma + k, n), ld<t>(beta + k, n)), n);
   });
 }

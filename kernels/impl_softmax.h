@@ -1,6 +1,6 @@
 // Masked softmax, written once against Vec. Three passes per row: max of x*scale over the valid
 // columns, e = exp(x*scale - max) stored (masked columns 0) while summing, then e * (1/sum).
-// exp is exp_v (impl_common.h, <= 2.5e-7 relative); the sum is a float sum over kW lanes.
+// exp is exp_v (impl_common.h, <= 1.5e-7 relative); the sum is a float sum over kW lanes.
 // tests/kernels checks every output within 1e-6 absolute of the scalar reference.
 #pragma once
 
