@@ -651,7 +651,25 @@ Encoding Tokenizer::encode(std::string_view text, const std::string_view* pair, 
   }
   const std::size_t budget = max_length == 0 ? 0 : max_length - n_special;
 
-  std::vector<int64_t> ids_a, offs_a, ids_b, offs_b;
+  // Per-thread scratch for the token lists, reused across calls so that large inputs do not pay
+  // for fresh memory twice (the Encoding below is allocated once, at its final size).
+  struct Scratch {
+    std::vector<int64_t> ids_a, offs_a, ids_b, offs_b;
+  };
+  thread_local Scratch scratch;
+  std::vector<int64_t>& ids_a = scratch.ids_a;
+  std::vector<int64_t>& offs_a = scratch.offs_a;
+  std::vector<int64_t>& ids_b = scratch.ids_b;
+  std::vector<int64_t>& offs_b = scratch.offs_b;
+  ids_a.clear();
+  offs_a.clear();
+  ids_b.clear();
+  offs_b.clear();
+  // Release scratch memory that an unusually large input left behind.
+  constexpr std::size_t kKeep = std::size_t{1} << 22;
+  for (auto* v : {&ids_a, &offs_a, &ids_b, &offs_b}) {
+    if (v->capacity() > kKeep) std::vector<int64_t>().swap(*v);
+  }
   // A single text is only tokenized until it is known to be longer than the budget.
   std::size_t limit_a = SIZE_MAX;
   if (max_length != 0 && pair == nullptr) limit_a = budget + 1;
