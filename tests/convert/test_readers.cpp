@@ -229,7 +229,9 @@ TEST_CASE("tiny: pytorch_model.bin and tf_model.h5 hold the safetensors bytes") 
   auto st = by_name(read_safetensors(kModels + "tiny/model.safetensors"));
   auto bin = by_name(read_torch_zip(kModels + "tiny/pytorch_model.bin"));
   REQUIRE(bin.size() == st.size());
-  for (const auto& [name, t] : st) {
+  for (const auto& kv : st) {
+    const std::string& name = kv.first;
+    const SourceTensor& t = kv.second;
     REQUIRE_MESSAGE(bin.count(name), name);
     check_same(t, bin.at(name));
   }
@@ -238,7 +240,9 @@ TEST_CASE("tiny: pytorch_model.bin and tf_model.h5 hold the safetensors bytes") 
   for (const auto& t : h5) CHECK_MESSAGE(t.name.rfind("bert.", 0) == 0, t.name);
   auto h5n = normalised(std::move(h5));
   REQUIRE(h5n.size() == st.size());
-  for (const auto& [name, t] : st) {
+  for (const auto& kv : st) {
+    const std::string& name = kv.first;
+    const SourceTensor& t = kv.second;
     REQUIRE_MESSAGE(h5n.count(name), name);
     check_same(t, h5n.at(name));
   }
@@ -253,7 +257,9 @@ TEST_CASE("tiny-prefixed: legacy names, heads and tied storages") {
   CHECK(raw_bin.count("bert.encoder.layer.1.attention.output.LayerNorm.beta") == 1);
   CHECK(raw_bin.count("cls.predictions.transform.LayerNorm.gamma") == 1);
   auto bin = normalised(read_torch_zip(kModels + "tiny-prefixed/pytorch_model.bin"));
-  for (const auto& [name, t] : st) {
+  for (const auto& kv : st) {
+    const std::string& name = kv.first;
+    const SourceTensor& t = kv.second;
     REQUIRE_MESSAGE(bin.count(name), name);
     check_same(t, bin.at(name));
   }
@@ -265,7 +271,9 @@ TEST_CASE("tiny-prefixed: legacy names, heads and tied storages") {
 #ifdef BERTRT_HAVE_HDF5
   auto h5 = normalised(read_tf_h5(kModels + "tiny-prefixed/tf_model.h5"));
   size_t compared = 0;
-  for (const auto& [name, t] : st) {
+  for (const auto& kv : st) {
+    const std::string& name = kv.first;
+    const SourceTensor& t = kv.second;
     if (name.rfind("cls.", 0) == 0 || name == "embeddings.position_ids") continue;
     REQUIRE_MESSAGE(h5.count(name), name);
     check_same(t, h5.at(name));
@@ -280,7 +288,9 @@ TEST_CASE("small-f16: pytorch_model.bin equals the safetensors") {
   auto st = by_name(read_safetensors(kModels + "small-f16/model.safetensors"));
   auto bin = by_name(read_torch_zip(kModels + "small-f16/pytorch_model.bin"));
   REQUIRE(bin.size() == st.size());
-  for (const auto& [name, t] : st) {
+  for (const auto& kv : st) {
+    const std::string& name = kv.first;
+    const SourceTensor& t = kv.second;
     REQUIRE_MESSAGE(bin.count(name), name);
     CHECK(bin.at(name).dtype == SourceDType::f16);
     check_same(t, bin.at(name));
@@ -350,6 +360,13 @@ TEST_CASE("safetensors: malformed files fail cleanly") {
   SUBCASE("missing fields") {
     CHECK(status_of(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[1]}})", "")).first == BERTRT_ERROR_FORMAT);
     CHECK(status_of(safetensors_bytes(R"({"a":3})", "")).first == BERTRT_ERROR_FORMAT);
+  }
+  SUBCASE("overlapping tensors") {
+    auto [s, m] = status_of(safetensors_bytes(
+        R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+        std::string(8, '\0')));
+    CHECK(s == BERTRT_ERROR_FORMAT);
+    CHECK(m.find("overlap") != std::string::npos);
   }
   SUBCASE("unknown dtype") {
     auto [s, m] = status_of(safetensors_bytes(R"({"a":{"dtype":"F8_E4M3","shape":[1],"data_offsets":[0,1]}})", std::string(1, '\0')));

@@ -150,6 +150,10 @@ std::vector<SourceTensor> read_safetensors(const std::string& path) {
   }
   // Read in file order.
   std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.begin < b.begin; });
+  for (size_t k = 1; k < entries.size(); ++k) {
+    if (entries[k].begin < entries[k - 1].end)
+      fail(BERTRT_ERROR_FORMAT, path, "tensors '" + entries[k - 1].name + "' and '" + entries[k].name + "' overlap");
+  }
 
   std::vector<SourceTensor> out;
   out.reserve(entries.size());
