@@ -34,6 +34,23 @@ inline void for_blocks(size_t count, Body&& body) {
   if (j < count) body(j, count - j, TailBlock{});
 }
 
+// Like for_blocks, but body returns a vector that is summed; four independent accumulators so
+// the adds' latency does not serialise the loop. Tail lanes past n must be returned as zero.
+template <class Body>
+inline F sum_blocks(size_t count, Body&& body) {
+  F a0 = Vec::zero(), a1 = Vec::zero(), a2 = Vec::zero(), a3 = Vec::zero();
+  size_t j = 0;
+  for (; j + 4 * kW <= count; j += 4 * kW) {
+    a0 = Vec::add(a0, body(j, kW, FullBlock{}));
+    a1 = Vec::add(a1, body(j + kW, kW, FullBlock{}));
+    a2 = Vec::add(a2, body(j + 2 * kW, kW, FullBlock{}));
+    a3 = Vec::add(a3, body(j + 3 * kW, kW, FullBlock{}));
+  }
+  for (; j + kW <= count; j += kW) a0 = Vec::add(a0, body(j, kW, FullBlock{}));
+  if (j < count) a1 = Vec::add(a1, body(j, count - j, TailBlock{}));
+  return Vec::add(Vec::add(a0, a1), Vec::add(a2, a3));
+}
+
 template <bool Tail>
 inline F ld(const float* p, size_t n) {
   if constexpr (Tail) return Vec::load_n(p, n);

@@ -19,16 +19,22 @@ namespace {
 // y = ((x - m) - c) * inv_std.
 inline void layernorm_finish(float* x, const float* gamma, const float* beta, float eps, size_t h, float sum) {
   const F vmean = Vec::set1(static_cast<float>(static_cast<double>(sum) / static_cast<double>(h)));
-  F s0 = Vec::zero(), s1 = Vec::zero();  // sum of d
-  F q0 = Vec::zero(), q1 = Vec::zero();  // sum of d^2
+  F s0 = Vec::zero(), s1 = Vec::zero(), s2 = Vec::zero(), s3 = Vec::zero();  // sum of d
+  F q0 = Vec::zero(), q1 = Vec::zero(), q2 = Vec::zero(), q3 = Vec::zero();  // sum of d^2
   size_t j = 0;
-  for (; j + 2 * kW <= h; j += 2 * kW) {
+  for (; j + 4 * kW <= h; j += 4 * kW) {
     const F d0 = Vec::sub(Vec::load(x + j), vmean);
     const F d1 = Vec::sub(Vec::load(x + j + kW), vmean);
+    const F d2 = Vec::sub(Vec::load(x + j + 2 * kW), vmean);
+    const F d3 = Vec::sub(Vec::load(x + j + 3 * kW), vmean);
     s0 = Vec::add(s0, d0);
     s1 = Vec::add(s1, d1);
+    s2 = Vec::add(s2, d2);
+    s3 = Vec::add(s3, d3);
     q0 = Vec::fma(d0, d0, q0);
     q1 = Vec::fma(d1, d1, q1);
+    q2 = Vec::fma(d2, d2, q2);
+    q3 = Vec::fma(d3, d3, q3);
   }
   for (; j + kW <= h; j += kW) {
     const F d = Vec::sub(Vec::load(x + j), vmean);
@@ -40,9 +46,11 @@ inline void layernorm_finish(float* x, const float* gamma, const float* beta, fl
     s1 = Vec::add(s1, d);
     q1 = Vec::fma(d, d, q1);
   }
+  s0 = Vec::add(Vec::add(s0, s1), Vec::add(s2, s3));
+  q0 = Vec::add(Vec::add(q0, q1), Vec::add(q2, q3));
   const double inv_h = 1.0 / static_cast<double>(h);
-  const double corr = static_cast<double>(Vec::reduce_add(Vec::add(s0, s1))) * inv_h;
-  double var = static_cast<double>(Vec::reduce_add(Vec::add(q0, q1))) * inv_h - corr * corr;
+  const double corr = static_cast<double>(Vec::reduce_add(s0)) * inv_h;
+  double var = static_cast<double>(Vec::reduce_add(q0)) * inv_h - corr * corr;
   if (var < 0.0) var = 0.0;
   const F vcorr = Vec::set1(static_cast<float>(corr));
   const F vinv = Vec::set1(static_cast<float>(1.0 / __builtin_sqrt(var + static_cast<double>(eps))));
@@ -60,13 +68,12 @@ inline void add_bias_layernorm_rows(const float* a, const float* b, const float*
     const float* ar = a + i * h;
     const float* br = b + i * h;
     float* o = out + i * h;  // may alias ar or br: element j is read before it is written
-    F acc = Vec::zero();
-    for_blocks(h, [&](size_t j, size_t n, auto tag) {
+    const F acc = sum_blocks(h, [&](size_t j, size_t n, auto tag) {
       constexpr bool t = decltype(tag)::tail;
       F s = Vec::add(ld<t>(ar + j, n), ld<t>(br + j, n));
       if constexpr (HasBias) s = Vec::add(s, ld<t>(bias + j, n));
       st<t>(o + j, s, n);
-      acc = Vec::add(acc, s);  // tail lanes past n are zero
+      return s;  // tail lanes past n are zero
     });
     layernorm_finish(o, gamma, beta, eps, h, Vec::reduce_add(acc));
   }
@@ -89,8 +96,7 @@ inline void embed_layernorm_rows(const EmbedLayerNormArgs& args) {
     const float* pos = args.position_table + static_cast<size_t>(args.position_ids[i]) * h;
     const float* typ = args.type_table + static_cast<size_t>(args.token_type_ids[i]) * h;
     float* o = args.out + i * h;
-    F acc = Vec::zero();
-    for_blocks(h, [&](size_t j, size_t n, auto tag) {
+    const F acc = sum_blocks(h, [&](size_t j, size_t n, auto tag) {
       constexpr bool t = decltype(tag)::tail;
       F w;
       if constexpr (Src == WordSource::table_f16) w = ld_f16<t>(static_cast<const uint16_t*>(word) + j, n);
@@ -98,7 +104,7 @@ inline void embed_layernorm_rows(const EmbedLayerNormArgs& args) {
       else w = ld<t>(static_cast<const float*>(word) + j, n);
       const F s = Vec::add(Vec::add(w, ld<t>(pos + j, n)), ld<t>(typ + j, n));
       st<t>(o + j, s, n);
-      acc = Vec::add(acc, s);
+      return s;
     });
     layernorm_finish(o, args.gamma, args.beta, args.eps, h, Vec::reduce_add(acc));
   }
