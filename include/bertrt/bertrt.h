@@ -199,7 +199,7 @@ typedef struct bertrt_tokenizer_options {
   int tokenize_chinese_chars;/* put spaces around CJK ideographs */
 } bertrt_tokenizer_options;
 
-/* The tokenizer stored in a model file (borrowed from the model: free it before the model). */
+/* The tokenizer stored in a model file (it keeps its own copy: free it in any order). */
 BERTRT_API bertrt_status bertrt_tokenizer_from_model(const bertrt_model* model, bertrt_tokenizer** tokenizer_out);
 /* A tokenizer from a plain vocab.txt (one token a line, split on '\n' only). options NULL: uncased. */
 BERTRT_API bertrt_status bertrt_tokenizer_from_vocab_file(const char* vocab_path, const bertrt_tokenizer_options* options,

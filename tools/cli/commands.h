@@ -6,5 +6,7 @@ namespace bertrt::cli {
 int cmd_convert(int argc, char** argv);
 int cmd_info(int argc, char** argv);
 int cmd_run(int argc, char** argv);
+int cmd_bench(int argc, char** argv);
+int cmd_tokenize(int argc, char** argv);
 
 }  // namespace bertrt::cli

@@ -15,7 +15,9 @@ const char* kUsage =
     "commands:\n"
     "  convert HF_DIR -o MODEL [--dtype f32|f16|bf16]   Hugging Face checkpoint -> model file\n"
     "  info [MODEL]                                     config, tensors, checksum; kernels chosen\n"
+    "  tokenize (MODEL | --vocab vocab.txt [--cased]) TEXT...   text -> ids, tokens, offsets (JSON lines)\n"
     "  run MODEL --stage lookup|embed|encode|forward --out DIR [inputs...]   run one stage on .npy inputs\n"
+    "  bench MODEL [--threads N] [--shapes 1x8,1x128,...] [--runs R] [--json]   forward latency per shape\n"
     "\n"
     "Run 'bertrt <command> --help' for a command's options.\n";
 
@@ -31,6 +33,8 @@ int main(int argc, char** argv) {
     if (command == "convert") return bertrt::cli::cmd_convert(argc, argv);
     if (command == "info") return bertrt::cli::cmd_info(argc, argv);
     if (command == "run") return bertrt::cli::cmd_run(argc, argv);
+    if (command == "bench") return bertrt::cli::cmd_bench(argc, argv);
+    if (command == "tokenize") return bertrt::cli::cmd_tokenize(argc, argv);
     if (command == "--version") {
       std::printf("bertrt %s\n", bertrt_version());
       return 0;

@@ -1,0 +1,116 @@
+// bertrt tokenize: text -> ids, tokens, types, mask and byte offsets as JSON lines.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "c_api_types.h"
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
+#include "tokenizer/tokenizer_c_api.h"
+
+namespace bertrt::cli {
+namespace {
+
+struct Input {
+  std::string text;
+  std::optional<std::string> pair;
+};
+
+std::vector<Input> read_inputs(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw Error(BERTRT_ERROR_IO, "cannot read '" + path + "'");
+  const bool jsonl = path.size() >= 6 && path.compare(path.size() - 6, 6, ".jsonl") == 0;
+  std::vector<Input> inputs;
+  std::string line;
+  size_t number = 0;
+  while (std::getline(f, line)) {
+    ++number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!jsonl) {
+      inputs.push_back({line, std::nullopt});
+      continue;
+    }
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(BERTRT_ERROR_INVALID_ARGUMENT, path + ":" + std::to_string(number) + ": not valid JSON: " + e.what());
+    }
+    if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
+      throw Error(BERTRT_ERROR_INVALID_ARGUMENT, path + ":" + std::to_string(number) + ": needs a string field \"text\"");
+    Input in{j["text"].get<std::string>(), std::nullopt};
+    if (j.contains("text_pair") && j["text_pair"].is_string()) in.pair = j["text_pair"].get<std::string>();
+    inputs.push_back(std::move(in));
+  }
+  return inputs;
+}
+
+}  // namespace
+
+int cmd_tokenize(int argc, char** argv) {
+  const Args args(argc, argv, 2, {"--vocab", "--pair", "--max-length", "--truncation", "--input"},
+                  {"--help", "--cased", "--no-checksum"});
+  if (args.flag("--help")) {
+    std::puts(
+        "usage: bertrt tokenize (MODEL | --vocab vocab.txt [--cased]) [--pair TEXT] [--max-length N]\n"
+        "         [--truncation longest_first|only_first|only_second] [--input FILE] TEXT...\n"
+        "Prints one JSON object per input: ids, tokens, token_type_ids, attention_mask and offsets\n"
+        "([start, end) in bytes of the UTF-8 input; [0, 0] for [CLS]/[SEP]). --input FILE.jsonl reads\n"
+        "objects with \"text\" and optional \"text_pair\"; any other file one text per line.\n"
+        "--cased: no lowercasing and no accent stripping (with --vocab; default uncased).");
+    return 0;
+  }
+  std::vector<std::string> texts = args.positional();
+  std::shared_ptr<const Tokenizer> tokenizer;
+  if (auto vocab = args.value("--vocab")) {
+    TokenizerConfig config;
+    config.do_lower_case = !args.flag("--cased");
+    config.strip_accents = args.flag("--cased") ? 0 : -1;
+    tokenizer = std::make_shared<const Tokenizer>(Tokenizer::from_vocab_file(*vocab, config));
+  } else {
+    if (texts.empty()) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "tokenize needs MODEL or --vocab");
+    bertrt_model model;
+    model.impl = core::Model::open(texts.front(), !args.flag("--no-checksum"));
+    texts.erase(texts.begin());
+    bertrt_tokenizer* handle = nullptr;
+    if (bertrt_tokenizer_from_model(&model, &handle) != BERTRT_OK)
+      throw Error(BERTRT_ERROR_FORMAT, bertrt_last_error());
+    tokenizer = handle->impl;
+    bertrt_tokenizer_free(handle);
+  }
+  const size_t max_length = static_cast<size_t>(args.integer("--max-length", 0));
+  const std::string strategy = args.value("--truncation").value_or("longest_first");
+  bertrt_truncation truncation;
+  if (strategy == "longest_first") truncation = BERTRT_TRUNCATION_LONGEST_FIRST;
+  else if (strategy == "only_first") truncation = BERTRT_TRUNCATION_ONLY_FIRST;
+  else if (strategy == "only_second") truncation = BERTRT_TRUNCATION_ONLY_SECOND;
+  else throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "--truncation must be longest_first, only_first or only_second");
+
+  std::vector<Input> inputs;
+  if (auto file = args.value("--input")) inputs = read_inputs(*file);
+  for (const auto& t : texts) inputs.push_back({t, args.value("--pair")});
+  if (inputs.empty()) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "nothing to tokenize (give TEXT or --input FILE)");
+
+  for (const Input& in : inputs) {
+    const std::string_view pair_view = in.pair ? std::string_view(*in.pair) : std::string_view();
+    const Encoding e = tokenizer->encode(in.text, in.pair ? &pair_view : nullptr, max_length, truncation);
+    nlohmann::ordered_json out;
+    out["ids"] = e.ids;
+    std::vector<std::string> tokens;
+    for (auto t : tokenizer->tokens(e)) tokens.emplace_back(t);
+    out["tokens"] = tokens;
+    out["token_type_ids"] = e.token_type_ids;
+    out["attention_mask"] = e.attention_mask;
+    nlohmann::ordered_json offsets = nlohmann::ordered_json::array();
+    for (size_t i = 0; i < e.size(); ++i) offsets.push_back({e.offsets[2 * i], e.offsets[2 * i + 1]});
+    out["offsets"] = offsets;
+    std::cout << out.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << '\n';
+  }
+  return 0;
+}
+
+}  // namespace bertrt::cli
