@@ -148,15 +148,19 @@ enum AsciiKind : uint8_t { kRemove = 0, kSpace = 1, kPunct = 2, kWord = 3 };
 
 // ---------------------------------------------------------------------------- byte trie
 
-// Vocabulary as a byte trie: node n's children are labels/targets[first[n] .. first[n] + count[n]),
-// sorted by label; value[n] is the id of the token spelled by the path to n, or -1.
+// Vocabulary as a byte trie, nodes numbered in breadth-first order so that the children of a node
+// are consecutive: node n's children are nodes first[n] + 1 .. first[n] + count[n], sorted by their
+// label, and label[c - 1] is the byte that leads to node c (the root, node 0, has none).
+// value is the id of the token spelled by the path to the node, or -1.
 struct Trie {
-  std::vector<uint32_t> first;
-  std::vector<uint32_t> count;
-  std::vector<int32_t> value;
-  std::vector<uint8_t> labels;
-  std::vector<uint32_t> targets;
-  uint32_t root_child[256];  // direct table for the root (0 = none; the root is node 0)
+  struct Node {
+    uint32_t first;
+    uint32_t count;
+    int32_t value;
+  };
+  std::vector<Node> nodes;
+  std::vector<uint8_t> label;
+  uint32_t root_child[256];  // direct table for the root (0 = none)
 
   static constexpr uint32_t kNone = 0;
 
@@ -167,9 +171,8 @@ struct Trie {
     struct Item {
       uint32_t node, lo, hi, depth;
     };
-    first.assign(1, 0);
-    count.assign(1, 0);
-    value.assign(1, -1);
+    nodes.assign(1, Node{0, 0, -1});
+    label.clear();
     std::vector<Item> queue;
     queue.push_back({0, 0, static_cast<uint32_t>(order.size()), 0});
     for (std::size_t q = 0; q < queue.size(); ++q) {
@@ -177,47 +180,47 @@ struct Trie {
       uint32_t lo = it.lo;
       // Keys that end here (equal strings: the later id wins, as in Hugging Face's loaders).
       while (lo < it.hi && vocab[order[lo]].size() == it.depth) {
-        value[it.node] = static_cast<int32_t>(order[lo]);
+        nodes[it.node].value = static_cast<int32_t>(order[lo]);
         ++lo;
       }
-      first[it.node] = static_cast<uint32_t>(labels.size());
+      nodes[it.node].first = static_cast<uint32_t>(label.size());
       uint32_t n_children = 0;
       while (lo < it.hi) {
         unsigned char b = static_cast<unsigned char>(vocab[order[lo]][it.depth]);
         uint32_t hi = lo + 1;
         while (hi < it.hi && static_cast<unsigned char>(vocab[order[hi]][it.depth]) == b) ++hi;
-        uint32_t child = static_cast<uint32_t>(value.size());
-        first.push_back(0);
-        count.push_back(0);
-        value.push_back(-1);
-        labels.push_back(b);
-        targets.push_back(child);
+        uint32_t child = static_cast<uint32_t>(nodes.size());
+        nodes.push_back(Node{0, 0, -1});
+        label.push_back(b);  // label[child - 1]
         queue.push_back({child, lo, hi, it.depth + 1});
         ++n_children;
         lo = hi;
       }
-      count[it.node] = n_children;
+      nodes[it.node].count = n_children;
     }
     std::fill(std::begin(root_child), std::end(root_child), kNone);
-    for (uint32_t e = first[0]; e < first[0] + count[0]; ++e) root_child[labels[e]] = targets[e];
+    for (uint32_t k = 0; k < nodes[0].count; ++k) root_child[label[nodes[0].first + k]] = nodes[0].first + k + 1;
   }
 
   // Child of node along byte b, or kNone.
   inline uint32_t step(uint32_t node, unsigned char b) const {
     if (node == 0) return root_child[b];
-    uint32_t f = first[node], c = count[node];
-    const uint8_t* l = labels.data() + f;
-    if (c <= 8) {
+    const Node& n = nodes[node];
+    const uint8_t* l = label.data() + n.first;
+    const uint32_t c = n.count;
+    if (c <= 16) {
       for (uint32_t k = 0; k < c; ++k) {
-        if (l[k] == b) return targets[f + k];
+        if (l[k] == b) return n.first + k + 1;
         if (l[k] > b) return kNone;
       }
       return kNone;
     }
     const uint8_t* p = std::lower_bound(l, l + c, b);
-    if (p != l + c && *p == b) return targets[f + static_cast<uint32_t>(p - l)];
+    if (p != l + c && *p == b) return n.first + static_cast<uint32_t>(p - l) + 1;
     return kNone;
   }
+
+  int32_t value(uint32_t node) const { return nodes[node].value; }
 
   uint32_t walk(uint32_t node, std::string_view s) const {
     for (char ch : s) {
@@ -251,10 +254,10 @@ struct Tokenizer::Impl {
 
   int64_t lookup(std::string_view s) const {
     if (s.empty()) {
-      return trie.value[0];
+      return trie.value(0);
     }
     uint32_t n = trie.walk(0, s);
-    return n == Trie::kNone ? -1 : trie.value[n];
+    return n == Trie::kNone ? -1 : trie.value(n);
   }
 };
 
@@ -323,8 +326,9 @@ struct TextTokenizer {
         node = t.trie.step(node, w[i]);
         if (node == Trie::kNone) break;
         ++i;
-        if (t.trie.value[node] >= 0 && (i == n || (w[i] & 0xC0) != 0x80)) {
-          best = t.trie.value[node];
+        const int32_t v = t.trie.value(node);
+        if (v >= 0 && (i == n || (w[i] & 0xC0) != 0x80)) {
+          best = v;
           best_end = i;
         }
       }
