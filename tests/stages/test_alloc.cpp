@@ -1,0 +1,97 @@
+// No heap allocation in the steady-state forward: global operator new is replaced in this test
+// binary and counted while a second forward runs at the same shape (packed f32 weights at 1 and 2
+// threads; f16 weights through the OpenBLAS path).
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <vector>
+
+#include "bertrt/bertrt.h"
+#include "common/fixtures.h"
+
+namespace {
+std::atomic<long> g_allocations{0};
+}
+
+void* operator new(std::size_t size) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(size ? size : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t size) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(size ? size : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new(std::size_t size, std::align_val_t align) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  const std::size_t a = static_cast<std::size_t>(align);
+  if (void* p = std::aligned_alloc(a, (size + a - 1) / a * a)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t size, std::align_val_t align) { return operator new(size, align); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+
+namespace {
+
+long allocations_in_second_forward(const std::string& path, int threads, size_t batch, size_t seq) {
+  bertrt_model* model = nullptr;
+  REQUIRE(bertrt_model_open(path.c_str(), nullptr, &model) == BERTRT_OK);
+  bertrt_config cfg{};
+  REQUIRE(bertrt_model_get_config(model, &cfg) == BERTRT_OK);
+  bertrt_session* session = nullptr;
+  REQUIRE(bertrt_session_create(model, &session) == BERTRT_OK);
+  REQUIRE(bertrt_session_set_threads(session, threads) == BERTRT_OK);
+  const size_t n = batch * seq, h = static_cast<size_t>(cfg.hidden_size);
+  std::vector<int64_t> ids(n), mask(n, 1), types(n, 0);
+  for (size_t i = 0; i < n; ++i) ids[i] = static_cast<int64_t>(1 + (i * 7) % (cfg.vocab_size - 1));
+  if (n > 1) mask[n - 1] = 0;  // one padded key: the masked-attention path too
+  std::vector<float> last(n * h), pooled(batch * h);
+  bertrt_forward_inputs in{};
+  in.input_ids = ids.data();
+  in.attention_mask = mask.data();
+  in.token_type_ids = types.data();
+  in.batch = batch;
+  in.seq_len = seq;
+  bertrt_forward_outputs out{};
+  out.last_hidden_state = last.data();
+  out.pooler_output = cfg.has_pooler ? pooled.data() : nullptr;
+  REQUIRE(bertrt_session_forward(session, &in, &out) == BERTRT_OK);
+  const long before = g_allocations.load();
+  const bertrt_status st = bertrt_session_forward(session, &in, &out);
+  const long during = g_allocations.load() - before;
+  CHECK(st == BERTRT_OK);
+  bertrt_session_free(session);
+  bertrt_model_free(model);
+  return during;
+}
+
+std::string first_model() {
+  const auto models = bertrt::testing::fixture_models();
+  REQUIRE(!models.empty());
+  return models.front().name;
+}
+
+}  // namespace
+
+TEST_CASE("the second forward at the same shape allocates nothing (packed f32)") {
+  const std::string path = bertrt::testing::converted_model(first_model());
+  CHECK(allocations_in_second_forward(path, 1, 2, 9) == 0);
+  CHECK(allocations_in_second_forward(path, 2, 2, 9) == 0);
+  CHECK(allocations_in_second_forward(path, 2, 1, 1) == 0);
+}
+
+TEST_CASE("the second forward at the same shape allocates nothing (f16, OpenBLAS path)") {
+  const std::string path = bertrt::testing::converted_model(first_model(), "f16");
+  CHECK(allocations_in_second_forward(path, 1, 2, 9) == 0);
+  CHECK(allocations_in_second_forward(path, 2, 2, 9) == 0);
+}
