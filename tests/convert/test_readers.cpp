@@ -305,9 +305,10 @@ TEST_CASE("safetensors: malformed files fail cleanly") {
     return error_of([&] { read_safetensors(p); });
   };
 
-  SUBCASE("missing file") {
+  SUBCASE("missing file or a directory") {
     auto [s, m] = error_of([&] { read_safetensors(tmp.file("absent.safetensors")); });
     CHECK(s == BERTRT_ERROR_IO);
+    CHECK(error_of([&] { read_safetensors(tmp.path.string()); }).first == BERTRT_ERROR_IO);
   }
   SUBCASE("truncated fixture, every prefix length class") {
     const auto full = read_file(kModels + "tiny/model.safetensors");
@@ -500,7 +501,10 @@ TEST_CASE("torch zip: malformed archives fail cleanly") {
     return error_of([&] { read_torch_zip(path); });
   };
 
-  SUBCASE("missing file") { CHECK(error_of([&] { read_torch_zip(tmp.file("absent.bin")); }).first == BERTRT_ERROR_IO); }
+  SUBCASE("missing file or a directory") {
+    CHECK(error_of([&] { read_torch_zip(tmp.file("absent.bin")); }).first == BERTRT_ERROR_IO);
+    CHECK(error_of([&] { read_torch_zip(tmp.path.string()); }).first == BERTRT_ERROR_IO);
+  }
   SUBCASE("legacy torch.save format") {
     write_file(path, std::string("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.", 15));
     auto [s, m] = error_of([&] { read_torch_zip(path); });

@@ -3,6 +3,7 @@
 // file before anything is allocated or read.
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 
@@ -115,6 +116,8 @@ Entry parse_entry(const std::string& path, const std::string& name, const nlohma
 std::vector<SourceTensor> read_safetensors(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(BERTRT_ERROR_IO, path, "cannot open");
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) fail(BERTRT_ERROR_IO, path, "is a directory");
   in.seekg(0, std::ios::end);
   const std::streamoff end_pos = in.tellg();
   if (end_pos < 0) fail(BERTRT_ERROR_IO, path, "cannot determine the file size");

@@ -2,6 +2,7 @@
 // unpickler; storages are the entries <folder>/data/<key>.
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -231,6 +232,8 @@ std::vector<SourceTensor> read_torch_zip(const std::string& path) {
   {
     std::ifstream in(path, std::ios::binary);
     if (!in) fail(BERTRT_ERROR_IO, path, "cannot open");
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) fail(BERTRT_ERROR_IO, path, "is a directory");
     uint8_t head[2] = {0, 0};
     in.read(reinterpret_cast<char*>(head), 2);
     check_magic(head, static_cast<size_t>(in.gcount()), path);
