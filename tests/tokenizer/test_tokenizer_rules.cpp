@@ -12,9 +12,9 @@
 #include "tokenizer/tokenizer.h"
 #include "tokenizer_test_util.h"
 
-using bertrt::Encoding;
-using bertrt::Tokenizer;
-using bertrt::TokenizerConfig;
+using bertrt::core::Encoding;
+using bertrt::core::Tokenizer;
+using bertrt::core::TokenizerConfig;
 using bertrt_test::tokenizer_for;
 
 namespace {
@@ -375,7 +375,7 @@ TEST_CASE("offsets: bytes of the original text, whatever normalization did") {
   Encoding e = t.encode(text);
   CHECK(e.ids == std::vector<int64_t>{2, 10, 11, 3});
   CHECK(e.offsets == std::vector<int64_t>{0, 0, 0, 6, 8, 14, 0, 0});
-  std::vector<int64_t> chars = bertrt::encoding_char_offsets(e, text);
+  std::vector<int64_t> chars = bertrt::core::encoding_char_offsets(e, text);
   CHECK(chars == std::vector<int64_t>{0, 0, 0, 5, 7, 12, 0, 0});
   // Removed characters do not belong to a token.
   Encoding z = t.encode("\xE2\x80\x8B" "ab");
@@ -388,39 +388,39 @@ TEST_CASE("offsets: bytes of the original text, whatever normalization did") {
 TEST_CASE("byte offsets to code-point offsets") {
   std::string text = "a\xC3\xA9\xE4\xB8\xAD\xF0\x9F\x98\x80z";  // a é 中 😀 z
   std::vector<int64_t> bytes = {0, 1, 3, 6, 10, 11, 2};
-  CHECK(bertrt::byte_to_char_offsets(text, bytes) == std::vector<int64_t>{0, 1, 2, 3, 4, 5, 1});
+  CHECK(bertrt::core::byte_to_char_offsets(text, bytes) == std::vector<int64_t>{0, 1, 2, 3, 4, 5, 1});
   std::vector<int64_t> bad = {12};
-  CHECK(status_of([&] { bertrt::byte_to_char_offsets(text, bad); }) == BERTRT_ERROR_INVALID_ARGUMENT);
+  CHECK(status_of([&] { bertrt::core::byte_to_char_offsets(text, bad); }) == BERTRT_ERROR_INVALID_ARGUMENT);
   Tokenizer t = small(false, 0);
   std::string_view pair = "\xC3\xA9" "b";
   Encoding e = t.encode("\xE4\xB8\xAD", &pair);
   CHECK(e.ids == std::vector<int64_t>{2, 15, 3, 20, 8, 3});
   CHECK(e.offsets == std::vector<int64_t>{0, 0, 0, 3, 0, 0, 0, 2, 2, 3, 0, 0});
-  CHECK(bertrt::encoding_char_offsets(e, "\xE4\xB8\xAD", &pair) ==
+  CHECK(bertrt::core::encoding_char_offsets(e, "\xE4\xB8\xAD", &pair) ==
         std::vector<int64_t>{0, 0, 0, 1, 0, 0, 0, 1, 1, 2, 0, 0});
 }
 
 TEST_CASE("padding: batches padded to the longest row or to a given width") {
   Tokenizer t = small();
   std::vector<std::string_view> texts = {"hello world", "a", ""};
-  bertrt::BatchEncoding b = t.encode_batch_padded(texts);
+  bertrt::core::BatchEncoding b = t.encode_batch_padded(texts);
   CHECK(b.batch == 3);
   CHECK(b.seq_len == 4);
   CHECK(b.ids == std::vector<int64_t>{2, 10, 11, 3, 2, 5, 3, 0, 2, 3, 0, 0});
   CHECK(b.attention_mask == std::vector<int64_t>{1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 0, 0});
   CHECK(b.token_type_ids == std::vector<int64_t>(12, 0));
-  bertrt::BatchEncoding w = t.encode_batch_padded(texts, {}, 0, BERTRT_TRUNCATION_LONGEST_FIRST, 6);
+  bertrt::core::BatchEncoding w = t.encode_batch_padded(texts, {}, 0, BERTRT_TRUNCATION_LONGEST_FIRST, 6);
   CHECK(w.seq_len == 6);
   CHECK(w.ids[5] == 0);
   CHECK(w.ids[6] == 2);
   CHECK(status_of([&] { t.encode_batch_padded(texts, {}, 0, BERTRT_TRUNCATION_LONGEST_FIRST, 3); }) ==
         BERTRT_ERROR_SHAPE);
   // Truncation makes a narrow width possible.
-  bertrt::BatchEncoding n = t.encode_batch_padded(texts, {}, 3, BERTRT_TRUNCATION_LONGEST_FIRST, 3);
+  bertrt::core::BatchEncoding n = t.encode_batch_padded(texts, {}, 3, BERTRT_TRUNCATION_LONGEST_FIRST, 3);
   CHECK(n.ids == std::vector<int64_t>{2, 10, 3, 2, 5, 3, 2, 3, 0});
   // Pairs.
   std::vector<std::string_view> pairs = {"a", "b", "hello"};
-  bertrt::BatchEncoding p = t.encode_batch_padded(texts, pairs);
+  bertrt::core::BatchEncoding p = t.encode_batch_padded(texts, pairs);
   CHECK(p.seq_len == 6);
   CHECK(std::vector<int64_t>(p.token_type_ids.begin(), p.token_type_ids.begin() + 6) ==
         std::vector<int64_t>{0, 0, 0, 0, 1, 1});
@@ -453,7 +453,7 @@ TEST_CASE("invalid UTF-8 is rejected with the byte offset") {
   };
   for (const auto& c : cases) {
     INFO("offset " << c.offset);
-    CHECK(bertrt::find_invalid_utf8(c.text) == c.offset);
+    CHECK(bertrt::core::find_invalid_utf8(c.text) == c.offset);
     try {
       t.encode(c.text);
       FAIL("no error");
@@ -467,7 +467,7 @@ TEST_CASE("invalid UTF-8 is rejected with the byte offset") {
   // Valid edge cases.
   for (std::string_view ok : {"\xF4\x8F\xBF\xBF", "\xED\x9F\xBF", "\xEE\x80\x80", "\xF0\x90\x80\x80", "\xC2\x80",
                               "\xEF\xBF\xBF"}) {
-    CHECK(bertrt::find_invalid_utf8(ok) == ok.size());
+    CHECK(bertrt::core::find_invalid_utf8(ok) == ok.size());
     CHECK(status_of([&] { t.encode(ok); }) == BERTRT_OK);
   }
 }
@@ -520,5 +520,72 @@ TEST_CASE("truncated single text is tokenized only as far as needed, with the sa
     std::vector<int64_t> want(full.ids.begin(), full.ids.begin() + static_cast<std::ptrdiff_t>(keep - 1));
     want.push_back(3 + 99);  // [SEP] is 102 in bert-base-uncased
     CHECK(cut.ids == want);
+  }
+}
+
+TEST_CASE("random text: no failure, offsets inside the text, starts in order") {
+  // Code points from ranges that exercise every path: ASCII, Latin with accents, combining marks,
+  // Hangul, CJK, private use, unassigned, format characters, whitespace, the special tokens.
+  const std::vector<std::pair<uint32_t, uint32_t>> ranges = {
+      {0x00, 0x7F},       {0xC0, 0x24F},      {0x300, 0x36F},     {0x370, 0x3FF},   {0x400, 0x4FF},
+      {0xAC00, 0xAC40},   {0x4E00, 0x4E40},   {0xE000, 0xE010},   {0x0378, 0x0379}, {0x200B, 0x200F},
+      {0x2000, 0x200A},   {0x1D165, 0x1D172}, {0x1F600, 0x1F64F}, {0xF900, 0xF910},  {0xFFFD, 0xFFFD}};
+  const char* specials[] = {"[CLS]", "[SEP]", "[MASK]", "[PAD]", "[UNK]"};
+  uint64_t state = 12345;
+  auto next = [&] {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<uint32_t>(state >> 33);
+  };
+  for (const char* name : {"bert-base-uncased", "bert-base-multilingual-cased@cased", "bert-base-chinese"}) {
+    const Tokenizer& t = tokenizer_for(name);
+    for (int round = 0; round < 200; ++round) {
+      std::string text;
+      std::size_t n = next() % 60;
+      for (std::size_t k = 0; k < n; ++k) {
+        if (next() % 20 == 0) {
+          text += specials[next() % 5];
+          continue;
+        }
+        auto [lo, hi] = ranges[next() % ranges.size()];
+        uint32_t cp = lo + next() % (hi - lo + 1);
+        if (next() % 4 == 0) cp = 'a' + next() % 26;
+        if (next() % 8 == 0) cp = ' ';
+        char buf[4];
+        int len = 0;
+        if (cp < 0x80) {
+          buf[len++] = static_cast<char>(cp);
+        } else if (cp < 0x800) {
+          buf[len++] = static_cast<char>(0xC0 | (cp >> 6));
+          buf[len++] = static_cast<char>(0x80 | (cp & 0x3F));
+        } else if (cp < 0x10000) {
+          buf[len++] = static_cast<char>(0xE0 | (cp >> 12));
+          buf[len++] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+          buf[len++] = static_cast<char>(0x80 | (cp & 0x3F));
+        } else {
+          buf[len++] = static_cast<char>(0xF0 | (cp >> 18));
+          buf[len++] = static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+          buf[len++] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+          buf[len++] = static_cast<char>(0x80 | (cp & 0x3F));
+        }
+        text.append(buf, static_cast<std::size_t>(len));
+      }
+      REQUIRE(bertrt::core::find_invalid_utf8(text) == text.size());
+      Encoding e = t.encode(text);
+      // Starts never go back. Tokens may share a character: the jamo of one Hangul syllable, split
+      // by WordPiece into pieces, all point at that syllable (as in the Rust library).
+      int64_t prev_start = 0;
+      for (std::size_t i = 1; i + 1 < e.ids.size(); ++i) {
+        int64_t s = e.offsets[2 * i], en = e.offsets[2 * i + 1];
+        CHECK(s < en);
+        CHECK(s >= prev_start);
+        CHECK(static_cast<std::size_t>(en) <= text.size());
+        prev_start = s;
+      }
+      std::size_t max_length = 3 + next() % 10;
+      CHECK(t.encode(text, nullptr, max_length).ids.size() <= max_length);
+      std::string_view pv(text);
+      CHECK(t.encode(text, &pv, max_length + 1).ids.size() <= max_length + 1);
+      (void)bertrt::core::encoding_char_offsets(e, text);
+    }
   }
 }
