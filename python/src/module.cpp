@@ -1,0 +1,739 @@
+// The bertrt Python module: numpy arrays in, numpy arrays out, every stage of the C API a method.
+//
+// Arrays: ids, masks and positions accept any integer (or bool) dtype and are converted to int64;
+// vectors accept any floating dtype and are converted to float32 (a C-contiguous float32 array is
+// used without a copy). 1-D ids [T] and 2-D vectors [T, H] are taken as a batch of one.
+// Computation runs with the GIL released; a Model keeps a pool of sessions, one per concurrent
+// caller, so Python threads run in parallel on one Model.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <numeric>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bertrt/bertrt.hpp"
+#include "glue.h"
+
+namespace py = pybind11;
+
+namespace {
+
+using bertrt::Error;
+using IdArray = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
+using VecArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
+
+// bertrt.Error (a RuntimeError subclass); created once, kept for the life of the process.
+PyObject* g_error_type = nullptr;
+
+bool is_value_error(bertrt_status s) {
+  switch (s) {
+    case BERTRT_ERROR_SHAPE:
+    case BERTRT_ERROR_TOKEN_ID:
+    case BERTRT_ERROR_TOKEN_TYPE:
+    case BERTRT_ERROR_POSITION:
+    case BERTRT_ERROR_SEQUENCE_TOO_LONG:
+    case BERTRT_ERROR_NON_FINITE:
+    case BERTRT_ERROR_INVALID_UTF8:
+    case BERTRT_ERROR_ATTENTION_MASK:
+    case BERTRT_ERROR_INVALID_ARGUMENT:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Raises the Python exception for a status, with a `status` attribute naming it.
+void raise_status(bertrt_status status, const char* message) {
+  PyObject* type = is_value_error(status)                  ? PyExc_ValueError
+                   : status == BERTRT_ERROR_OUT_OF_MEMORY ? PyExc_MemoryError
+                                                           : g_error_type;
+  PyObject* instance = PyObject_CallFunction(type, "s", message);
+  if (instance == nullptr) return;  // the call set an exception already
+  PyObject* name = PyUnicode_FromString(bertrt_status_str(status));
+  if (name != nullptr) {
+    PyObject_SetAttrString(instance, "status", name);
+    Py_DECREF(name);
+  }
+  PyErr_SetObject(type, instance);
+  Py_DECREF(instance);
+}
+
+[[noreturn]] void shape_error(const std::string& message) { throw Error(BERTRT_ERROR_SHAPE, "BERTRT_ERROR_SHAPE: " + message); }
+
+// ------------------------------------------------------------------------------------ arrays
+
+struct Ids {
+  IdArray array;
+  size_t batch = 0, seq_len = 0;
+  const int64_t* data() const { return array.data(); }
+};
+
+struct Vecs {
+  VecArray array;
+  size_t batch = 0, seq_len = 0;
+  const float* data() const { return array.data(); }
+};
+
+IdArray to_int64(const py::handle& obj, const char* name) {
+  py::array a = py::array::ensure(obj);
+  if (!a) throw py::type_error(std::string(name) + " must be an array of integers");
+  const char kind = a.dtype().kind();
+  if (kind != 'i' && kind != 'u' && kind != 'b')
+    throw py::type_error(std::string(name) + " must have an integer dtype, not " + std::string(py::str(a.dtype())));
+  return IdArray::ensure(a);
+}
+
+VecArray to_float32(const py::handle& obj, const char* name) {
+  py::array a = py::array::ensure(obj);
+  if (!a) throw py::type_error(std::string(name) + " must be an array of floats");
+  if (a.dtype().kind() != 'f')
+    throw py::type_error(std::string(name) + " must have a floating dtype, not " + std::string(py::str(a.dtype())));
+  return VecArray::ensure(a);
+}
+
+// [T] -> [1, T]; [B, T].
+Ids ids_2d(const py::handle& obj, const char* name) {
+  Ids r{to_int64(obj, name)};
+  if (r.array.ndim() == 1) {
+    r.batch = 1;
+    r.seq_len = static_cast<size_t>(r.array.shape(0));
+  } else if (r.array.ndim() == 2) {
+    r.batch = static_cast<size_t>(r.array.shape(0));
+    r.seq_len = static_cast<size_t>(r.array.shape(1));
+  } else {
+    shape_error(std::string(name) + " must be [B, T] or [T], got " + std::to_string(r.array.ndim()) + " dimensions");
+  }
+  return r;
+}
+
+// An optional [B, T] companion of a batch (1-D allowed when B is 1). None: empty.
+std::optional<IdArray> companion(const py::object& obj, const char* name, size_t batch, size_t seq_len) {
+  if (obj.is_none()) return std::nullopt;
+  Ids r = ids_2d(obj, name);
+  if (r.batch != batch || r.seq_len != seq_len)
+    shape_error(std::string(name) + " has shape [" + std::to_string(r.batch) + ", " + std::to_string(r.seq_len) +
+                "], expected [" + std::to_string(batch) + ", " + std::to_string(seq_len) + "]");
+  return std::move(r.array);
+}
+
+// [T, H] -> [1, T, H]; [B, T, H]; the last dimension must be H.
+Vecs vecs_3d(const py::handle& obj, const char* name, size_t hidden) {
+  Vecs r{to_float32(obj, name)};
+  const auto nd = r.array.ndim();
+  if (nd == 2) {
+    r.batch = 1;
+    r.seq_len = static_cast<size_t>(r.array.shape(0));
+  } else if (nd == 3) {
+    r.batch = static_cast<size_t>(r.array.shape(0));
+    r.seq_len = static_cast<size_t>(r.array.shape(1));
+  } else {
+    shape_error(std::string(name) + " must be [B, T, H] or [T, H], got " + std::to_string(nd) + " dimensions");
+  }
+  if (static_cast<size_t>(r.array.shape(nd - 1)) != hidden)
+    shape_error(std::string(name) + " has last dimension " + std::to_string(r.array.shape(nd - 1)) +
+                ", the model's hidden size is " + std::to_string(hidden));
+  return r;
+}
+
+const int64_t* ptr(const std::optional<IdArray>& a) { return a ? a->data() : nullptr; }
+template <typename T>
+std::span<const T> span_of(const py::array_t<T, py::array::c_style | py::array::forcecast>& a) {
+  return {a.data(), static_cast<size_t>(a.size())};
+}
+std::span<const int64_t> span_of(const std::optional<IdArray>& a) {
+  return a ? std::span<const int64_t>(a->data(), static_cast<size_t>(a->size())) : std::span<const int64_t>{};
+}
+
+py::array_t<float> new_floats(std::vector<py::ssize_t> shape) { return py::array_t<float>(shape); }
+std::span<float> span_of(py::array_t<float>& a) { return {a.mutable_data(), static_cast<size_t>(a.size())}; }
+
+bertrt_pool_mode parse_pool(const std::string& mode) {
+  if (mode == "cls") return BERTRT_POOL_CLS;
+  if (mode == "mean") return BERTRT_POOL_MEAN;
+  if (mode == "max") return BERTRT_POOL_MAX;
+  if (mode == "pooler") return BERTRT_POOL_POOLER;
+  throw Error(BERTRT_ERROR_INVALID_ARGUMENT,
+              "BERTRT_ERROR_INVALID_ARGUMENT: pooling must be cls, mean, max or pooler, not '" + mode + "'");
+}
+
+const char* pool_name(bertrt_pool_mode mode) {
+  switch (mode) {
+    case BERTRT_POOL_CLS: return "cls";
+    case BERTRT_POOL_MEAN: return "mean";
+    case BERTRT_POOL_MAX: return "max";
+    case BERTRT_POOL_POOLER: return "pooler";
+  }
+  return "mean";
+}
+
+const char* activation_name(bertrt_activation a) {
+  switch (a) {
+    case BERTRT_ACTIVATION_GELU: return "gelu";
+    case BERTRT_ACTIVATION_GELU_TANH: return "gelu_tanh";
+    case BERTRT_ACTIVATION_RELU: return "relu";
+  }
+  return "gelu";
+}
+
+bertrt_truncation parse_truncation(const std::string& s) {
+  if (s == "longest_first") return BERTRT_TRUNCATION_LONGEST_FIRST;
+  if (s == "only_first") return BERTRT_TRUNCATION_ONLY_FIRST;
+  if (s == "only_second") return BERTRT_TRUNCATION_ONLY_SECOND;
+  throw Error(BERTRT_ERROR_INVALID_ARGUMENT,
+              "BERTRT_ERROR_INVALID_ARGUMENT: truncation must be longest_first, only_first or only_second, not '" +
+                  s + "'");
+}
+
+// A str, or a sequence of str, as a list of UTF-8 strings.
+std::vector<std::string> text_list(const py::handle& obj, const char* name) {
+  if (py::isinstance<py::str>(obj)) return {obj.cast<std::string>()};
+  if (py::isinstance<py::bytes>(obj)) return {obj.cast<std::string>()};
+  std::vector<std::string> out;
+  for (const py::handle item : py::iter(obj)) {
+    if (!py::isinstance<py::str>(item) && !py::isinstance<py::bytes>(item))
+      throw py::type_error(std::string(name) + " must be a str or a sequence of str");
+    out.push_back(item.cast<std::string>());
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------------ model
+
+class PyModel;
+
+// A session borrowed from a model's pool, returned when the lease ends.
+class Lease {
+ public:
+  Lease(PyModel& model, std::unique_ptr<bertrt::Session> s) : model_(model), session_(std::move(s)) {}
+  ~Lease();
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+  bertrt::Session* operator->() { return session_.get(); }
+
+ private:
+  PyModel& model_;
+  std::unique_ptr<bertrt::Session> session_;
+};
+
+class PyModel {
+ public:
+  PyModel(const std::string& path, std::optional<int> threads, bool verify_checksum)
+      : path_(path), threads_(threads.value_or(0)) {
+    if (threads_ < 0) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "BERTRT_ERROR_INVALID_ARGUMENT: threads must be >= 0");
+    py::gil_scoped_release release;
+    model_ = std::make_unique<bertrt::Model>(path, verify_checksum);
+  }
+
+  const bertrt_config& config() const { return model_->config(); }
+  size_t hidden() const { return model_->hidden_size(); }
+  size_t layers() const { return static_cast<size_t>(config().num_hidden_layers); }
+  size_t heads() const { return static_cast<size_t>(config().num_attention_heads); }
+  const std::string& path() const { return path_; }
+  int threads() const { return threads_; }
+
+  // Call without the GIL.
+  Lease acquire() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!free_.empty()) {
+        auto s = std::move(free_.back());
+        free_.pop_back();
+        return Lease(*this, std::move(s));
+      }
+    }
+    auto s = std::make_unique<bertrt::Session>(*model_);
+    if (threads_ > 0) s->set_threads(threads_);
+    return Lease(*this, std::move(s));
+  }
+  void release(std::unique_ptr<bertrt::Session> s) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    free_.push_back(std::move(s));
+  }
+  size_t pooled_sessions() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return free_.size();
+  }
+
+  // The model's tokenizer, made on first use (call without the GIL). pad_id(): its padding id.
+  const bertrt::Tokenizer& tokenizer() {
+    std::call_once(tokenizer_once_, [this] {
+      auto t = std::make_unique<bertrt::Tokenizer>(*model_);
+      const char* empty[1] = {""};
+      int64_t ids[3], types[3], mask[3];
+      bertrt::check(bertrt_tokenizer_encode_batch(t->get(), empty, nullptr, 1, 0, BERTRT_TRUNCATION_LONGEST_FIRST, 3,
+                                                  ids, types, mask));
+      pad_id_ = ids[2];
+      tokenizer_ = std::move(t);
+    });
+    if (!tokenizer_) throw Error(BERTRT_ERROR_INTERNAL, "BERTRT_ERROR_INTERNAL: tokenizer unavailable");
+    return *tokenizer_;
+  }
+  int64_t pad_id() {
+    tokenizer();
+    return pad_id_;
+  }
+
+ private:
+  std::string path_;
+  int threads_;
+  std::unique_ptr<bertrt::Model> model_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<bertrt::Session>> free_;
+  std::once_flag tokenizer_once_;
+  std::unique_ptr<bertrt::Tokenizer> tokenizer_;
+  int64_t pad_id_ = 0;
+};
+
+Lease::~Lease() {
+  if (session_) model_.release(std::move(session_));
+}
+
+py::dict config_dict(const bertrt_config& c) {
+  py::dict d;
+  d["vocab_size"] = c.vocab_size;
+  d["hidden_size"] = c.hidden_size;
+  d["num_hidden_layers"] = c.num_hidden_layers;
+  d["num_attention_heads"] = c.num_attention_heads;
+  d["intermediate_size"] = c.intermediate_size;
+  d["max_position_embeddings"] = c.max_position_embeddings;
+  d["type_vocab_size"] = c.type_vocab_size;
+  d["pad_token_id"] = c.pad_token_id;
+  d["layer_norm_eps"] = c.layer_norm_eps;
+  d["hidden_act"] = activation_name(c.hidden_act);
+  d["has_pooler"] = c.has_pooler != 0;
+  d["default_pool"] = pool_name(c.default_pool);
+  d["default_normalize"] = c.default_normalize != 0;
+  d["weight_dtype"] = c.weight_dtype ? c.weight_dtype : "";
+  return d;
+}
+
+// ------------------------------------------------------------------------------------ stages
+
+py::array_t<float> lookup(PyModel& m, const py::object& input_ids) {
+  Ids ids = ids_2d(input_ids, "input_ids");
+  const size_t H = m.hidden();
+  auto out = new_floats({py::ssize_t(ids.batch), py::ssize_t(ids.seq_len), py::ssize_t(H)});
+  auto o = span_of(out);
+  {
+    py::gil_scoped_release release;
+    Lease s = m.acquire();
+    s->lookup(span_of(ids.array), ids.batch, ids.seq_len, o);
+  }
+  return out;
+}
+
+py::array_t<float> embed(PyModel& m, const py::object& inputs_embeds, const py::object& token_type_ids,
+                         const py::object& position_ids) {
+  const size_t H = m.hidden();
+  Vecs e = vecs_3d(inputs_embeds, "inputs_embeds", H);
+  auto types = companion(token_type_ids, "token_type_ids", e.batch, e.seq_len);
+  auto positions = companion(position_ids, "position_ids", e.batch, e.seq_len);
+  auto out = new_floats({py::ssize_t(e.batch), py::ssize_t(e.seq_len), py::ssize_t(H)});
+  auto o = span_of(out);
+  {
+    py::gil_scoped_release release;
+    Lease s = m.acquire();
+    s->embed(span_of(e.array), span_of(types), span_of(positions), e.batch, e.seq_len, o);
+  }
+  return out;
+}
+
+// Splits [N, ...] into a tuple of N views.
+py::tuple split_first(const py::array_t<float>& all) {
+  const auto n = all.shape(0);
+  py::tuple t(n);
+  for (py::ssize_t i = 0; i < n; ++i) t[i] = all[py::int_(i)];
+  return t;
+}
+
+py::object encode(PyModel& m, const py::object& hidden, const py::object& attention_mask, bool output_hidden_states,
+                  bool output_attentions) {
+  const size_t H = m.hidden(), L = m.layers();
+  Vecs h = vecs_3d(hidden, "hidden", H);
+  auto mask = companion(attention_mask, "attention_mask", h.batch, h.seq_len);
+  const py::ssize_t B = py::ssize_t(h.batch), T = py::ssize_t(h.seq_len);
+  auto last = new_floats({B, T, py::ssize_t(H)});
+  py::array_t<float> states, attentions;
+  std::span<float> states_span, attentions_span;
+  if (output_hidden_states) {
+    states = new_floats({py::ssize_t(L + 1), B, T, py::ssize_t(H)});
+    states_span = span_of(states);
+  }
+  if (output_attentions) {
+    attentions = new_floats({py::ssize_t(L), B, py::ssize_t(m.heads()), T, T});
+    attentions_span = span_of(attentions);
+  }
+  auto o = span_of(last);
+  {
+    py::gil_scoped_release release;
+    Lease s = m.acquire();
+    s->encode(span_of(h.array), span_of(mask), h.batch, h.seq_len, o, states_span, attentions_span);
+  }
+  if (!output_hidden_states && !output_attentions) return last;
+  py::dict d;
+  d["last_hidden_state"] = last;
+  if (output_hidden_states) d["hidden_states"] = split_first(states);
+  if (output_attentions) d["attentions"] = split_first(attentions);
+  return d;
+}
+
+py::array_t<float> pool(PyModel& m, const py::object& hidden, const py::object& attention_mask,
+                        const std::optional<std::string>& mode, std::optional<bool> normalize) {
+  const size_t H = m.hidden();
+  Vecs h = vecs_3d(hidden, "hidden", H);
+  auto mask = companion(attention_mask, "attention_mask", h.batch, h.seq_len);
+  const bertrt_pool_mode pm = mode ? parse_pool(*mode) : m.config().default_pool;
+  const bool norm = normalize.value_or(false);
+  auto out = new_floats({py::ssize_t(h.batch), py::ssize_t(H)});
+  auto o = span_of(out);
+  {
+    py::gil_scoped_release release;
+    Lease s = m.acquire();
+    s->pool(span_of(h.array), span_of(mask), h.batch, h.seq_len, pm, norm, o);
+  }
+  return out;
+}
+
+py::dict forward_impl(PyModel& m, const Ids* ids, const Vecs* embeds, const py::object& attention_mask,
+                      const py::object& token_type_ids, const py::object& position_ids, bool output_hidden_states,
+                      bool output_attentions) {
+  const size_t batch = ids ? ids->batch : embeds->batch, seq_len = ids ? ids->seq_len : embeds->seq_len;
+  const size_t H = m.hidden(), L = m.layers();
+  auto mask = companion(attention_mask, "attention_mask", batch, seq_len);
+  auto types = companion(token_type_ids, "token_type_ids", batch, seq_len);
+  auto positions = companion(position_ids, "position_ids", batch, seq_len);
+  const py::ssize_t B = py::ssize_t(batch), T = py::ssize_t(seq_len);
+  auto last = new_floats({B, T, py::ssize_t(H)});
+  py::array_t<float> pooled, states, attentions;
+  bertrt_forward_outputs outputs{};
+  outputs.last_hidden_state = last.mutable_data();
+  if (m.config().has_pooler) {
+    pooled = new_floats({B, py::ssize_t(H)});
+    outputs.pooler_output = pooled.mutable_data();
+  }
+  if (output_hidden_states) {
+    states = new_floats({py::ssize_t(L + 1), B, T, py::ssize_t(H)});
+    outputs.hidden_states = states.mutable_data();
+  }
+  if (output_attentions) {
+    attentions = new_floats({py::ssize_t(L), B, py::ssize_t(m.heads()), T, T});
+    outputs.attentions = attentions.mutable_data();
+  }
+  bertrt_forward_inputs inputs{};
+  inputs.input_ids = ids ? ids->data() : nullptr;
+  inputs.inputs_embeds = embeds ? embeds->data() : nullptr;
+  inputs.attention_mask = ptr(mask);
+  inputs.token_type_ids = ptr(types);
+  inputs.position_ids = ptr(positions);
+  inputs.batch = batch;
+  inputs.seq_len = seq_len;
+  {
+    py::gil_scoped_release release;
+    Lease s = m.acquire();
+    s->forward(inputs, outputs);
+  }
+  py::dict d;
+  d["last_hidden_state"] = last;
+  if (m.config().has_pooler) d["pooler_output"] = pooled;
+  if (output_hidden_states) d["hidden_states"] = split_first(states);
+  if (output_attentions) d["attentions"] = split_first(attentions);
+  return d;
+}
+
+py::dict forward(PyModel& m, const py::object& input_ids, const py::object& attention_mask,
+                 const py::object& token_type_ids, const py::object& position_ids, bool output_hidden_states,
+                 bool output_attentions) {
+  Ids ids = ids_2d(input_ids, "input_ids");
+  return forward_impl(m, &ids, nullptr, attention_mask, token_type_ids, position_ids, output_hidden_states,
+                      output_attentions);
+}
+
+py::dict forward_from_embeds(PyModel& m, const py::object& inputs_embeds, const py::object& attention_mask,
+                             const py::object& token_type_ids, const py::object& position_ids,
+                             bool output_hidden_states, bool output_attentions) {
+  Vecs e = vecs_3d(inputs_embeds, "inputs_embeds", m.hidden());
+  return forward_impl(m, nullptr, &e, attention_mask, token_type_ids, position_ids, output_hidden_states,
+                      output_attentions);
+}
+
+// ------------------------------------------------------------------------------------ text
+
+struct TokenizeOptions {
+  size_t max_length = 0;  // 0: no truncation
+  bertrt_truncation truncation = BERTRT_TRUNCATION_LONGEST_FIRST;
+};
+
+// truncation: str, True (longest_first), False/None (none). max_length None: the model's limit.
+TokenizeOptions tokenize_options(PyModel& m, const py::object& truncation, std::optional<int64_t> max_length) {
+  TokenizeOptions o;
+  bool truncate = true;
+  if (truncation.is_none()) {
+    truncate = false;
+  } else if (py::isinstance<py::bool_>(truncation)) {
+    truncate = truncation.cast<bool>();
+  } else {
+    o.truncation = parse_truncation(truncation.cast<std::string>());
+  }
+  if (max_length && *max_length <= 0)
+    throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "BERTRT_ERROR_INVALID_ARGUMENT: max_length must be positive");
+  if (truncate) o.max_length = static_cast<size_t>(max_length.value_or(m.config().max_position_embeddings));
+  return o;
+}
+
+py::object tokenize(PyModel& m, const py::object& texts_obj, const py::object& pairs_obj,
+                    std::optional<int64_t> max_length, const py::object& truncation, const py::object& padding) {
+  const std::vector<std::string> texts = text_list(texts_obj, "texts");
+  std::vector<std::string> pairs;
+  if (!pairs_obj.is_none()) {
+    pairs = text_list(pairs_obj, "pairs");
+    if (pairs.size() != texts.size())
+      throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "BERTRT_ERROR_INVALID_ARGUMENT: " + std::to_string(texts.size()) +
+                                                     " texts but " + std::to_string(pairs.size()) + " pairs");
+  }
+  const TokenizeOptions opt = tokenize_options(m, truncation, max_length);
+  // padding: True / "longest", "max_length", False / None / "do_not_pad".
+  enum { kLongest, kMaxLength, kNone } pad = kLongest;
+  if (padding.is_none()) {
+    pad = kNone;
+  } else if (py::isinstance<py::bool_>(padding)) {
+    pad = padding.cast<bool>() ? kLongest : kNone;
+  } else {
+    const std::string p = padding.cast<std::string>();
+    if (p == "longest") pad = kLongest;
+    else if (p == "max_length") pad = kMaxLength;
+    else if (p == "do_not_pad") pad = kNone;
+    else throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "BERTRT_ERROR_INVALID_ARGUMENT: padding must be True, False, "
+                                                    "'longest', 'max_length' or 'do_not_pad', not '" + p + "'");
+  }
+
+  const size_t n = texts.size();
+  std::vector<bertrt::Encoding> encodings(n);
+  std::vector<std::vector<int64_t>> offsets(n);
+  int64_t pad_id = 0;
+  {
+    py::gil_scoped_release release;
+    const bertrt::Tokenizer& tok = m.tokenizer();
+    pad_id = m.pad_id();
+    for (size_t i = 0; i < n; ++i) {
+      const std::string* pair = pairs.empty() ? nullptr : &pairs[i];
+      encodings[i] = tok.encode(texts[i], pair, opt.max_length, opt.truncation);
+      offsets[i] = bertrt::python::char_offsets(texts[i], pair, encodings[i].offsets.data(),
+                                                encodings[i].sequence_ids.data(), encodings[i].ids.size());
+    }
+  }
+  auto vec = [](const std::vector<int64_t>& v, std::vector<py::ssize_t> shape) {
+    py::array_t<int64_t> a(shape);
+    if (!v.empty()) std::memcpy(a.mutable_data(), v.data(), v.size() * sizeof(int64_t));
+    return a;
+  };
+  py::dict d;
+  if (pad == kNone) {
+    py::list ids, types, mask, offs;
+    for (size_t i = 0; i < n; ++i) {
+      const py::ssize_t t = py::ssize_t(encodings[i].ids.size());
+      ids.append(vec(encodings[i].ids, {t}));
+      types.append(vec(encodings[i].token_type_ids, {t}));
+      mask.append(vec(encodings[i].attention_mask, {t}));
+      offs.append(vec(offsets[i], {t, 2}));
+    }
+    d["input_ids"] = ids;
+    d["token_type_ids"] = types;
+    d["attention_mask"] = mask;
+    d["offsets"] = offs;
+    return d;
+  }
+  size_t width = 0;
+  for (const auto& e : encodings) width = std::max(width, e.ids.size());
+  if (pad == kMaxLength) {
+    const size_t target = static_cast<size_t>(max_length.value_or(m.config().max_position_embeddings));
+    if (width > target)
+      throw Error(BERTRT_ERROR_SHAPE, "BERTRT_ERROR_SHAPE: a row has " + std::to_string(width) +
+                                          " tokens, more than max_length " + std::to_string(target));
+    width = target;
+  }
+  const py::ssize_t B = py::ssize_t(n), T = py::ssize_t(width);
+  py::array_t<int64_t> ids({B, T}), types({B, T}), mask({B, T}), offs({B, T, py::ssize_t(2)});
+  int64_t* pi = ids.mutable_data();
+  int64_t* pt = types.mutable_data();
+  int64_t* pm = mask.mutable_data();
+  int64_t* po = offs.mutable_data();
+  std::fill(pi, pi + n * width, pad_id);
+  std::fill(pt, pt + n * width, 0);
+  std::fill(pm, pm + n * width, 0);
+  std::fill(po, po + n * width * 2, 0);
+  for (size_t i = 0; i < n; ++i) {
+    const auto& e = encodings[i];
+    std::copy(e.ids.begin(), e.ids.end(), pi + i * width);
+    std::copy(e.token_type_ids.begin(), e.token_type_ids.end(), pt + i * width);
+    std::copy(e.attention_mask.begin(), e.attention_mask.end(), pm + i * width);
+    std::copy(offsets[i].begin(), offsets[i].end(), po + i * width * 2);
+  }
+  d["input_ids"] = ids;
+  d["token_type_ids"] = types;
+  d["attention_mask"] = mask;
+  d["offsets"] = offs;
+  return d;
+}
+
+py::array_t<float> encode_texts(PyModel& m, const py::object& texts_obj, int64_t batch_size,
+                                const std::optional<std::string>& pooling, std::optional<bool> normalize,
+                                std::optional<int64_t> max_length, bool progress) {
+  if (batch_size <= 0)
+    throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "BERTRT_ERROR_INVALID_ARGUMENT: batch_size must be positive");
+  if (max_length && *max_length <= 0)
+    throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "BERTRT_ERROR_INVALID_ARGUMENT: max_length must be positive");
+  const std::vector<std::string> texts = text_list(texts_obj, "texts");
+  const bertrt_pool_mode mode = pooling ? parse_pool(*pooling) : m.config().default_pool;
+  const bool norm = normalize.value_or(m.config().default_normalize != 0);
+  const size_t limit = static_cast<size_t>(max_length.value_or(m.config().max_position_embeddings));
+  const size_t n = texts.size(), H = m.hidden();
+  auto out = new_floats({py::ssize_t(n), py::ssize_t(H)});
+  float* result = out.mutable_data();
+  {
+    py::gil_scoped_release release;
+    const bertrt::Tokenizer& tok = m.tokenizer();
+    const int64_t pad_id = m.pad_id();
+    std::vector<std::vector<int64_t>> ids(n);
+    for (size_t i = 0; i < n; ++i) ids[i] = tok.encode(texts[i], nullptr, limit).ids;
+    // Longest first, so that rows of one batch have similar lengths; results go back in input order.
+    std::vector<size_t> order(n);
+    std::iota(order.begin(), order.end(), size_t{0});
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ids[a].size() > ids[b].size(); });
+    Lease s = m.acquire();
+    std::vector<int64_t> batch_ids, batch_mask;
+    std::vector<float> last, pooled;
+    const size_t bs = static_cast<size_t>(batch_size);
+    for (size_t start = 0; start < n; start += bs) {
+      const size_t b = std::min(bs, n - start);
+      size_t width = 0;
+      for (size_t k = 0; k < b; ++k) width = std::max(width, ids[order[start + k]].size());
+      batch_ids.assign(b * width, pad_id);
+      batch_mask.assign(b * width, 0);
+      for (size_t k = 0; k < b; ++k) {
+        const auto& row = ids[order[start + k]];
+        std::copy(row.begin(), row.end(), batch_ids.begin() + static_cast<std::ptrdiff_t>(k * width));
+        std::fill_n(batch_mask.begin() + static_cast<std::ptrdiff_t>(k * width), row.size(), 1);
+      }
+      last.resize(b * width * H);
+      pooled.resize(b * H);
+      bertrt_forward_inputs in{};
+      in.input_ids = batch_ids.data();
+      in.attention_mask = batch_mask.data();
+      in.batch = b;
+      in.seq_len = width;
+      bertrt_forward_outputs outs{};
+      outs.last_hidden_state = last.data();
+      s->forward(in, outs);
+      s->pool(last, batch_mask, b, width, mode, norm, pooled);
+      for (size_t k = 0; k < b; ++k)
+        std::copy_n(pooled.data() + k * H, H, result + order[start + k] * H);
+      if (progress) std::fprintf(stderr, "\rbertrt: %zu/%zu texts", start + b, n);
+    }
+    if (progress) std::fprintf(stderr, "\n");
+  }
+  return out;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(bertrt, mod) {
+  mod.doc() =
+      "bertrt: BERT encoders on CPUs, every stage a call (numpy in, numpy out).\n\n"
+      "Ids, masks and positions accept any integer dtype (converted to int64); vectors accept any\n"
+      "floating dtype (converted to float32; C-contiguous float32 is used without a copy).\n"
+      "1-D ids [T] and 2-D vectors [T, H] are taken as a batch of one. Bad ids, shapes, lengths,\n"
+      "masks or option values raise ValueError; file and format problems raise bertrt.Error.\n"
+      "Both carry a `status` attribute naming the C status (\"BERTRT_ERROR_SHAPE\", ...).";
+  mod.attr("__version__") = bertrt_version();
+
+  g_error_type = PyErr_NewExceptionWithDoc("bertrt.Error",
+                                           "A bertrt failure that is not about the caller's values "
+                                           "(file, format, checksum, unsupported, no pooler, internal).",
+                                           PyExc_RuntimeError, nullptr);
+  if (g_error_type == nullptr) throw py::error_already_set();
+  mod.attr("Error") = py::handle(g_error_type);  // one reference kept for the life of the process
+
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const bertrt::Error& e) {
+      raise_status(e.status(), e.what());
+    }
+  });
+
+  mod.def("kernel_isa", [] { return std::string(bertrt_kernel_isa()); },
+          "The kernel instruction set chosen at start-up (\"avx512\", \"avx2\", ...).");
+
+  mod.def(
+      "convert",
+      [](const std::string& hf_dir, const std::string& out_path, const std::string& dtype) {
+        py::gil_scoped_release release;
+        bertrt::python::convert_directory(hf_dir, out_path, dtype);
+      },
+      py::arg("hf_dir"), py::arg("out_path"), py::arg("dtype") = "f32",
+      "Converts a Hugging Face checkpoint directory into a bertrt model file (dtype f32, f16 or bf16).");
+
+  py::class_<PyModel>(mod, "Model",
+                      "A model file opened for inference. Shared by any number of Python threads: each\n"
+                      "concurrent call borrows its own session from the model's pool.")
+      .def(py::init<const std::string&, std::optional<int>, bool>(), py::arg("path"),
+           py::arg("threads") = py::none(), py::arg("verify_checksum") = true,
+           "Opens a model file. threads: threads per call (None: the OpenMP default).")
+      .def_property_readonly("config", [](const PyModel& m) { return config_dict(m.config()); })
+      .def_property_readonly("hidden_size", [](const PyModel& m) { return m.config().hidden_size; })
+      .def_property_readonly("num_layers", [](const PyModel& m) { return m.config().num_hidden_layers; })
+      .def_property_readonly("vocab_size", [](const PyModel& m) { return m.config().vocab_size; })
+      .def_property_readonly("max_length", [](const PyModel& m) { return m.config().max_position_embeddings; })
+      .def_property_readonly("path", &PyModel::path)
+      .def_property_readonly("threads", [](const PyModel& m) -> py::object {
+        return m.threads() > 0 ? py::object(py::int_(m.threads())) : py::object(py::none());
+      })
+      .def("__repr__",
+           [](const PyModel& m) {
+             return "<bertrt.Model '" + m.path() + "' hidden_size=" + std::to_string(m.config().hidden_size) +
+                    " num_layers=" + std::to_string(m.config().num_hidden_layers) + ">";
+           })
+      .def("tokenize", &tokenize, py::arg("texts"), py::arg("pairs") = py::none(), py::arg("max_length") = py::none(),
+           py::arg("truncation") = "longest_first", py::arg("padding") = true,
+           "Tokenizes a str or a list of str (and pairs) with the model's tokenizer. Returns a dict of\n"
+           "int64 arrays input_ids, token_type_ids, attention_mask [B, T] and offsets [B, T, 2]\n"
+           "(code points of each token's own text; (0, 0) for special tokens and padding).\n"
+           "max_length None: the model's max_length. truncation: longest_first, only_first,\n"
+           "only_second, True, or False/None for none. padding: True/'longest', 'max_length', or\n"
+           "False/'do_not_pad' (lists of 1-D arrays).")
+      .def("lookup", &lookup, py::arg("input_ids"), "word_embeddings[input_ids] -> float32 [B, T, H].")
+      .def("embed", &embed, py::arg("inputs_embeds"), py::arg("token_type_ids") = py::none(),
+           py::arg("position_ids") = py::none(),
+           "LayerNorm(inputs_embeds + position + token type embeddings) -> float32 [B, T, H].")
+      .def("encode", &encode, py::arg("hidden"), py::arg("attention_mask") = py::none(),
+           py::arg("output_hidden_states") = false, py::arg("output_attentions") = false,
+           "The encoder layers -> last hidden state [B, T, H]; with output_hidden_states or\n"
+           "output_attentions a dict with last_hidden_state, hidden_states (L+1 arrays) and attentions\n"
+           "(L arrays [B, heads, T, T]).")
+      .def("pool", &pool, py::arg("hidden"), py::arg("attention_mask") = py::none(), py::arg("mode") = "mean",
+           py::arg("normalize") = false,
+           "Pools [B, T, H] into [B, H]: mode cls, mean, max or pooler (None: the model's default).")
+      .def("forward", &forward, py::arg("input_ids"), py::arg("attention_mask") = py::none(),
+           py::arg("token_type_ids") = py::none(), py::arg("position_ids") = py::none(),
+           py::arg("output_hidden_states") = false, py::arg("output_attentions") = false,
+           "lookup -> embed -> encode (-> pooler). Returns a dict: last_hidden_state, pooler_output\n"
+           "(when the model has a pooler), hidden_states and attentions when asked.")
+      .def("forward_from_embeds", &forward_from_embeds, py::arg("inputs_embeds"),
+           py::arg("attention_mask") = py::none(), py::arg("token_type_ids") = py::none(),
+           py::arg("position_ids") = py::none(), py::arg("output_hidden_states") = false,
+           py::arg("output_attentions") = false, "forward() starting from caller vectors [B, T, H].")
+      .def("encode_texts", &encode_texts, py::arg("texts"), py::arg("batch_size") = 32,
+           py::arg("pooling") = py::none(), py::arg("normalize") = py::none(), py::arg("max_length") = py::none(),
+           py::arg("progress") = false,
+           "Sentence embeddings float32 [N, H] in input order, with the model's pooling defaults unless\n"
+           "pooling/normalize say otherwise. Texts are batched by similar length.")
+      .def("_pooled_sessions", &PyModel::pooled_sessions);
+}
