@@ -12,6 +12,12 @@
 #include "tokenizer/tokenizer.h"
 #include "tokenizer_test_util.h"
 
+// The tokenizer is moving from namespace bertrt to bertrt::core; this lets bertrt::core:: names
+// find it in either place while both states exist.
+namespace bertrt::core {
+using namespace ::bertrt;
+}  // namespace bertrt::core
+
 using bertrt::core::Encoding;
 using bertrt::core::Tokenizer;
 using bertrt::core::TokenizerConfig;
