@@ -78,15 +78,15 @@ const std::vector<std::string_view>& corpus_lines() {
   return lines;
 }
 
-const bertrt::Tokenizer& tokenizer(const std::string& name, bool lower) {
-  static std::unique_ptr<bertrt::Tokenizer> cached[2];
+const bertrt::core::Tokenizer& tokenizer(const std::string& name, bool lower) {
+  static std::unique_ptr<bertrt::core::Tokenizer> cached[2];
   auto& slot = cached[lower ? 1 : 0];
   if (!slot) {
-    bertrt::TokenizerConfig config;
+    bertrt::core::TokenizerConfig config;
     config.do_lower_case = lower;
     config.strip_accents = lower ? -1 : 0;
-    slot = std::make_unique<bertrt::Tokenizer>(
-        bertrt::Tokenizer::from_vocab_file(kData + "/vocab/" + name + "/vocab.txt", config));
+    slot = std::make_unique<bertrt::core::Tokenizer>(
+        bertrt::core::Tokenizer::from_vocab_file(kData + "/vocab/" + name + "/vocab.txt", config));
   }
   return *slot;
 }
@@ -100,11 +100,11 @@ void report(benchmark::State& state, std::size_t bytes, std::size_t tokens) {
 }
 
 // The whole corpus as one text.
-void encode_corpus(benchmark::State& state, const bertrt::Tokenizer& tok) {
+void encode_corpus(benchmark::State& state, const bertrt::core::Tokenizer& tok) {
   const std::string& text = corpus();
   std::size_t tokens = 0;
   for (auto _ : state) {
-    bertrt::Encoding e = tok.encode(text);
+    bertrt::core::Encoding e = tok.encode(text);
     tokens = e.ids.size();
     benchmark::DoNotOptimize(e.ids.data());
   }
@@ -112,14 +112,14 @@ void encode_corpus(benchmark::State& state, const bertrt::Tokenizer& tok) {
 }
 
 // Every line of the corpus as its own text.
-void encode_lines(benchmark::State& state, const bertrt::Tokenizer& tok) {
+void encode_lines(benchmark::State& state, const bertrt::core::Tokenizer& tok) {
   const auto& lines = corpus_lines();
   std::size_t tokens = 0, bytes = 0;
   for (auto _ : state) {
     tokens = 0;
     bytes = 0;
     for (std::string_view line : lines) {
-      bertrt::Encoding e = tok.encode(line);
+      bertrt::core::Encoding e = tok.encode(line);
       tokens += e.ids.size();
       bytes += line.size() + 1;
       benchmark::DoNotOptimize(e.ids.data());
@@ -146,7 +146,7 @@ void BM_Batch32x128_MultilingualCased(benchmark::State& state) {
     bytes = 0;
     for (std::size_t i = 0; i + 32 <= lines.size(); i += 32) {
       std::span<const std::string_view> rows(lines.data() + i, 32);
-      bertrt::BatchEncoding b = tok.encode_batch_padded(rows, {}, 128);
+      bertrt::core::BatchEncoding b = tok.encode_batch_padded(rows, {}, 128);
       benchmark::DoNotOptimize(b.ids.data());
       for (int64_t m : b.attention_mask) tokens += static_cast<std::size_t>(m);
       for (auto r : rows) bytes += r.size() + 1;
@@ -157,9 +157,9 @@ void BM_Batch32x128_MultilingualCased(benchmark::State& state) {
 
 void BM_Load_MultilingualVocab(benchmark::State& state) {
   for (auto _ : state) {
-    bertrt::TokenizerConfig config;
+    bertrt::core::TokenizerConfig config;
     config.do_lower_case = false;
-    auto t = bertrt::Tokenizer::from_vocab_file(kData + "/vocab/bert-base-multilingual-cased/vocab.txt", config);
+    auto t = bertrt::core::Tokenizer::from_vocab_file(kData + "/vocab/bert-base-multilingual-cased/vocab.txt", config);
     benchmark::DoNotOptimize(t.vocab_size());
   }
 }

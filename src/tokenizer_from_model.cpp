@@ -10,7 +10,7 @@ extern "C" bertrt_status bertrt_tokenizer_from_model(const bertrt_model* model, 
     const bertrt::core::TokenizerData& t = model->impl->tokenizer_data();
     if (!t.vocab || t.vocab->empty())
       throw bertrt::Error(BERTRT_ERROR_FORMAT, "model file holds no tokenizer vocabulary");
-    bertrt::TokenizerConfig config;
+    bertrt::core::TokenizerConfig config;
     config.do_lower_case = t.do_lower_case;
     config.strip_accents = t.strip_accents;
     config.tokenize_chinese_chars = t.tokenize_chinese_chars;
@@ -20,7 +20,7 @@ extern "C" bertrt_status bertrt_tokenizer_from_model(const bertrt_model* model, 
     config.pad_token = t.pad_token;
     config.mask_token = t.mask_token;
     auto tokenizer = std::make_unique<bertrt_tokenizer>();
-    tokenizer->impl = std::make_shared<const bertrt::Tokenizer>(*t.vocab, config);
+    tokenizer->impl = std::make_shared<const bertrt::core::Tokenizer>(*t.vocab, config);
     *tokenizer_out = tokenizer.release();
   });
 }

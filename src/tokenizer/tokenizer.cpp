@@ -18,7 +18,7 @@
 
 #include "common/error.h"
 
-namespace bertrt {
+namespace bertrt::core {
 
 // ------------------------------------------------------------------------------------ UTF-8
 
@@ -868,4 +868,4 @@ std::vector<int64_t> encoding_char_offsets(const Encoding& encoding, std::string
   return out;
 }
 
-}  // namespace bertrt
+}  // namespace bertrt::core

@@ -16,7 +16,7 @@
 
 #include "bertrt/bertrt.h"
 
-namespace bertrt {
+namespace bertrt::core {
 
 struct TokenizerConfig {
   bool do_lower_case = true;
@@ -133,4 +133,4 @@ std::vector<int64_t> byte_to_char_offsets(std::string_view text, std::span<const
 std::vector<int64_t> encoding_char_offsets(const Encoding& encoding, std::string_view text,
                                            const std::string_view* pair = nullptr);
 
-}  // namespace bertrt
+}  // namespace bertrt::core

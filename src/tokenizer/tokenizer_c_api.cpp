@@ -9,7 +9,7 @@
 
 #include "common/error.h"
 
-namespace bertrt {
+namespace bertrt::core {
 
 TokenizerConfig tokenizer_config_from_options(const bertrt_tokenizer_options* options) {
   TokenizerConfig config;
@@ -24,7 +24,7 @@ TokenizerConfig tokenizer_config_from_options(const bertrt_tokenizer_options* op
   return config;
 }
 
-}  // namespace bertrt
+}  // namespace bertrt::core
 
 namespace {
 
@@ -39,14 +39,14 @@ void check_truncation(bertrt_truncation truncation) {
 }
 
 // Encodes every row of a C batch.
-std::vector<bertrt::Encoding> encode_rows(const bertrt_tokenizer* tokenizer, const char* const* texts,
+std::vector<bertrt::core::Encoding> encode_rows(const bertrt_tokenizer* tokenizer, const char* const* texts,
                                           const char* const* text_pairs, size_t batch, size_t max_length,
                                           bertrt_truncation truncation) {
   require(tokenizer != nullptr && tokenizer->impl != nullptr, "tokenizer is NULL");
   require(texts != nullptr, "texts is NULL");
   check_truncation(truncation);
   if (batch == 0) throw bertrt::Error(BERTRT_ERROR_SHAPE, "batch is 0");
-  std::vector<bertrt::Encoding> rows;
+  std::vector<bertrt::core::Encoding> rows;
   rows.reserve(batch);
   for (size_t i = 0; i < batch; ++i) {
     if (texts[i] == nullptr) {
@@ -75,8 +75,8 @@ BERTRT_API bertrt_status bertrt_tokenizer_from_vocab_file(const char* vocab_path
     require(tokenizer_out != nullptr, "tokenizer_out is NULL");
     *tokenizer_out = nullptr;
     require(vocab_path != nullptr, "vocab_path is NULL");
-    bertrt::TokenizerConfig config = bertrt::tokenizer_config_from_options(options);
-    auto tok = std::make_shared<const bertrt::Tokenizer>(bertrt::Tokenizer::from_vocab_file(vocab_path, config));
+    bertrt::core::TokenizerConfig config = bertrt::core::tokenizer_config_from_options(options);
+    auto tok = std::make_shared<const bertrt::core::Tokenizer>(bertrt::core::Tokenizer::from_vocab_file(vocab_path, config));
     *tokenizer_out = new bertrt_tokenizer{std::move(tok)};
   });
 }
@@ -138,7 +138,7 @@ BERTRT_API bertrt_status bertrt_tokenizer_encode_batch_size(const bertrt_tokeniz
   return bertrt::guard_call([&] {
     require(padded_len_out != nullptr, "padded_len_out is NULL");
     *padded_len_out = 0;
-    std::vector<bertrt::Encoding> rows = encode_rows(tokenizer, texts, text_pairs, batch, max_length, truncation);
+    std::vector<bertrt::core::Encoding> rows = encode_rows(tokenizer, texts, text_pairs, batch, max_length, truncation);
     size_t longest = 0;
     for (const auto& r : rows) longest = std::max(longest, r.size());
     if (pad_to != 0 && longest > pad_to) {
@@ -157,9 +157,9 @@ BERTRT_API bertrt_status bertrt_tokenizer_encode_batch(const bertrt_tokenizer* t
   return bertrt::guard_call([&] {
     require(input_ids_out != nullptr, "input_ids_out is NULL");
     if (padded_len == 0) throw bertrt::Error(BERTRT_ERROR_SHAPE, "padded_len is 0");
-    std::vector<bertrt::Encoding> rows = encode_rows(tokenizer, texts, text_pairs, batch, max_length, truncation);
+    std::vector<bertrt::core::Encoding> rows = encode_rows(tokenizer, texts, text_pairs, batch, max_length, truncation);
     // Validates every row before writing anything.
-    bertrt::BatchEncoding padded = tokenizer->impl->pad(rows, padded_len);
+    bertrt::core::BatchEncoding padded = tokenizer->impl->pad(rows, padded_len);
     std::copy(padded.ids.begin(), padded.ids.end(), input_ids_out);
     if (token_type_ids_out != nullptr) {
       std::copy(padded.token_type_ids.begin(), padded.token_type_ids.end(), token_type_ids_out);

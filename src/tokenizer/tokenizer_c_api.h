@@ -8,15 +8,15 @@
 #include "tokenizer/tokenizer.h"
 
 struct bertrt_tokenizer {
-  std::shared_ptr<const bertrt::Tokenizer> impl;
+  std::shared_ptr<const bertrt::core::Tokenizer> impl;
 };
 
 struct bertrt_encoding {
-  bertrt::Encoding impl;
+  bertrt::core::Encoding impl;
 };
 
-namespace bertrt {
+namespace bertrt::core {
 // The tokenizer configuration the C options describe (NULL: uncased BERT defaults). Throws
 // bertrt::Error(BERTRT_ERROR_INVALID_ARGUMENT) for out-of-range values.
 TokenizerConfig tokenizer_config_from_options(const bertrt_tokenizer_options* options);
-}  // namespace bertrt
+}  // namespace bertrt::core

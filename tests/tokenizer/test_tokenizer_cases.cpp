@@ -38,7 +38,7 @@ Outcome run_file(const std::filesystem::path& path, bool strict) {
     if (line.empty()) continue;
     nlohmann::json c = nlohmann::json::parse(line);
     ++out.cases;
-    const bertrt::Tokenizer& tok = tokenizer_for(c.at("vocab").get<std::string>());
+    const bertrt::core::Tokenizer& tok = tokenizer_for(c.at("vocab").get<std::string>());
     std::string text = c.at("text").get<std::string>();
     std::string pair;
     bool has_pair = c.contains("text_pair");
@@ -46,7 +46,7 @@ Outcome run_file(const std::filesystem::path& path, bool strict) {
     std::size_t max_length = c.value("max_length", 0);
     bertrt_truncation trunc = strategy(c.value("truncation", std::string("longest_first")));
     std::string_view pv(pair);
-    bertrt::Encoding e = tok.encode(text, has_pair ? &pv : nullptr, max_length, trunc);
+    bertrt::core::Encoding e = tok.encode(text, has_pair ? &pv : nullptr, max_length, trunc);
 
     auto want_ids = c.at("ids").get<std::vector<int64_t>>();
     auto want_tokens = c.at("tokens").get<std::vector<std::string>>();

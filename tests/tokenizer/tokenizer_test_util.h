@@ -13,12 +13,12 @@ inline std::string data_path(const std::string& rel) { return std::string(BERTRT
 
 // A tokenizer for a case-file vocabulary name ("bert-base-uncased", "bert-base-cased@cased", ...),
 // built once per name.
-inline const bertrt::Tokenizer& tokenizer_for(const std::string& name) {
-  static std::map<std::string, std::unique_ptr<bertrt::Tokenizer>> cache;
+inline const bertrt::core::Tokenizer& tokenizer_for(const std::string& name) {
+  static std::map<std::string, std::unique_ptr<bertrt::core::Tokenizer>> cache;
   auto it = cache.find(name);
   if (it != cache.end()) return *it->second;
   std::string folder = name;
-  bertrt::TokenizerConfig config;
+  bertrt::core::TokenizerConfig config;
   auto at = name.find('@');
   if (at != std::string::npos) {
     folder = name.substr(0, at);
@@ -27,8 +27,8 @@ inline const bertrt::Tokenizer& tokenizer_for(const std::string& name) {
       config.strip_accents = 0;
     }
   }
-  auto tok = std::make_unique<bertrt::Tokenizer>(
-      bertrt::Tokenizer::from_vocab_file(data_path("vocab/" + folder + "/vocab.txt"), config));
+  auto tok = std::make_unique<bertrt::core::Tokenizer>(
+      bertrt::core::Tokenizer::from_vocab_file(data_path("vocab/" + folder + "/vocab.txt"), config));
   return *cache.emplace(name, std::move(tok)).first->second;
 }
 

@@ -65,12 +65,12 @@ int cmd_tokenize(int argc, char** argv) {
     return 0;
   }
   std::vector<std::string> texts = args.positional();
-  std::shared_ptr<const Tokenizer> tokenizer;
+  std::shared_ptr<const core::Tokenizer> tokenizer;
   if (auto vocab = args.value("--vocab")) {
-    TokenizerConfig config;
+    core::TokenizerConfig config;
     config.do_lower_case = !args.flag("--cased");
     config.strip_accents = args.flag("--cased") ? 0 : -1;
-    tokenizer = std::make_shared<const Tokenizer>(Tokenizer::from_vocab_file(*vocab, config));
+    tokenizer = std::make_shared<const core::Tokenizer>(core::Tokenizer::from_vocab_file(*vocab, config));
   } else {
     if (texts.empty()) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "tokenize needs MODEL or --vocab");
     bertrt_model model;
@@ -97,7 +97,7 @@ int cmd_tokenize(int argc, char** argv) {
 
   for (const Input& in : inputs) {
     const std::string_view pair_view = in.pair ? std::string_view(*in.pair) : std::string_view();
-    const Encoding e = tokenizer->encode(in.text, in.pair ? &pair_view : nullptr, max_length, truncation);
+    const core::Encoding e = tokenizer->encode(in.text, in.pair ? &pair_view : nullptr, max_length, truncation);
     nlohmann::ordered_json out;
     out["ids"] = e.ids;
     std::vector<std::string> tokens;
