@@ -169,8 +169,9 @@ ModelFile ModelFile::parse(const uint8_t* data, size_t size, bool verify_checksu
     if (dt > static_cast<uint64_t>(TensorDType::i32)) fail("tensor '" + ti.name + "': unknown dtype " + std::to_string(dt));
     ti.dtype = static_cast<TensorDType>(dt);
     const uint64_t layout = t.u(1);
-    if (layout != 0)
+    if (layout > static_cast<uint64_t>(TensorLayout::panel))
       throw Error(BERTRT_ERROR_UNSUPPORTED, "model file: tensor '" + ti.name + "' has unknown layout " + std::to_string(layout));
+    ti.layout = static_cast<TensorLayout>(layout);
     const uint64_t ndim = t.u(1);
     if (ndim == 0 || ndim > kMaxDims) fail("tensor '" + ti.name + "': bad rank " + std::to_string(ndim));
     ti.layout_param = t.u(8);
@@ -183,7 +184,16 @@ ModelFile ModelFile::parse(const uint8_t* data, size_t size, bool verify_checksu
     ti.offset = t.u(8);
     ti.nbytes = t.u(8);
     uint64_t expect = 0;
-    if (mul_overflows(numel, dtype_size(ti.dtype), &expect) || expect != ti.nbytes)
+    if (ti.layout == TensorLayout::panel) {
+      if (ti.dtype != TensorDType::f32 || ti.shape.size() != 2)
+        fail("tensor '" + ti.name + "': the panel layout needs a 2-D f32 tensor");
+      if (ti.layout_param != kPanelWidth)
+        throw Error(BERTRT_ERROR_UNSUPPORTED, "model file: tensor '" + ti.name + "' has panel width " +
+                                                  std::to_string(ti.layout_param) + " (supported: 16)");
+      if (ti.shape[0] > (uint64_t{1} << 32) || ti.shape[1] > (uint64_t{1} << 32) ||
+          panel_bytes(ti.shape[0], ti.shape[1], kPanelWidth) != ti.nbytes)
+        fail("tensor '" + ti.name + "': byte length " + std::to_string(ti.nbytes) + " does not match its packed shape");
+    } else if (mul_overflows(numel, dtype_size(ti.dtype), &expect) || expect != ti.nbytes)
       fail("tensor '" + ti.name + "': byte length " + std::to_string(ti.nbytes) + " does not match its shape");
     if (ti.offset % kAlignment != 0) fail("tensor '" + ti.name + "': offset not aligned to 64 bytes");
     if (ti.offset < kHeaderSize || ti.offset > size || ti.nbytes > size - ti.offset)
@@ -280,7 +290,14 @@ void ModelFileWriter::add_tensor(const std::string& name, TensorDType dtype, con
   for (uint64_t d : shape) numel *= d;
   if (numel * dtype_size(dtype) != bytes.size())
     throw Error(BERTRT_ERROR_INTERNAL, "tensor '" + name + "': byte length does not match its shape");
-  tensors_.push_back({name, dtype, shape, std::move(bytes)});
+  tensors_.push_back({name, dtype, shape, std::move(bytes), TensorLayout::row_major, 0});
+}
+
+void ModelFileWriter::add_packed_tensor(const std::string& name, const std::vector<uint64_t>& shape, uint64_t panel,
+                                        std::vector<uint8_t> bytes) {
+  if (shape.size() != 2 || panel == 0 || panel_bytes(shape[0], shape[1], panel) != bytes.size())
+    throw Error(BERTRT_ERROR_INTERNAL, "tensor '" + name + "': packed byte length does not match its shape");
+  tensors_.push_back({name, TensorDType::f32, shape, std::move(bytes), TensorLayout::panel, panel});
 }
 
 std::vector<uint8_t> ModelFileWriter::serialize() const {
@@ -327,9 +344,9 @@ std::vector<uint8_t> ModelFileWriter::serialize() const {
     put(table, t.name.size(), 2);
     put_str(table, t.name);
     put(table, static_cast<uint64_t>(t.dtype), 1);
-    put(table, 0, 1);           // layout: row-major
+    put(table, static_cast<uint64_t>(t.layout), 1);
     put(table, t.shape.size(), 1);
-    put(table, 0, 8);           // layout_param
+    put(table, t.layout_param, 8);
     for (uint64_t d : t.shape) put(table, d, 8);
     put(table, cursor, 8);
     put(table, t.bytes.size(), 8);

@@ -21,9 +21,11 @@ size_t config_value(const format::ModelFile& f, const char* key, int64_t min_val
 }
 
 const format::TensorInfo& tensor(const format::ModelFile& f, const std::string& name,
-                                 std::initializer_list<size_t> shape) {
+                                 std::initializer_list<size_t> shape, bool allow_packed = false) {
   const format::TensorInfo* t = f.find(name);
   if (!t) fail("missing tensor '" + name + "'");
+  if (t->layout != format::TensorLayout::row_major && !allow_packed)
+    fail("tensor '" + name + "' must be row-major");
   bool same = t->shape.size() == shape.size();
   size_t i = 0;
   for (size_t d : shape) same = same && t->shape[i++] == d;
@@ -54,8 +56,8 @@ kernels::DType weight_dtype(const format::TensorInfo& t) {
 }
 
 WeightMatrix matrix(const format::ModelFile& f, const std::string& name, size_t in, size_t out) {
-  const auto& t = tensor(f, name, {in, out});
-  return WeightMatrix{t.data, weight_dtype(t), in, out};
+  const auto& t = tensor(f, name, {in, out}, true);
+  return WeightMatrix{t.data, weight_dtype(t), in, out, t.layout == format::TensorLayout::panel};
 }
 
 }  // namespace

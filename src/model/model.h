@@ -36,6 +36,8 @@ struct WeightMatrix {
   kernels::DType dtype = kernels::DType::f32;
   size_t in = 0;
   size_t out = 0;
+  // f32 in the panel layout of kernels/gemm_packed.h (packed by the converter), not row-major.
+  bool packed = false;
 };
 
 struct LayerWeights {

@@ -3,6 +3,10 @@
 
 #include "stages/stages.h"
 
+#ifdef BERTRT_HAVE_BLAS
+#include <cblas.h>
+#endif
+
 #ifdef BERTRT_HAVE_OPENMP
 #include <omp.h>
 #endif
@@ -17,9 +21,9 @@ void attention(const ModelConfig& c, Workspace& ws, const float* qkv, size_t bat
   const kernels::KernelTable& k = kernels::active();
   const size_t h = c.hidden_size, d = c.head_dim, heads = c.num_heads, ld = 3 * h, T = seq_len;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-  int threads = 1;
-#ifdef BERTRT_HAVE_OPENMP
-  threads = ws.threads > 0 ? ws.threads : omp_get_max_threads();
+  const int threads = thread_count(ws);
+#ifdef BERTRT_HAVE_BLAS
+  openblas_set_num_threads(1);  // the (batch, head) loop below is the parallel one
 #endif
   float* scores_all = grow(ws.scores, static_cast<size_t>(threads) * T * T);
   const long jobs = static_cast<long>(batch * heads);

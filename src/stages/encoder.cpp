@@ -1,11 +1,78 @@
+#include <algorithm>
+
 #include "common/error.h"
+#include "format/model_file.h"
+#include "kernels/gemm_packed.h"
 #include "stages/stages.h"
+
+#ifdef BERTRT_HAVE_OPENMP
+#include <omp.h>
+#endif
+#ifdef BERTRT_HAVE_BLAS
+#include <cblas.h>
+#endif
 
 namespace bertrt::core {
 
+static_assert(kernels::kPackedPanel == format::kPanelWidth, "model file panel width must match the kernels");
+
+int thread_count(const Workspace& ws) {
+#ifdef BERTRT_HAVE_OPENMP
+  return ws.threads > 0 ? ws.threads : omp_get_max_threads();
+#else
+  (void)ws;
+  return 1;
+#endif
+}
+
+namespace {
+
+// y[m, N] = act(x[m, K] W + bias) on a packed W. Work is split into blocks of up to kRows rows x
+// kCols columns (panel-aligned), column-block major so that one thread walks one weight slice;
+// bias is added in the micro-kernel's epilogue and the activation applied to each block while it
+// is in cache. Each output element is computed by one call in a fixed k order: the result does not
+// depend on the thread count.
+void linear_packed(Workspace& ws, const float* x, size_t m, const WeightMatrix& w, const float* bias,
+                   kernels::Activation act, float* y) {
+  constexpr size_t kCols = 64, kRows = 96;
+  const kernels::KernelTable& k = kernels::active();
+  const kernels::PackedGemmFn gemm = kernels::packed_gemm();
+  const size_t n = w.out, kk = w.in;
+  const auto* bp = static_cast<const float*>(w.data);
+  const long col_blocks = static_cast<long>((n + kCols - 1) / kCols);
+  const long row_blocks = static_cast<long>((m + kRows - 1) / kRows);
+  const long jobs = col_blocks * row_blocks;
+  const int threads = static_cast<int>(std::min<long>(thread_count(ws), jobs));
+  auto run = [&](long job) {
+    const size_t cb = static_cast<size_t>(job / row_blocks), rb = static_cast<size_t>(job % row_blocks);
+    const size_t c0 = cb * kCols, r0 = rb * kRows;
+    const size_t cols = std::min(kCols, n - c0), rows = std::min(kRows, m - r0);
+    float* yb = y + r0 * n + c0;
+    gemm(rows, cols, kk, x + r0 * kk, kk, bp + c0 * kk, bias ? bias + c0 : nullptr, yb, n);
+    if (act != kernels::Activation::none) k.bias_activation(yb, rows, cols, n, nullptr, act);
+  };
+#ifdef BERTRT_HAVE_OPENMP
+  if (threads > 1) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (long job = 0; job < jobs; ++job) run(job);
+    return;
+  }
+#endif
+  for (long job = 0; job < jobs; ++job) run(job);
+}
+
+}  // namespace
+
 void linear(Workspace& ws, const float* x, size_t m, const WeightMatrix& w, const float* bias,
             kernels::Activation act, float* y) {
+  if (w.packed) {
+    linear_packed(ws, x, m, w, bias, act, y);
+    return;
+  }
   const kernels::KernelTable& k = kernels::active();
+#ifdef BERTRT_HAVE_BLAS
+  openblas_set_num_threads(thread_count(ws));  // the session's count, never OpenBLAS's own default
+#endif
   const float* weights = static_cast<const float*>(w.data);
   if (w.dtype != kernels::DType::f32) {
     float* wide = grow(ws.weights, w.in * w.out);

@@ -34,7 +34,12 @@ T* grow(std::vector<T>& v, size_t n) {
   return v.data();
 }
 
-// y[M, out] = x[M, in] * W (+ bias) (then act). Widens f16/bf16 weights into workspace.weights.
+// Threads a stage may use: the session's count, or the OpenMP default when it is 0.
+int thread_count(const Workspace& ws);
+
+// y[M, out] = x[M, in] * W (+ bias) (then act). Packed f32 weights: own micro-kernels, bias and
+// activation in the epilogue. Row-major weights: OpenBLAS (threads set to the session's count);
+// f16/bf16 weights are widened into workspace.weights first.
 void linear(Workspace& ws, const float* x, size_t m, const WeightMatrix& w, const float* bias,
             kernels::Activation act, float* y);
 

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "kernels/gemm_packed.h"
 #include "convert/checkpoint.h"
 #include "model/names.h"
 
@@ -417,6 +418,18 @@ format::ModelFileWriter build_model_file(const std::string& hf_dir, const Conver
   };
   const auto f32 = format::TensorDType::f32;
   auto u = [](int64_t v) { return static_cast<uint64_t>(v); };
+  // A matrix [in, out] (y = x W): packed into GEMM panels when stored as f32, else row-major.
+  auto add_matrix = [&](const std::string& name, const std::vector<float>& m, int64_t in, int64_t out) {
+    if (o.dtype == f32 && o.pack_matrices) {
+      static_assert(kernels::kPackedPanel == format::kPanelWidth);
+      std::vector<float> packed(kernels::packed_floats(static_cast<size_t>(in), static_cast<size_t>(out)));
+      kernels::pack_panels(m.data(), static_cast<size_t>(in), static_cast<size_t>(out), static_cast<size_t>(out),
+                           packed.data());
+      w.add_packed_tensor(name, {u(in), u(out)}, format::kPanelWidth, encode(packed, f32));
+    } else {
+      w.add_tensor(name, o.dtype, {u(in), u(out)}, encode(m, o.dtype));
+    }
+  };
   w.add_tensor(names::kWordEmbeddings, o.dtype, {u(V), u(H)}, encode(take("embeddings.word_embeddings.weight", {V, H}), o.dtype));
   w.add_tensor(names::kPositionEmbeddings, f32, {u(P), u(H)}, encode(take("embeddings.position_embeddings.weight", {P, H}), f32));
   w.add_tensor(names::kTokenTypeEmbeddings, f32, {u(TV), u(H)},
@@ -438,11 +451,11 @@ format::ModelFileWriter build_model_file(const std::string& hf_dir, const Conver
       const std::vector<float> b = take(base + ".bias", {H});
       qkv_bias.insert(qkv_bias.end(), b.begin(), b.end());
     }
-    w.add_tensor(names::layer(li, names::kQkvWeight), o.dtype, {u(H), u(3 * H)}, encode(qkv, o.dtype));
+    add_matrix(names::layer(li, names::kQkvWeight), qkv, H, 3 * H);
     w.add_tensor(names::layer(li, names::kQkvBias), f32, {u(3 * H)}, encode(qkv_bias, f32));
     auto linear = [&](const std::string& src, const char* dst_w, const char* dst_b, int64_t out, int64_t in) {
-      w.add_tensor(names::layer(li, dst_w), o.dtype, {u(in), u(out)},
-                   encode(transpose(take(src + ".weight", {out, in}), static_cast<size_t>(out), static_cast<size_t>(in)), o.dtype));
+      add_matrix(names::layer(li, dst_w),
+                 transpose(take(src + ".weight", {out, in}), static_cast<size_t>(out), static_cast<size_t>(in)), in, out);
       w.add_tensor(names::layer(li, dst_b), f32, {u(out)}, encode(take(src + ".bias", {out}), f32));
     };
     auto layer_norm = [&](const std::string& src, const char* dst_g, const char* dst_b) {
@@ -458,8 +471,8 @@ format::ModelFileWriter build_model_file(const std::string& hf_dir, const Conver
   const bool has_w = set.has("pooler.dense.weight"), has_b = set.has("pooler.dense.bias");
   if (has_w != has_b) fail(std::string("pooler is incomplete: missing '") + (has_w ? "pooler.dense.bias" : "pooler.dense.weight") + "'");
   if (has_w) {
-    w.add_tensor(names::kPoolerWeight, o.dtype, {u(H), u(H)},
-                 encode(transpose(take("pooler.dense.weight", {H, H}), static_cast<size_t>(H), static_cast<size_t>(H)), o.dtype));
+    add_matrix(names::kPoolerWeight,
+               transpose(take("pooler.dense.weight", {H, H}), static_cast<size_t>(H), static_cast<size_t>(H)), H, H);
     w.add_tensor(names::kPoolerBias, f32, {u(H)}, encode(take("pooler.dense.bias", {H}), f32));
   } else if (o.note) {
     o.note("no pooler weights: pooler_output will be unavailable");

@@ -1,0 +1,147 @@
+// Machine floors for docs/performance.md: fp32 FMA peak from a register-only loop (AVX-512 and
+// AVX2 widths where the CPU has them) and memory bandwidth from a stream triad
+// (a[i] = b[i] + s * c[i], 3 x 4 bytes per element moved; write-allocate traffic not counted),
+// at 1..N threads (OpenMP). Each figure is the best of several repetitions.
+//
+// usage: bench_floors [--threads N] [--mib M]   (triad arrays of M MiB each, default 256)
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+volatile double g_sink = 0.0;
+double seconds(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// 12 independent accumulator chains: enough to cover FMA latency (4 cycles) x 2 ports.
+#if defined(__x86_64__)
+__attribute__((target("avx512f"))) double fma_avx512(long iters) {
+  __m512 a[12];
+  for (int i = 0; i < 12; ++i) a[i] = _mm512_set1_ps(1.0f + 1e-7f * i);
+  const __m512 x = _mm512_set1_ps(0.999999f), y = _mm512_set1_ps(1e-7f);
+  for (long it = 0; it < iters; ++it) {
+    for (int i = 0; i < 12; ++i) a[i] = _mm512_fmadd_ps(a[i], x, y);
+    __asm__ volatile("" : "+v"(a[0]), "+v"(a[1]), "+v"(a[2]), "+v"(a[3]), "+v"(a[4]), "+v"(a[5]));
+  }
+  __m512 s = a[0];
+  for (int i = 1; i < 12; ++i) s = _mm512_add_ps(s, a[i]);
+  float out[16];
+  _mm512_storeu_ps(out, s);
+  return out[0];
+}
+__attribute__((target("avx2,fma"))) double fma_avx2(long iters) {
+  __m256 a[12];
+  for (int i = 0; i < 12; ++i) a[i] = _mm256_set1_ps(1.0f + 1e-7f * i);
+  const __m256 x = _mm256_set1_ps(0.999999f), y = _mm256_set1_ps(1e-7f);
+  for (long it = 0; it < iters; ++it) {
+    for (int i = 0; i < 12; ++i) a[i] = _mm256_fmadd_ps(a[i], x, y);
+    __asm__ volatile("" : "+x"(a[0]), "+x"(a[1]), "+x"(a[2]), "+x"(a[3]), "+x"(a[4]), "+x"(a[5]));
+  }
+  __m256 s = a[0];
+  for (int i = 1; i < 12; ++i) s = _mm256_add_ps(s, a[i]);
+  float out[8];
+  _mm256_storeu_ps(out, s);
+  return out[0];
+}
+#endif
+
+int max_threads() {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+// GFLOP/s over `threads` threads running the loop concurrently (2 flops per lane per FMA).
+template <class F>
+double fma_rate(F kernel, int lanes, int threads) {
+  const long iters = 20'000'000;
+  double best = 0.0;
+  double sink = 0.0;
+  for (int rep = 0; rep < 5; ++rep) {
+    const auto t0 = Clock::now();
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+#endif
+    {
+      const double r = kernel(iters);
+#ifdef _OPENMP
+#pragma omp atomic
+#endif
+      sink = sink + r;
+    }
+    const double s = seconds(t0);
+    best = std::max(best, 2.0 * lanes * 12.0 * iters * threads / s / 1e9);
+  }
+  g_sink = sink;
+  return best;
+}
+
+double triad_rate(size_t n, int threads) {
+  float* a = static_cast<float*>(std::aligned_alloc(64, n * sizeof(float)));
+  float* b = static_cast<float*>(std::aligned_alloc(64, n * sizeof(float)));
+  float* c = static_cast<float*>(std::aligned_alloc(64, n * sizeof(float)));
+  const long nl = static_cast<long>(n);
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(threads) schedule(static)
+#endif
+  for (long i = 0; i < nl; ++i) {
+    a[i] = 0.0f;
+    b[i] = 1.0f;
+    c[i] = 2.0f;
+  }
+  double best = 0.0;
+  for (int rep = 0; rep < 8; ++rep) {
+    const float s = 0.5f + rep;
+    const auto t0 = Clock::now();
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(threads) schedule(static)
+#endif
+    for (long i = 0; i < nl; ++i) a[i] = b[i] + s * c[i];
+    const double sec = seconds(t0);
+    best = std::max(best, 3.0 * n * sizeof(float) / sec / 1e9);
+  }
+  volatile float keep = a[n / 2];
+  (void)keep;
+  std::free(a);
+  std::free(b);
+  std::free(c);
+  return best;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int threads = max_threads();
+  size_t mib = 256;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--mib")) mib = static_cast<size_t>(std::atol(argv[i + 1]));
+  }
+  if (threads < 1) threads = 1;
+  const size_t n = mib * 1024 * 1024 / sizeof(float);
+  for (int t = 1; t <= threads; ++t) {
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx512f"))
+      std::printf("{\"floor\":\"fma_avx512\",\"threads\":%d,\"gflops\":%.1f}\n", t, fma_rate(fma_avx512, 16, t));
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+      std::printf("{\"floor\":\"fma_avx2\",\"threads\":%d,\"gflops\":%.1f}\n", t, fma_rate(fma_avx2, 8, t));
+#endif
+    std::printf("{\"floor\":\"triad\",\"threads\":%d,\"mib_per_array\":%zu,\"gb_per_s\":%.1f}\n", t, mib,
+                triad_rate(n, t));
+    std::fflush(stdout);
+  }
+  return 0;
+}
