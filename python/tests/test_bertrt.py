@@ -363,7 +363,8 @@ class CliEmbedTest(unittest.TestCase):
         r = subprocess.run([CLI, "embed", path, "--input", jl, "--output", out_jl, "--pool", "cls", "--normalize"],
                            check=True, capture_output=True, text=True)
         self.assertIn("23", r.stderr)
-        rows = [json.loads(line) for line in open(out_jl)]
+        with open(out_jl) as f:
+            rows = [json.loads(line) for line in f]
         self.assertEqual([r["i"] for r in rows], list(range(len(texts))))
         want = m.encode_texts(texts, pooling="cls", normalize=True)
         self.assertLess(float(np.abs(np.array([r["embedding"] for r in rows]) - want).max()), 1e-4)

@@ -17,6 +17,7 @@ const char* kUsage =
     "  info [MODEL]                                     config, tensors, checksum; kernels chosen\n"
     "  tokenize (MODEL | --vocab vocab.txt [--cased]) TEXT...   text -> ids, tokens, offsets (JSON lines)\n"
     "  run MODEL --stage lookup|embed|encode|forward --out DIR [inputs...]   run one stage on .npy inputs\n"
+    "  embed MODEL (TEXT... | --input FILE --output OUT.npy|.jsonl)   sentence embeddings\n"
     "  bench MODEL [--threads N] [--shapes 1x8,1x128,...] [--runs R] [--json]   forward latency per shape\n"
     "\n"
     "Run 'bertrt <command> --help' for a command's options.\n";
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
     if (command == "run") return bertrt::cli::cmd_run(argc, argv);
     if (command == "bench") return bertrt::cli::cmd_bench(argc, argv);
     if (command == "tokenize") return bertrt::cli::cmd_tokenize(argc, argv);
+    if (command == "embed") return bertrt::cli::cmd_embed(argc, argv);
     if (command == "--version") {
       std::printf("bertrt %s\n", bertrt_version());
       return 0;

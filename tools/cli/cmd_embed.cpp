@@ -1,0 +1,364 @@
+// bertrt embed: sentence embeddings of texts given on the command line, or of a corpus file streamed
+// in chunks into a .npy or .jsonl file (memory does not grow with the corpus).
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bertrt/bertrt.hpp"
+#include "cli/args.h"
+#include "cli/commands.h"
+
+namespace bertrt::cli {
+namespace {
+
+constexpr const char* kHelp =
+    "usage: bertrt embed MODEL TEXT...\n"
+    "       bertrt embed MODEL --input FILE --output OUT [--batch-size N] [--pool cls|mean|max|pooler]\n"
+    "                          [--normalize | --no-normalize] [--max-length N] [--threads N]\n"
+    "                          [--chunk-size N] [--no-checksum]\n"
+    "Sentence embeddings with the model's pooling defaults (sentence-transformers settings when the\n"
+    "model was converted from such a checkpoint; otherwise mean pooling, not normalized).\n"
+    "With TEXT arguments: prints one JSON array per text, one a line.\n"
+    "With --input: FILE.jsonl holds objects with a string \"text\"; any other file one text a line.\n"
+    "OUT.npy receives float32 [N, H] in input order; OUT.jsonl one {\"i\": n, \"embedding\": [...]} a line.\n"
+    "The input is read --chunk-size texts at a time (default 4096); within a chunk texts of similar\n"
+    "length are batched together (--batch-size, default 32). --max-length truncates (default: the\n"
+    "model's limit). A progress bar goes to stderr when it is a terminal, a summary line otherwise.";
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+bertrt_pool_mode parse_pool(const std::string& mode) {
+  if (mode == "cls") return BERTRT_POOL_CLS;
+  if (mode == "mean") return BERTRT_POOL_MEAN;
+  if (mode == "max") return BERTRT_POOL_MAX;
+  if (mode == "pooler") return BERTRT_POOL_POOLER;
+  throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "--pool must be cls, mean, max or pooler, not '" + mode + "'");
+}
+
+// Embeds texts with one session: tokenize, order by length, batch, forward, pool.
+class Embedder {
+ public:
+  Embedder(const Model& model, int threads, size_t batch_size, size_t max_length, bertrt_pool_mode mode,
+           bool normalize)
+      : session_(model),
+        tokenizer_(model),
+        hidden_(model.hidden_size()),
+        batch_size_(batch_size),
+        max_length_(max_length),
+        mode_(mode),
+        normalize_(normalize) {
+    if (threads > 0) session_.set_threads(threads);
+    const char* empty[1] = {""};
+    int64_t ids[3], types[3], mask[3];
+    check(bertrt_tokenizer_encode_batch(tokenizer_.get(), empty, nullptr, 1, 0, BERTRT_TRUNCATION_LONGEST_FIRST, 3,
+                                        ids, types, mask));
+    pad_id_ = ids[2];
+  }
+  size_t hidden() const { return hidden_; }
+
+  // out[texts.size(), H] in the order of texts. on_batch (may be empty) gets the rows done so far.
+  void embed(const std::vector<std::string>& texts, std::vector<float>& out,
+             const std::function<void(size_t)>& on_batch = {}) {
+    const size_t n = texts.size(), H = hidden_;
+    out.assign(n * H, 0.0f);
+    std::vector<std::vector<int64_t>> ids(n);
+    for (size_t i = 0; i < n; ++i) ids[i] = tokenizer_.encode(texts[i], nullptr, max_length_).ids;
+    std::vector<size_t> order(n);
+    std::iota(order.begin(), order.end(), size_t{0});
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ids[a].size() > ids[b].size(); });
+    for (size_t start = 0; start < n; start += batch_size_) {
+      const size_t b = std::min(batch_size_, n - start);
+      size_t width = 0;
+      for (size_t k = 0; k < b; ++k) width = std::max(width, ids[order[start + k]].size());
+      batch_ids_.assign(b * width, pad_id_);
+      batch_mask_.assign(b * width, 0);
+      for (size_t k = 0; k < b; ++k) {
+        const auto& row = ids[order[start + k]];
+        std::copy(row.begin(), row.end(), batch_ids_.begin() + static_cast<std::ptrdiff_t>(k * width));
+        std::fill_n(batch_mask_.begin() + static_cast<std::ptrdiff_t>(k * width), row.size(), 1);
+      }
+      last_.resize(b * width * H);
+      pooled_.resize(b * H);
+      bertrt_forward_inputs in{};
+      in.input_ids = batch_ids_.data();
+      in.attention_mask = batch_mask_.data();
+      in.batch = b;
+      in.seq_len = width;
+      bertrt_forward_outputs outs{};
+      outs.last_hidden_state = last_.data();
+      session_.forward(in, outs);
+      session_.pool(last_, batch_mask_, b, width, mode_, normalize_, pooled_);
+      for (size_t k = 0; k < b; ++k) std::copy_n(pooled_.data() + k * H, H, out.data() + order[start + k] * H);
+      if (on_batch) on_batch(start + b);
+    }
+  }
+
+ private:
+  Session session_;
+  Tokenizer tokenizer_;
+  size_t hidden_, batch_size_, max_length_;
+  bertrt_pool_mode mode_;
+  bool normalize_;
+  int64_t pad_id_ = 0;
+  std::vector<int64_t> batch_ids_, batch_mask_;
+  std::vector<float> last_, pooled_;
+};
+
+void append_json_vector(std::string& s, const float* v, size_t n) {
+  char buf[32];
+  s += '[';
+  for (size_t j = 0; j < n; ++j) {
+    std::snprintf(buf, sizeof buf, j ? ", %.9g" : "%.9g", static_cast<double>(v[j]));
+    s += buf;
+  }
+  s += ']';
+}
+
+// Reads texts from a .txt (one a line) or .jsonl ("text" field) file, a chunk at a time.
+class TextReader {
+ public:
+  explicit TextReader(const std::string& path) : path_(path), in_(path, std::ios::binary), jsonl_(ends_with(path, ".jsonl")) {
+    if (!in_) throw Error(BERTRT_ERROR_IO, "cannot read '" + path + "'");
+  }
+  // Appends up to max texts; false when the file is exhausted and nothing was read.
+  bool next(std::vector<std::string>& texts, size_t max) {
+    texts.clear();
+    std::string line;
+    while (texts.size() < max && std::getline(in_, line)) {
+      ++line_number_;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (!jsonl_) {
+        texts.push_back(std::move(line));
+        continue;
+      }
+      if (line.find_first_not_of(" \t") == std::string::npos) continue;
+      nlohmann::json j;
+      try {
+        j = nlohmann::json::parse(line);
+      } catch (const nlohmann::json::exception& e) {
+        throw Error(BERTRT_ERROR_INVALID_ARGUMENT, where() + ": not valid JSON: " + e.what());
+      }
+      if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
+        throw Error(BERTRT_ERROR_INVALID_ARGUMENT, where() + ": needs a string field \"text\"");
+      texts.push_back(j["text"].get<std::string>());
+    }
+    return !texts.empty();
+  }
+  // Counts the texts of the file (for the progress bar's total).
+  static size_t count(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    const bool jsonl = ends_with(path, ".jsonl");
+    size_t n = 0;
+    std::string line;
+    while (std::getline(in, line))
+      if (!jsonl || line.find_first_not_of(" \t\r") != std::string::npos) ++n;
+    return n;
+  }
+
+ private:
+  std::string where() const { return path_ + ":" + std::to_string(line_number_); }
+  std::string path_;
+  std::ifstream in_;
+  bool jsonl_;
+  size_t line_number_ = 0;
+};
+
+// A .npy float32 [N, H] file written row block by row block; N is patched in at the end.
+class NpyWriter {
+ public:
+  NpyWriter(const std::string& path, size_t hidden) : path_(path), hidden_(hidden) {
+    file_ = std::fopen(path.c_str(), "wb");
+    if (!file_) throw Error(BERTRT_ERROR_IO, "cannot write '" + path + "'");
+    write_header(0);
+  }
+  ~NpyWriter() {
+    if (file_) std::fclose(file_);
+  }
+  void write(const float* rows, size_t count) {
+    if (count && std::fwrite(rows, sizeof(float), count * hidden_, file_) != count * hidden_)
+      throw Error(BERTRT_ERROR_IO, "write to '" + path_ + "' failed");
+    rows_ += count;
+  }
+  void finish() {
+    if (std::fseek(file_, 0, SEEK_SET) != 0) throw Error(BERTRT_ERROR_IO, "cannot seek in '" + path_ + "'");
+    write_header(rows_);
+    const int rc = std::fclose(file_);
+    file_ = nullptr;
+    if (rc != 0) throw Error(BERTRT_ERROR_IO, "closing '" + path_ + "' failed");
+  }
+
+ private:
+  // Always 128 bytes (format 1.0, little-endian float32), so the final header fits the placeholder.
+  void write_header(size_t rows) {
+    std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(rows) + ", " +
+                       std::to_string(hidden_) + "), }";
+    const size_t total = 128, prefix = 10;
+    dict.append(total - prefix - dict.size() - 1, ' ');
+    dict += '\n';
+    const uint16_t len = static_cast<uint16_t>(dict.size());
+    const unsigned char magic[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
+                                     static_cast<unsigned char>(len & 0xff), static_cast<unsigned char>(len >> 8)};
+    if (std::fwrite(magic, 1, 10, file_) != 10 || std::fwrite(dict.data(), 1, dict.size(), file_) != dict.size())
+      throw Error(BERTRT_ERROR_IO, "write to '" + path_ + "' failed");
+  }
+  std::string path_;
+  size_t hidden_;
+  std::FILE* file_ = nullptr;
+  size_t rows_ = 0;
+};
+
+class JsonlWriter {
+ public:
+  JsonlWriter(const std::string& path, size_t hidden) : path_(path), hidden_(hidden) {
+    file_ = std::fopen(path.c_str(), "wb");
+    if (!file_) throw Error(BERTRT_ERROR_IO, "cannot write '" + path + "'");
+  }
+  ~JsonlWriter() {
+    if (file_) std::fclose(file_);
+  }
+  void write(const float* rows, size_t count) {
+    std::string s;
+    for (size_t k = 0; k < count; ++k) {
+      s = "{\"i\": " + std::to_string(rows_ + k) + ", \"embedding\": ";
+      append_json_vector(s, rows + k * hidden_, hidden_);
+      s += "}\n";
+      if (std::fwrite(s.data(), 1, s.size(), file_) != s.size())
+        throw Error(BERTRT_ERROR_IO, "write to '" + path_ + "' failed");
+    }
+    rows_ += count;
+  }
+  void finish() {
+    const int rc = std::fclose(file_);
+    file_ = nullptr;
+    if (rc != 0) throw Error(BERTRT_ERROR_IO, "closing '" + path_ + "' failed");
+  }
+
+ private:
+  std::string path_;
+  size_t hidden_;
+  std::FILE* file_ = nullptr;
+  size_t rows_ = 0;
+};
+
+std::string format_duration(double seconds) {
+  const long s = static_cast<long>(seconds + 0.5);
+  char buf[32];
+  if (s >= 3600) std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
+  else std::snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
+  return buf;
+}
+
+void draw_progress(size_t done, size_t total, double elapsed) {
+  const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0.0;
+  constexpr int kWidth = 30;
+  const double frac = total ? std::min(1.0, static_cast<double>(done) / static_cast<double>(total)) : 1.0;
+  const int filled = static_cast<int>(frac * kWidth);
+  std::string bar(static_cast<size_t>(filled), '#');
+  bar.append(static_cast<size_t>(kWidth - filled), '-');
+  const std::string eta = rate > 0 && total >= done ? format_duration(static_cast<double>(total - done) / rate) : "?";
+  std::fprintf(stderr, "\r[%s] %zu/%zu texts  %.1f texts/s  ETA %s   ", bar.c_str(), done, total, rate, eta.c_str());
+  std::fflush(stderr);
+}
+
+}  // namespace
+
+int cmd_embed(int argc, char** argv) {
+  const Args args(argc, argv, 2,
+                  {"--input", "--output", "--batch-size", "--pool", "--max-length", "--threads", "--chunk-size"},
+                  {"--help", "--normalize", "--no-normalize", "--no-checksum"});
+  if (args.flag("--help")) {
+    std::puts(kHelp);
+    return 0;
+  }
+  std::vector<std::string> texts = args.positional();
+  if (texts.empty()) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "embed needs MODEL (see bertrt embed --help)");
+  const std::string model_path = texts.front();
+  texts.erase(texts.begin());
+  const auto input = args.value("--input");
+  const auto output = args.value("--output");
+  if (input && !texts.empty()) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "give TEXT arguments or --input, not both");
+  if (input && !output) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "--input needs --output (.npy or .jsonl)");
+  if (!input && output) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "--output needs --input");
+  if (!input && texts.empty()) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "embed needs TEXT arguments or --input FILE");
+  if (output && !ends_with(*output, ".npy") && !ends_with(*output, ".jsonl"))
+    throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "--output must end in .npy or .jsonl");
+  if (args.flag("--normalize") && args.flag("--no-normalize"))
+    throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "--normalize and --no-normalize exclude each other");
+  const long batch_size = args.integer("--batch-size", 32);
+  const long chunk_size = args.integer("--chunk-size", 4096);
+  const long threads = args.integer("--threads", 0);
+  const long max_length_arg = args.integer("--max-length", 0);
+  if (batch_size <= 0 || chunk_size <= 0 || threads < 0 || max_length_arg < 0)
+    throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "--batch-size and --chunk-size must be positive, --threads and "
+                                               "--max-length not negative");
+
+  const Model model(model_path, !args.flag("--no-checksum"));
+  const bertrt_config& config = model.config();
+  const bertrt_pool_mode mode = args.value("--pool") ? parse_pool(*args.value("--pool")) : config.default_pool;
+  const bool normalize = args.flag("--normalize") ? true
+                         : args.flag("--no-normalize") ? false
+                                                       : config.default_normalize != 0;
+  const size_t max_length =
+      max_length_arg > 0 ? static_cast<size_t>(max_length_arg) : static_cast<size_t>(config.max_position_embeddings);
+  Embedder embedder(model, static_cast<int>(threads), static_cast<size_t>(batch_size), max_length, mode, normalize);
+  const size_t H = embedder.hidden();
+  std::vector<float> vectors;
+
+  if (!input) {
+    embedder.embed(texts, vectors);
+    std::string s;
+    for (size_t i = 0; i < texts.size(); ++i) {
+      s.clear();
+      append_json_vector(s, vectors.data() + i * H, H);
+      std::printf("%s\n", s.c_str());
+    }
+    return 0;
+  }
+
+  const bool tty = isatty(fileno(stderr)) != 0;
+  const size_t total = tty ? TextReader::count(*input) : 0;
+  TextReader reader(*input);
+  std::unique_ptr<NpyWriter> npy;
+  std::unique_ptr<JsonlWriter> jsonl;
+  if (ends_with(*output, ".npy")) npy = std::make_unique<NpyWriter>(*output, H);
+  else jsonl = std::make_unique<JsonlWriter>(*output, H);
+
+  const auto t0 = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  size_t done = 0;
+  std::vector<std::string> chunk;
+  if (tty) draw_progress(0, total, 0.0);
+  while (reader.next(chunk, static_cast<size_t>(chunk_size))) {
+    if (tty) {
+      embedder.embed(chunk, vectors,
+                     [&](size_t rows) { draw_progress(done + rows, std::max(total, done + rows), elapsed()); });
+    } else {
+      embedder.embed(chunk, vectors);
+    }
+    if (npy) npy->write(vectors.data(), chunk.size());
+    else jsonl->write(vectors.data(), chunk.size());
+    done += chunk.size();
+    if (tty) draw_progress(done, std::max(total, done), elapsed());
+  }
+  if (npy) npy->finish();
+  else jsonl->finish();
+  const double secs = elapsed();
+  if (tty) std::fputc('\n', stderr);
+  std::fprintf(stderr, "bertrt embed: %zu texts in %.2f s (%.1f texts/s), [%zu, %zu] float32 -> %s\n", done, secs,
+               secs > 0 ? static_cast<double>(done) / secs : 0.0, done, H, output->c_str());
+  return 0;
+}
+
+}  // namespace bertrt::cli
