@@ -1,17 +1,37 @@
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
+#include "kernels/gemm_packed.h"
 #include "stages/stages.h"
 
-#ifdef BERTRT_HAVE_BLAS
-#include <cblas.h>
-#endif
 
 #ifdef BERTRT_HAVE_OPENMP
 #include <omp.h>
 #endif
 
 namespace bertrt::core {
+namespace {
+
+constexpr size_t P = kernels::kPackedPanel;
+
+// K^T [d, keys] of one head into panels: panel j, row p holds K[16 j + q][p] (zero past keys).
+void pack_kt(const float* kmat, size_t ld, size_t keys, size_t d, float* out) {
+  const size_t panels = (keys + P - 1) / P;
+  for (size_t j = 0; j < panels; ++j) {
+    float* panel = out + j * P * d;
+    const size_t cols = std::min(P, keys - j * P);
+    for (size_t q = 0; q < cols; ++q) {
+      const float* krow = kmat + (j * P + q) * ld;
+      for (size_t p = 0; p < d; ++p) panel[p * P + q] = krow[p];
+    }
+    for (size_t q = cols; q < P; ++q)
+      for (size_t p = 0; p < d; ++p) panel[p * P + q] = 0.0f;
+  }
+}
+
+}  // namespace
 
 // Per (batch row, head): scores = Q K^T over the row's valid key span only, masked softmax,
 // context = P V. Q, K and V are strided views of the fused qkv rows (row stride 3H): no copies,
@@ -22,11 +42,15 @@ void attention(const ModelConfig& c, Workspace& ws, const float* qkv, size_t bat
   const size_t h = c.hidden_size, d = c.head_dim, heads = c.num_heads, ld = 3 * h, T = seq_len;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   const int threads = thread_count(ws);
-#ifdef BERTRT_HAVE_BLAS
-  openblas_set_num_threads(1);  // the (batch, head) loop below is the parallel one
-#endif
+  const kernels::PackedGemmFn gemm = kernels::packed_gemm();
   float* scores_all = grow(ws.scores, static_cast<size_t>(threads) * T * T);
   const long jobs = static_cast<long>(batch * heads);
+  // Per thread: K^T packed [ceil(T/16) panels of d x 16] then V packed [ceil(d/16) panels of T x 16],
+  // each slice a multiple of 16 floats so every slice starts 64-byte aligned.
+  const size_t kt_floats = (T + P - 1) / P * P * d, v_floats = kernels::packed_floats(T, d);
+  const size_t slice = (kt_floats + v_floats + P - 1) / P * P;
+  float* pack_base = grow(ws.attn_pack, static_cast<size_t>(threads) * slice + P);
+  while (reinterpret_cast<uintptr_t>(pack_base) % 64) ++pack_base;
 
 #ifdef BERTRT_HAVE_OPENMP
 #pragma omp parallel for num_threads(threads) schedule(static)
@@ -50,9 +74,15 @@ void attention(const ModelConfig& c, Workspace& ws, const float* qkv, size_t bat
     const float* kmat = qkv + (b * T + span.begin) * ld + h + head * d;
     const float* v = qkv + (b * T + span.begin) * ld + 2 * h + head * d;
     float* scores = scores_all + static_cast<size_t>(tid) * T * T;
-    kernels::sgemm(false, true, T, keys, d, 1.0f, q, ld, kmat, ld, 0.0f, scores, keys);
+    float* kt = pack_base + static_cast<size_t>(tid) * slice;
+    float* vp = kt + kt_floats;
+    // scores[T, keys] = Q K^T; context[T, d] = P V: the packed micro-kernels on per-head packed
+    // copies of K^T and V (O(keys d) to pack, O(T keys d) to multiply).
+    pack_kt(kmat, ld, keys, d, kt);
+    gemm(T, keys, d, q, ld, kt, nullptr, scores, keys);
     k.masked_softmax(scores, T, keys, keys, scale, span.contiguous ? nullptr : key_valid + b * T + span.begin);
-    kernels::sgemm(false, false, T, d, keys, 1.0f, scores, keys, v, ld, 0.0f, ctx, h);
+    kernels::pack_panels(v, keys, d, ld, vp);
+    gemm(T, d, keys, scores, keys, vp, nullptr, ctx, h);
     if (probs_out) {
       for (size_t t = 0; t < T; ++t) {
         float* row = probs_out + t * T;

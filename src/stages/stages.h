@@ -21,6 +21,7 @@ struct Workspace {
   std::vector<float> ffn;        // [N, I]
   std::vector<float> ping, pong; // [N, H]  layer outputs when the caller keeps no hidden states
   std::vector<float> scores;     // [threads, T, T]
+  std::vector<float> attn_pack;  // [threads, 2, T rounded up to 16, head_dim] packed K^T and V (+ 64-byte alignment)
   std::vector<float> weights;    // widened f16/bf16 weight matrix [in, out]
   std::vector<float> pooled;     // [B, H]
   std::vector<int64_t> ids;      // [N] default position/type ids
