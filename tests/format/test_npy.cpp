@@ -79,3 +79,13 @@ TEST_CASE("malformed npy data gives clear errors") {
     CHECK_THROWS_AS(npy::as_int64(parse(good), "input_ids"), bertrt::Error);
   }
 }
+
+TEST_CASE("zero-element arrays read as empty (regression: found by fuzz_npy)") {
+  for (const char* dtype : {"<i8", "<i4", "<f4", "<f8"}) {
+    const auto bytes = npy::serialize(dtype, nullptr, 0, {0, 3});
+    const auto a = npy::parse(bytes.data(), bytes.size(), "empty.npy");
+    CHECK(a.numel() == 0);
+    if (dtype[1] == 'i') CHECK(npy::as_int64(a, "ids").empty());
+    else CHECK(npy::as_float32(a, "vectors").empty());
+  }
+}

@@ -125,7 +125,7 @@ std::vector<int64_t> as_int64(const Array& a, const std::string& what) {
   const size_t n = a.numel();
   std::vector<int64_t> out(n);
   if (a.dtype == "<i8") {
-    std::memcpy(out.data(), a.data.data(), n * 8);
+    if (n) std::memcpy(out.data(), a.data.data(), n * 8);
   } else if (a.dtype == "<i4") {
     for (size_t i = 0; i < n; ++i) {
       int32_t v;
@@ -142,7 +142,7 @@ std::vector<float> as_float32(const Array& a, const std::string& what) {
   const size_t n = a.numel();
   std::vector<float> out(n);
   if (a.dtype == "<f4") {
-    std::memcpy(out.data(), a.data.data(), n * 4);
+    if (n) std::memcpy(out.data(), a.data.data(), n * 4);
   } else if (a.dtype == "<f8") {
     for (size_t i = 0; i < n; ++i) {
       double v;

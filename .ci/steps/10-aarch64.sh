@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# NEON: cross-build for aarch64 (no OpenBLAS, no HDF5) and run the kernel, tokenizer, format and
+# fixture tests under qemu-user. The fixture suite runs with every ISA the target has.
+set -uo pipefail
+sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then $sudo dpkg --add-architecture arm64; fi
+need=()
+for p in libutf8proc-dev:arm64 libzip-dev:arm64; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+done
+if (( ${#need[@]} )); then
+  $sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${need[@]}" || exit 1
+fi
+dir=build-ci-aarch64
+[[ -d $dir ]] || meson setup $dir --cross-file cross/aarch64-linux-gnu.ini --buildtype=release -Dwerror=true \
+  -Dblas=disabled -Dhdf5=disabled -Dbenchmarks=disabled -Dpython=disabled || exit 1
+ninja -C $dir tests/kernels/test_kernels tests/tokenizer/test_tokenizer tests/format/test_format \
+  tests/stages/test_fixtures tests/stages/test_validation tests/convert/test_readers tests/convert/test_convert || exit 1
+meson test -C $dir --no-rebuild --print-errorlogs --num-processes 2 \
+  kernels kernels-isa-fallback tokenizer format fixtures fixtures-scalar fixtures-neon validation convert_readers convert
