@@ -41,7 +41,10 @@ void attention(const ModelConfig& c, Workspace& ws, const float* qkv, size_t bat
   const kernels::KernelTable& k = kernels::active();
   const size_t h = c.hidden_size, d = c.head_dim, heads = c.num_heads, ld = 3 * h, T = seq_len;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-  const int threads = thread_count(ws);
+  const long jobs_total = static_cast<long>(batch * heads);
+  // At least ~2 MFLOP per thread (Q K^T and P V over the full T x T), else fewer threads.
+  const long by_work = 1 + static_cast<long>(4.0 * static_cast<double>(T) * T * d * jobs_total / 2e6);
+  const int threads = static_cast<int>(std::max<long>(1, std::min<long>({thread_count(ws), jobs_total, by_work})));
   const kernels::PackedGemmFn gemm = kernels::packed_gemm();
   float* scores_all = grow(ws.scores, static_cast<size_t>(threads) * T * T);
   const long jobs = static_cast<long>(batch * heads);
@@ -53,7 +56,7 @@ void attention(const ModelConfig& c, Workspace& ws, const float* qkv, size_t bat
   while (reinterpret_cast<uintptr_t>(pack_base) % 64) ++pack_base;
 
 #ifdef BERTRT_HAVE_OPENMP
-#pragma omp parallel for num_threads(threads) schedule(static)
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
 #endif
   for (long job = 0; job < jobs; ++job) {
     int tid = 0;

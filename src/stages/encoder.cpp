@@ -42,7 +42,9 @@ void linear_packed(Workspace& ws, const float* x, size_t m, const WeightMatrix& 
   const long col_blocks = static_cast<long>((n + kCols - 1) / kCols);
   const long row_blocks = static_cast<long>((m + kRows - 1) / kRows);
   const long jobs = col_blocks * row_blocks;
-  const int threads = static_cast<int>(std::min<long>(thread_count(ws), jobs));
+  // At least ~2 MFLOP per thread: below that a fork/join costs more than it saves.
+  const long by_work = 1 + static_cast<long>(2.0 * static_cast<double>(m) * n * kk / 2e6);
+  const int threads = static_cast<int>(std::min<long>({thread_count(ws), jobs, by_work}));
   auto run = [&](long job) {
     const size_t cb = static_cast<size_t>(job / row_blocks), rb = static_cast<size_t>(job % row_blocks);
     const size_t c0 = cb * kCols, r0 = rb * kRows;
@@ -53,7 +55,9 @@ void linear_packed(Workspace& ws, const float* x, size_t m, const WeightMatrix& 
   };
 #ifdef BERTRT_HAVE_OPENMP
   if (threads > 1) {
-#pragma omp parallel for num_threads(threads) schedule(static)
+    // Dynamic: when a thread is descheduled (a busy machine), the others take its blocks. Which
+    // thread computes a block does not change its bits.
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
     for (long job = 0; job < jobs; ++job) run(job);
     return;
   }

@@ -107,3 +107,36 @@ TEST_CASE("the second forward at the same shape allocates nothing (f16, OpenBLAS
   ALLOC_CHECK(allocations_in_second_forward(path, 1, 2, 9) == 0);
   ALLOC_CHECK(allocations_in_second_forward(path, 2, 2, 9) == 0);
 }
+
+TEST_CASE("forward results are bitwise identical run to run and for 1, 2 and 3 threads") {
+  const std::string path = bertrt::testing::converted_model(first_model());
+  bertrt_model* model = nullptr;
+  REQUIRE(bertrt_model_open(path.c_str(), nullptr, &model) == BERTRT_OK);
+  bertrt_config cfg{};
+  REQUIRE(bertrt_model_get_config(model, &cfg) == BERTRT_OK);
+  const size_t batch = 3, seq = 11, n = batch * seq, h = static_cast<size_t>(cfg.hidden_size);
+  std::vector<int64_t> ids(n), mask(n, 1);
+  for (size_t i = 0; i < n; ++i) ids[i] = static_cast<int64_t>(1 + (i * 13) % (cfg.vocab_size - 1));
+  mask[seq - 1] = mask[2 * seq - 1] = mask[2 * seq - 2] = 0;
+  std::vector<float> first;
+  for (int threads : {1, 2, 3, 2, 1}) {
+    bertrt_session* session = nullptr;
+    REQUIRE(bertrt_session_create(model, &session) == BERTRT_OK);
+    REQUIRE(bertrt_session_set_threads(session, threads) == BERTRT_OK);
+    std::vector<float> last(n * h);
+    bertrt_forward_inputs in{};
+    in.input_ids = ids.data();
+    in.attention_mask = mask.data();
+    in.batch = batch;
+    in.seq_len = seq;
+    bertrt_forward_outputs out{};
+    out.last_hidden_state = last.data();
+    REQUIRE(bertrt_session_forward(session, &in, &out) == BERTRT_OK);
+    if (first.empty())
+      first = last;
+    else
+      CHECK(last == first);
+    bertrt_session_free(session);
+  }
+  bertrt_model_free(model);
+}
