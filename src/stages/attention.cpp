@@ -82,15 +82,18 @@ void attention(const ModelConfig& c, Workspace& ws, const float* qkv, size_t bat
     // scores[T, keys] = Q K^T; context[T, d] = P V: the packed micro-kernels on per-head packed
     // copies of K^T and V (O(keys d) to pack, O(T keys d) to multiply).
     pack_kt(kmat, ld, keys, d, kt);
-    gemm(T, keys, d, q, ld, kt, nullptr, scores, keys);
-    k.masked_softmax(scores, T, keys, keys, scale, span.contiguous ? nullptr : key_valid + b * T + span.begin);
+    // Query rows after the last valid token are padding: not computed, context and probabilities 0.
+    const size_t qrows = span.end;
+    gemm(qrows, keys, d, q, ld, kt, nullptr, scores, keys);
+    k.masked_softmax(scores, qrows, keys, keys, scale, span.contiguous ? nullptr : key_valid + b * T + span.begin);
     kernels::pack_panels(v, keys, d, ld, vp);
-    gemm(T, d, keys, scores, keys, vp, nullptr, ctx, h);
+    gemm(qrows, d, keys, scores, keys, vp, nullptr, ctx, h);
+    for (size_t t = qrows; t < T; ++t) std::memset(ctx + t * h, 0, d * sizeof(float));
     if (probs_out) {
       for (size_t t = 0; t < T; ++t) {
         float* row = probs_out + t * T;
         std::memset(row, 0, T * sizeof(float));
-        std::memcpy(row + span.begin, scores + t * keys, keys * sizeof(float));
+        if (t < qrows) std::memcpy(row + span.begin, scores + t * keys, keys * sizeof(float));
       }
     }
   }

@@ -21,6 +21,7 @@ struct Workspace {
   std::vector<float> ffn;        // [N, I]
   std::vector<float> ping, pong; // [N, H]  layer outputs when the caller keeps no hidden states
   std::vector<float> scores;     // [threads, T, T]
+  std::vector<size_t> row_blocks;  // (first row, rows) pairs of the packed GEMM's row blocks
   std::vector<float> attn_pack;  // [threads, 2, T rounded up to 16, head_dim] packed K^T and V (+ 64-byte alignment)
   std::vector<float> weights;    // widened f16/bf16 weight matrix [in, out]
   std::vector<float> pooled;     // [B, H]
@@ -41,8 +42,15 @@ int thread_count(const Workspace& ws);
 // y[M, out] = x[M, in] * W (+ bias) (then act). Packed f32 weights: own micro-kernels, bias and
 // activation in the epilogue. Row-major weights: OpenBLAS (threads set to the session's count);
 // f16/bf16 weights are widened into workspace.weights first.
+struct KeySpan;
+// rows: when set, only rows [b T, b T + spans[b].end) of each batch row b are computed (the
+// right-padded tail of every sequence is skipped; those rows of y are left as they are).
+struct RowSet {
+  size_t batch = 0, seq_len = 0;
+  const KeySpan* spans = nullptr;
+};
 void linear(Workspace& ws, const float* x, size_t m, const WeightMatrix& w, const float* bias,
-            kernels::Activation act, float* y);
+            kernels::Activation act, float* y, const RowSet* rows = nullptr);
 
 // Which keys of each row are valid, and the contiguous span that holds them.
 struct KeySpan {
