@@ -16,7 +16,11 @@ int cmd_info(int argc, char** argv) {
               "the model's config, tokenizer settings, tensors (name, dtype, shape, bytes) and checksum.");
     return 0;
   }
-  std::printf("bertrt %s\nkernels: %s\n", bertrt_version(), kernels::isa_name(kernels::active().isa));
+  const kernels::KernelTable& table = kernels::active();
+  std::printf("bertrt %s\nkernels: %s (best for this CPU: %s)\n", bertrt_version(), kernels::isa_name(table.isa),
+              kernels::isa_name(kernels::best_isa()));
+  if (const char* why = kernels::isa_error()) std::printf("  BERTRT_ISA: %s\n", why);
+  for (size_t i = 0; i < kernels::kernel_count(); ++i) std::printf("  %s\n", kernels::kernel_name(table, i));
   if (args.positional().empty()) return 0;
   const std::string path = args.positional()[0];
   auto model = core::Model::open(path, !args.flag("--no-checksum"));
