@@ -1,10 +1,12 @@
 // Fused LayerNorm kernels (embeddings and add + bias), written once against Vec.
-// Per row: pass 1 forms x (the sum of the inputs) into the output row and accumulates its sum,
-// pass 2 accumulates the centred sums of (x - mean) and (x - mean)^2 (corrected two-pass
-// variance: no E[x^2] - mean^2 cancellation), pass 3 writes (x - mean) * inv_std * gamma + beta. Passes 2 and 3 re-read the
-// row from L1. Accumulation is in float over kW lanes; tests/kernels bounds the difference from
-// the double-precision scalar reference at 1e-5 * max(1, |ref|), with row means up to 100x the
-// spread.
+// Rows with h >= 4 kW take two passes: pass 1 forms x (the sum of the inputs) into the output row
+// and accumulates shifted sums of d = x - K and d^2, with K the float mean of the row's first
+// 4 kW values (so |K - mean| is a fraction of the spread and var = mean(d^2) - mean(d)^2 does not
+// cancel; no E[x^2] - mean^2); pass 2 re-reads the row from L1 and writes
+// ((x - K) - mean(d)) * inv_std * gamma + beta. Shorter rows use the corrected three-pass form in
+// layernorm_finish. Accumulation is in float over kW lanes; tests/kernels bounds the difference
+// from the double-precision scalar reference at 1e-5 * max(1, |ref|), with row means up to 100x
+// the spread.
 #pragma once
 
 #include "kernels/impl_common.h"
@@ -61,6 +63,61 @@ inline void layernorm_finish(float* x, const float* gamma, const float* beta, fl
   });
 }
 
+// Two-pass row for h >= 4 kW. make(j, n, tag) forms x[j, j + n) (lanes past n zero), stores it
+// to x + j and returns it. Shift K: float mean of x[0, 4 kW); d = x - K is exact for values within
+// a factor 2 of K (the large-mean case); c = mean(d) in double, var = mean(d^2) - c^2 with c^2
+// small next to var because K is the mean of 4 kW samples of the row.
+template <class Make>
+inline void layernorm_fused_row(float* x, const float* gamma, const float* beta, float eps, size_t h,
+                                Make&& make) {
+  const F x0 = make(0, kW, FullBlock{});
+  const F x1 = make(kW, kW, FullBlock{});
+  const F x2 = make(2 * kW, kW, FullBlock{});
+  const F x3 = make(3 * kW, kW, FullBlock{});
+  const F vk = Vec::set1(Vec::reduce_add(Vec::add(Vec::add(x0, x1), Vec::add(x2, x3))) *
+                         (1.0f / static_cast<float>(4 * kW)));
+  F s0 = Vec::sub(x0, vk), s1 = Vec::sub(x1, vk), s2 = Vec::sub(x2, vk), s3 = Vec::sub(x3, vk);  // sum of d
+  F q0 = Vec::mul(s0, s0), q1 = Vec::mul(s1, s1), q2 = Vec::mul(s2, s2), q3 = Vec::mul(s3, s3);  // sum of d^2
+  size_t j = 4 * kW;
+  for (; j + 4 * kW <= h; j += 4 * kW) {
+    const F d0 = Vec::sub(make(j, kW, FullBlock{}), vk);
+    const F d1 = Vec::sub(make(j + kW, kW, FullBlock{}), vk);
+    const F d2 = Vec::sub(make(j + 2 * kW, kW, FullBlock{}), vk);
+    const F d3 = Vec::sub(make(j + 3 * kW, kW, FullBlock{}), vk);
+    s0 = Vec::add(s0, d0);
+    s1 = Vec::add(s1, d1);
+    s2 = Vec::add(s2, d2);
+    s3 = Vec::add(s3, d3);
+    q0 = Vec::fma(d0, d0, q0);
+    q1 = Vec::fma(d1, d1, q1);
+    q2 = Vec::fma(d2, d2, q2);
+    q3 = Vec::fma(d3, d3, q3);
+  }
+  for (; j + kW <= h; j += kW) {
+    const F d = Vec::sub(make(j, kW, FullBlock{}), vk);
+    s0 = Vec::add(s0, d);
+    q0 = Vec::fma(d, d, q0);
+  }
+  if (j < h) {
+    const F d = Vec::keep(Vec::lanes(h - j), Vec::sub(make(j, h - j, TailBlock{}), vk));
+    s1 = Vec::add(s1, d);
+    q1 = Vec::fma(d, d, q1);
+  }
+  s0 = Vec::add(Vec::add(s0, s1), Vec::add(s2, s3));
+  q0 = Vec::add(Vec::add(q0, q1), Vec::add(q2, q3));
+  const double inv_h = 1.0 / static_cast<double>(h);
+  const double corr = static_cast<double>(Vec::reduce_add(s0)) * inv_h;
+  double var = static_cast<double>(Vec::reduce_add(q0)) * inv_h - corr * corr;
+  if (var < 0.0) var = 0.0;
+  const F vcorr = Vec::set1(static_cast<float>(corr));
+  const F vinv = Vec::set1(static_cast<float>(1.0 / __builtin_sqrt(var + static_cast<double>(eps))));
+  for_blocks(h, [&](size_t k, size_t n, auto tag) {
+    constexpr bool t = decltype(tag)::tail;
+    const F y = Vec::mul(Vec::sub(Vec::sub(ld<t>(x + k, n), vk), vcorr), vinv);
+    st<t>(x + k, Vec::fma(y, ld<t>(gamma + k, n), ld<t>(beta + k, n)), n);
+  });
+}
+
 template <bool HasBias>
 inline void add_bias_layernorm_rows(const float* a, const float* b, const float* bias, const float* gamma,
                                     const float* beta, float eps, size_t rows, size_t h, float* out) {
@@ -68,14 +125,15 @@ inline void add_bias_layernorm_rows(const float* a, const float* b, const float*
     const float* ar = a + i * h;
     const float* br = b + i * h;
     float* o = out + i * h;  // may alias ar or br: element j is read before it is written
-    const F acc = sum_blocks(h, [&](size_t j, size_t n, auto tag) {
+    auto make = [&](size_t j, size_t n, auto tag) {
       constexpr bool t = decltype(tag)::tail;
       F s = Vec::add(ld<t>(ar + j, n), ld<t>(br + j, n));
       if constexpr (HasBias) s = Vec::add(s, ld<t>(bias + j, n));
       st<t>(o + j, s, n);
       return s;  // tail lanes past n are zero
-    });
-    layernorm_finish(o, gamma, beta, eps, h, Vec::reduce_add(acc));
+    };
+    if (h >= 4 * kW) layernorm_fused_row(o, gamma, beta, eps, h, make);
+    else layernorm_finish(o, gamma, beta, eps, h, Vec::reduce_add(sum_blocks(h, make)));
   }
 }
 
@@ -84,19 +142,22 @@ enum class WordSource { embeds_f32, table_f32, table_f16, table_bf16 };
 template <WordSource Src>
 inline void embed_layernorm_rows(const EmbedLayerNormArgs& args) {
   const size_t h = args.hidden;
-  for (size_t i = 0; i < args.rows; ++i) {
-    const void* word = nullptr;
+  auto word_row = [&](size_t i) -> const void* {
     if constexpr (Src == WordSource::embeds_f32) {
-      word = args.inputs_embeds + i * h;
+      return args.inputs_embeds + i * h;
     } else {
       const size_t id = static_cast<size_t>(args.input_ids[i]);
-      if constexpr (Src == WordSource::table_f32) word = static_cast<const float*>(args.word_table) + id * h;
-      else word = static_cast<const uint16_t*>(args.word_table) + id * h;
+      if constexpr (Src == WordSource::table_f32) return static_cast<const float*>(args.word_table) + id * h;
+      else return static_cast<const uint16_t*>(args.word_table) + id * h;
     }
-    const float* pos = args.position_table + static_cast<size_t>(args.position_ids[i]) * h;
+  };
+  auto pos_row = [&](size_t i) { return args.position_table + static_cast<size_t>(args.position_ids[i]) * h; };
+  for (size_t i = 0; i < args.rows; ++i) {
+    const void* word = word_row(i);
+    const float* pos = pos_row(i);
     const float* typ = args.type_table + static_cast<size_t>(args.token_type_ids[i]) * h;
     float* o = args.out + i * h;
-    const F acc = sum_blocks(h, [&](size_t j, size_t n, auto tag) {
+    auto make = [&](size_t j, size_t n, auto tag) {
       constexpr bool t = decltype(tag)::tail;
       F w;
       if constexpr (Src == WordSource::table_f16) w = ld_f16<t>(static_cast<const uint16_t*>(word) + j, n);
@@ -105,8 +166,9 @@ inline void embed_layernorm_rows(const EmbedLayerNormArgs& args) {
       const F s = Vec::add(Vec::add(w, ld<t>(pos + j, n)), ld<t>(typ + j, n));
       st<t>(o + j, s, n);
       return s;
-    });
-    layernorm_finish(o, args.gamma, args.beta, args.eps, h, Vec::reduce_add(acc));
+    };
+    if (h >= 4 * kW) layernorm_fused_row(o, args.gamma, args.beta, args.eps, h, make);
+    else layernorm_finish(o, args.gamma, args.beta, args.eps, h, Vec::reduce_add(sum_blocks(h, make)));
   }
 }
 
