@@ -9,6 +9,7 @@ packages=(
   nlohmann-json3-dev libzip-dev libhdf5-dev             # converter
   doctest-dev libbenchmark-dev                          # tests, benchmarks
   python3 python3-numpy python3-dev pybind11-dev        # Python module
+  python3-pytest                                        # Python tests
 )
 if [[ "${1:-}" == "--ci" ]]; then
   packages+=(g++-aarch64-linux-gnu qemu-user clang libclang-rt-14-dev)
