@@ -1,10 +1,12 @@
 """Tests of the bertrt Python module against the golden fixtures (tests/data/fixtures).
 
-Run: PYTHONPATH=BUILDDIR/python BERTRT_FIXTURES=tests/data/fixtures python3 test_bertrt.py
-(BERTRT_CLI=BUILDDIR/tools/bertrt adds the `bertrt embed` checks.)
+Run: PYTHONPATH=BUILDDIR/python BERTRT_FIXTURES=tests/data/fixtures python3 -m pytest -q test_bertrt.py
+(or `python3 test_bertrt.py`: the classes are unittest classes). BERTRT_CLI=BUILDDIR/tools/bertrt adds
+the `bertrt embed` checks; BERTRT_TOKENIZER_CASES / BERTRT_VOCABS default to tests/data/.
 """
 import json
 import os
+import struct
 import shutil
 import subprocess
 import sys
@@ -20,6 +22,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.environ.get("BERTRT_FIXTURES",
                           os.path.join(HERE, "..", "..", "tests", "data", "fixtures"))
 CLI = os.environ.get("BERTRT_CLI", "")
+DATA = os.path.join(HERE, "..", "..", "tests", "data")
+TOKENIZER_CASES = os.environ.get("BERTRT_TOKENIZER_CASES", os.path.join(DATA, "tokenizer-cases"))
+VOCABS = os.environ.get("BERTRT_VOCABS", os.path.join(DATA, "vocab"))
 
 _tmp = None
 _models = {}
@@ -54,6 +59,63 @@ def model(name):
     if name not in _models:
         _models[name] = bertrt.Model(model_path(name))
     return _models[name]
+
+
+def write_safetensors(path, tensors):
+    """A float32 safetensors file (8-byte header length, JSON header padded to 8 bytes, data)."""
+    header, offset, blobs = {"__metadata__": {"format": "pt"}}, 0, []
+    for name in sorted(tensors):
+        a = np.ascontiguousarray(tensors[name], dtype="<f4")
+        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [offset, offset + a.nbytes]}
+        offset += a.nbytes
+        blobs.append(a.tobytes())
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for b in blobs:
+            f.write(b)
+
+
+def make_hf_model(out_dir, vocab_path, hidden=8, layers=1, heads=2, intermediate=16, positions=512,
+                  do_lower_case=True, seed=0):
+    """A Hugging Face BertModel directory with small random weights and the given vocabulary."""
+    os.makedirs(out_dir, exist_ok=True)
+    with open(vocab_path, "rb") as f:
+        data = f.read()
+    vocab_size = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+    shutil.copy(vocab_path, os.path.join(out_dir, "vocab.txt"))
+    config = {"architectures": ["BertModel"], "model_type": "bert", "hidden_size": hidden,
+              "num_hidden_layers": layers, "num_attention_heads": heads, "intermediate_size": intermediate,
+              "max_position_embeddings": positions, "type_vocab_size": 2, "vocab_size": vocab_size,
+              "hidden_act": "gelu", "layer_norm_eps": 1e-12, "pad_token_id": 0}
+    with open(os.path.join(out_dir, "config.json"), "w") as f:
+        json.dump(config, f)
+    with open(os.path.join(out_dir, "tokenizer_config.json"), "w") as f:
+        json.dump({"do_lower_case": do_lower_case, "tokenize_chinese_chars": True, "strip_accents": None}, f)
+    rng = np.random.default_rng(seed)
+    w = lambda *shape: rng.normal(0.0, 0.02, size=shape).astype(np.float32)
+    t = {"embeddings.word_embeddings.weight": w(vocab_size, hidden),
+         "embeddings.position_embeddings.weight": w(positions, hidden),
+         "embeddings.token_type_embeddings.weight": w(2, hidden),
+         "embeddings.LayerNorm.weight": np.ones(hidden, np.float32),
+         "embeddings.LayerNorm.bias": np.zeros(hidden, np.float32),
+         "pooler.dense.weight": w(hidden, hidden), "pooler.dense.bias": w(hidden)}
+    for i in range(layers):
+        p = "encoder.layer.%d." % i
+        for n in ["attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"]:
+            t[p + n + ".weight"] = w(hidden, hidden)
+            t[p + n + ".bias"] = w(hidden)
+        t[p + "intermediate.dense.weight"] = w(intermediate, hidden)
+        t[p + "intermediate.dense.bias"] = w(intermediate)
+        t[p + "output.dense.weight"] = w(hidden, intermediate)
+        t[p + "output.dense.bias"] = w(hidden)
+        for n in ["attention.output.LayerNorm", "output.LayerNorm"]:
+            t[p + n + ".weight"] = np.ones(hidden, np.float32)
+            t[p + n + ".bias"] = np.zeros(hidden, np.float32)
+    write_safetensors(os.path.join(out_dir, "model.safetensors"), t)
+    return out_dir
 
 
 def load(case, name):
@@ -129,19 +191,21 @@ class FixtureTest(unittest.TestCase):
             if name in outs:
                 self.check(m.pool(last, attention_mask=mask, mode=mode, normalize=norm),
                            load(case, outs[name]), atol, what + " pool " + name)
+        runs = [("forward_from_embeds", m.forward_from_embeds(embeds, attention_mask=mask, token_type_ids=types,
+                                                               position_ids=positions, output_hidden_states=True))]
         if ids is not None:
-            fwd = m.forward(ids, attention_mask=mask, token_type_ids=types, position_ids=positions,
-                            output_hidden_states=True)
-        else:
-            fwd = m.forward_from_embeds(embeds, attention_mask=mask, token_type_ids=types,
-                                        position_ids=positions, output_hidden_states=True)
-        self.check(fwd["last_hidden_state"], load(case, outs["last_hidden_state"]), atol,
-                   what + " forward", valid)
-        self.check(fwd["hidden_states"][0], load(case, outs["hidden_states_0"]), atol,
-                   what + " forward hidden_states_0")
-        if "pooler_output" in outs and "pooler_output" in fwd:
-            self.check(fwd["pooler_output"], load(case, outs["pooler_output"]), atol,
-                       what + " forward pooler")
+            runs.append(("forward", m.forward(ids, attention_mask=mask, token_type_ids=types, position_ids=positions,
+                                              output_hidden_states=True)))
+        for label, fwd in runs:
+            self.check(fwd["last_hidden_state"], load(case, outs["last_hidden_state"]), atol,
+                       what + " " + label, valid)
+            self.assertEqual(len(fwd["hidden_states"]), L + 1)
+            for i in range(L + 1):
+                self.check(fwd["hidden_states"][i], load(case, outs["hidden_states_%d" % i]), atol,
+                           what + " %s hidden_states_%d" % (label, i), valid if i else None)
+            if "pooler_output" in outs and "pooler_output" in fwd:
+                self.check(fwd["pooler_output"], load(case, outs["pooler_output"]), atol,
+                           what + " " + label + " pooler")
 
     def test_lookup_edit_continue(self):
         for name in ["tiny", "small"]:
@@ -324,18 +388,300 @@ class ApiTest(unittest.TestCase):
         got = m.encode_texts(texts, batch_size=2)
         self.assertEqual(got.shape, (len(texts), m.hidden_size))
         self.assertEqual(got.dtype, np.float32)
-        mode = m.config["default_pool"]
-        norm = m.config["default_normalize"]
-        for i, t in enumerate(texts):
-            enc = m.tokenize(t)
-            last = m.forward(enc["input_ids"], attention_mask=enc["attention_mask"])["last_hidden_state"]
-            want = m.pool(last, attention_mask=enc["attention_mask"], mode=mode, normalize=norm)[0]
-            self.assertLess(float(np.abs(got[i] - want).max()), 1e-4)
+        want = per_text_vectors(m, texts)
+        self.assertLessEqual(float(np.abs(got - want).max()), 1e-5)
         cls = m.encode_texts(texts, pooling="cls", normalize=True, batch_size=4)
         np.testing.assert_allclose(np.linalg.norm(cls, axis=1), 1.0, atol=1e-5)
         self.assertEqual(m.encode_texts([], batch_size=3).shape, (0, m.hidden_size))
         short = m.encode_texts(texts, max_length=3)
         self.assertEqual(short.shape, got.shape)
+
+
+def mixed_texts(n, seed=1):
+    """n texts of mixed lengths (1 to ~60 tokens) in a shuffled order, from the fixture vocabulary."""
+    rng = np.random.default_rng(seed)
+    words = ["hello", "my", "dog", "is", "cute", "the", "a", "cat", ",", ".", "!", "?", "Hello", "dogs", "cats"]
+    lengths = rng.choice([1, 2, 3, 5, 8, 13, 21, 34, 55], size=n)
+    return [" ".join(rng.choice(words, size=k)) for k in lengths]
+
+
+def per_text_vectors(m, texts, pooling=None, normalize=None, max_length=None):
+    """One forward + pool per text (batch of one, no padding): what batched embedding must equal."""
+    mode = pooling or m.config["default_pool"]
+    norm = m.config["default_normalize"] if normalize is None else normalize
+    rows = []
+    for t in texts:
+        enc = m.tokenize(t, max_length=max_length)
+        last = m.forward(enc["input_ids"], attention_mask=enc["attention_mask"])["last_hidden_state"]
+        rows.append(m.pool(last, attention_mask=enc["attention_mask"], mode=mode, normalize=norm)[0])
+    return np.array(rows, dtype=np.float32).reshape(len(texts), m.hidden_size)
+
+
+class BatchingTest(unittest.TestCase):
+    """encode_texts sorts by length and batches; the result must not depend on either."""
+
+    def test_batch_sizes_mixed_lengths(self):
+        m = model("small")
+        texts = mixed_texts(70)
+        want = per_text_vectors(m, texts)
+        for bs in [1, 3, 32]:
+            with self.subTest(batch_size=bs):
+                got = m.encode_texts(texts, batch_size=bs)
+                self.assertEqual(got.shape, want.shape)
+                diff = float(np.abs(got - want).max())
+                self.assertLessEqual(diff, 1e-5, "batch_size %d: max diff %g" % (bs, diff))
+        for mode in ["cls", "max", "pooler"]:
+            with self.subTest(pooling=mode):
+                got = m.encode_texts(texts, batch_size=32, pooling=mode, normalize=True)
+                want_mode = per_text_vectors(m, texts, pooling=mode, normalize=True)
+                self.assertLessEqual(float(np.abs(got - want_mode).max()), 1e-5)
+
+    def test_order_is_input_order(self):
+        m = model("small")
+        texts = mixed_texts(40, seed=7)
+        got = m.encode_texts(texts, batch_size=8)
+        perm = np.random.default_rng(3).permutation(len(texts))
+        shuffled = m.encode_texts([texts[i] for i in perm], batch_size=8)
+        np.testing.assert_allclose(shuffled, got[perm], atol=1e-5, rtol=0)
+
+    def test_truncation(self):
+        m = model("small")
+        texts = mixed_texts(20, seed=5)
+        got = m.encode_texts(texts, batch_size=3, max_length=10)
+        want = per_text_vectors(m, texts, max_length=10)
+        self.assertLessEqual(float(np.abs(got - want).max()), 1e-5)
+
+
+class ThreadsFixtureTest(unittest.TestCase):
+    def test_four_threads_fixture_cases(self):
+        """Four threads on one Model, every stage, give the single-thread results bit for bit."""
+        m = bertrt.Model(model_path("small"))
+        cases = [c for c in manifest()["cases"] if c["model"] == "small" and "input_ids" in c["inputs"]]
+
+        def run(case):
+            ins = {k: load(case, v) for k, v in case["inputs"].items()}
+            mask = ins.get("attention_mask")
+            fwd = m.forward(ins["input_ids"], attention_mask=mask, token_type_ids=ins.get("token_type_ids"),
+                            position_ids=ins.get("position_ids"), output_hidden_states=True)
+            pooled = m.pool(fwd["last_hidden_state"], attention_mask=mask, mode="mean", normalize=True)
+            return [fwd["last_hidden_state"], fwd["hidden_states"][0], pooled]
+
+        want = [run(c) for c in cases]
+        texts = mixed_texts(30, seed=11)
+        want_texts = m.encode_texts(texts, batch_size=4)
+        errors, results = [], {}
+
+        def work(k):
+            try:
+                for rep in range(3):
+                    for i, c in enumerate(cases):
+                        results[(k, rep, i)] = run(c)
+                    results[(k, rep, "texts")] = m.encode_texts(texts, batch_size=4)
+            except Exception as e:  # pragma: no cover - reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+        self.assertEqual(len(results), 4 * 3 * (len(cases) + 1))
+        for (k, rep, i), got in results.items():
+            if i == "texts":
+                np.testing.assert_array_equal(got, want_texts)
+            else:
+                for g, w in zip(got, want[i]):
+                    np.testing.assert_array_equal(g, w)
+
+
+class InputFormsTest(unittest.TestCase):
+    """Non-contiguous and float64 inputs give the results of contiguous float32 ones."""
+
+    def setUp(self):
+        self.m = model("tiny")
+        self.case = [c for c in manifest()["cases"]
+                     if c["model"] == "tiny" and c["case"] == "padded_batch_types"][0]
+        self.ids = load(self.case, "input_ids.npy")
+        self.mask = load(self.case, "attention_mask.npy")
+        self.types = load(self.case, "token_type_ids.npy")
+
+    @staticmethod
+    def strided(a):
+        """The same values, not C-contiguous (every other element of a doubled last axis)."""
+        b = np.repeat(a, 2, axis=-1)[..., ::2]
+        assert not b.flags["C_CONTIGUOUS"]
+        np.testing.assert_array_equal(b, a)
+        return b
+
+    def test_every_stage(self):
+        m, ids, mask, types = self.m, self.ids, self.mask, self.types
+        embeds = m.lookup(ids)
+        np.testing.assert_array_equal(m.lookup(self.strided(ids)), embeds)
+        emb = m.embed(embeds, token_type_ids=types)
+        for form in [embeds.astype(np.float64), self.strided(embeds), np.asfortranarray(embeds)]:
+            np.testing.assert_array_equal(m.embed(form, token_type_ids=self.strided(types)), emb)
+        last = m.encode(emb, attention_mask=mask)
+        for form in [emb.astype(np.float64), self.strided(emb)]:
+            np.testing.assert_array_equal(m.encode(form, attention_mask=self.strided(mask)), last)
+        for mode in ["cls", "mean", "max", "pooler"]:
+            pooled = m.pool(last, attention_mask=mask, mode=mode)
+            for form in [last.astype(np.float64), self.strided(last)]:
+                np.testing.assert_array_equal(m.pool(form, attention_mask=mask, mode=mode), pooled)
+        fwd = m.forward(ids, attention_mask=mask, token_type_ids=types)["last_hidden_state"]
+        np.testing.assert_array_equal(
+            m.forward(self.strided(ids), attention_mask=self.strided(mask), token_type_ids=self.strided(types))[
+                "last_hidden_state"], fwd)
+        ffe = m.forward_from_embeds(embeds, attention_mask=mask, token_type_ids=types)["last_hidden_state"]
+        np.testing.assert_array_equal(ffe, fwd)
+        for form in [embeds.astype(np.float64), self.strided(embeds)]:
+            np.testing.assert_array_equal(
+                m.forward_from_embeds(form, attention_mask=mask, token_type_ids=types)["last_hidden_state"], ffe)
+
+
+class BadInputTest(unittest.TestCase):
+    """Every bad input raises ValueError (or bertrt.Error for files) naming what is wrong."""
+
+    def setUp(self):
+        self.m = model("tiny")
+        self.ids = np.array([[101, 5, 6, 7, 102], [101, 8, 9, 102, 0]], np.int64)
+        self.mask = np.array([[1, 1, 1, 1, 1], [1, 1, 1, 1, 0]], np.int64)
+        self.embeds = self.m.lookup(self.ids)
+
+    def raises(self, status, words, fn, *args, **kwargs):
+        with self.assertRaises(ValueError) as cm:
+            fn(*args, **kwargs)
+        message = str(cm.exception)
+        self.assertEqual(getattr(cm.exception, "status", None), status, message)
+        self.assertTrue(message.strip(), "empty message")
+        for w in words:
+            self.assertIn(w, message.lower())
+        return message
+
+    def test_ids(self):
+        m = self.m
+        for bad_value in [m.vocab_size, -1, 10 ** 9]:
+            bad = self.ids.copy()
+            bad[1, 2] = bad_value
+            for fn in [m.lookup, m.forward]:
+                self.raises("BERTRT_ERROR_TOKEN_ID", [str(bad_value)], fn, bad)
+
+    def test_token_types(self):
+        m = self.m
+        for v in [2, -1]:
+            types = np.zeros_like(self.ids)
+            types[0, 1] = v
+            self.raises("BERTRT_ERROR_TOKEN_TYPE", [], m.embed, self.embeds, token_type_ids=types)
+            self.raises("BERTRT_ERROR_TOKEN_TYPE", [], m.forward, self.ids, token_type_ids=types)
+            self.raises("BERTRT_ERROR_TOKEN_TYPE", [], m.forward_from_embeds, self.embeds, token_type_ids=types)
+
+    def test_positions(self):
+        m = self.m
+        for v in [m.max_length, -1]:
+            pos = np.tile(np.arange(self.ids.shape[1]), (2, 1))
+            pos[1, 0] = v
+            self.raises("BERTRT_ERROR_POSITION", [], m.embed, self.embeds, position_ids=pos)
+            self.raises("BERTRT_ERROR_POSITION", [], m.forward, self.ids, position_ids=pos)
+
+    def test_too_long(self):
+        m = self.m
+        T = m.max_length + 1
+        ids = np.full((1, T), 101)
+        self.raises("BERTRT_ERROR_SEQUENCE_TOO_LONG", [str(m.max_length)], m.forward, ids)
+        vecs = np.zeros((1, T, m.hidden_size), np.float32)
+        self.raises("BERTRT_ERROR_SEQUENCE_TOO_LONG", [str(m.max_length)], m.embed, vecs)
+        self.raises("BERTRT_ERROR_SEQUENCE_TOO_LONG", [str(m.max_length)], m.forward_from_embeds, vecs)
+
+    def test_empty(self):
+        m = self.m
+        for ids in [np.zeros((1, 0), np.int64), np.zeros((0, 4), np.int64)]:
+            self.raises("BERTRT_ERROR_SHAPE", [], m.lookup, ids)
+            self.raises("BERTRT_ERROR_SHAPE", [], m.forward, ids)
+        for vecs in [np.zeros((1, 0, m.hidden_size), np.float32), np.zeros((0, 3, m.hidden_size), np.float32)]:
+            self.raises("BERTRT_ERROR_SHAPE", [], m.embed, vecs)
+            self.raises("BERTRT_ERROR_SHAPE", [], m.encode, vecs)
+            self.raises("BERTRT_ERROR_SHAPE", [], m.pool, vecs)
+            self.raises("BERTRT_ERROR_SHAPE", [], m.forward_from_embeds, vecs)
+
+    def test_mismatched_shapes(self):
+        m, e = self.m, self.embeds
+        self.raises("BERTRT_ERROR_SHAPE", [], m.encode, e[:, :, :5])
+        self.raises("BERTRT_ERROR_SHAPE", [], m.forward_from_embeds, e[:, :, :5])
+        self.raises("BERTRT_ERROR_SHAPE", [], m.encode, e, attention_mask=self.mask[:, :3])
+        self.raises("BERTRT_ERROR_SHAPE", [], m.pool, e, attention_mask=self.mask[:1])
+        self.raises("BERTRT_ERROR_SHAPE", [], m.forward, self.ids, attention_mask=self.mask[:, :4])
+        self.raises("BERTRT_ERROR_SHAPE", [], m.forward, self.ids, token_type_ids=np.zeros((3, 5), np.int64))
+        self.raises("BERTRT_ERROR_SHAPE", [], m.embed, e, position_ids=np.zeros((2, 4), np.int64))
+        self.raises("BERTRT_ERROR_SHAPE", [], m.lookup, np.zeros((1, 2, 3), np.int64))
+        self.raises("BERTRT_ERROR_SHAPE", [], m.encode, np.zeros((m.hidden_size,), np.float32))
+
+    def test_non_finite(self):
+        m = self.m
+        for v in [np.nan, np.inf, -np.inf]:
+            bad = self.embeds.copy()
+            bad[1, 3, 2] = v
+            for fn in [m.embed, m.encode, m.forward_from_embeds]:
+                self.raises("BERTRT_ERROR_NON_FINITE", [], fn, bad)
+
+    def test_bad_utf8(self):
+        m = self.m
+        for text in [b"abc \xff def", b"\xc3", b"\xed\xa0\x80"]:
+            self.raises("BERTRT_ERROR_INVALID_UTF8", [], m.tokenize, text)
+            self.raises("BERTRT_ERROR_INVALID_UTF8", [], m.encode_texts, ["fine", text])
+
+    def test_bad_mask_values(self):
+        m = self.m
+        for v in [2, -1]:
+            mask = self.mask.copy()
+            mask[0, 0] = v
+            self.raises("BERTRT_ERROR_ATTENTION_MASK", [], m.encode, self.embeds, attention_mask=mask)
+            self.raises("BERTRT_ERROR_ATTENTION_MASK", [], m.forward, self.ids, attention_mask=mask)
+            self.raises("BERTRT_ERROR_ATTENTION_MASK", [], m.pool, self.embeds, attention_mask=mask)
+
+    def test_bad_options(self):
+        m = self.m
+        with self.assertRaises(ValueError):
+            m.pool(self.embeds, mode="median")
+        with self.assertRaises(ValueError):
+            m.encode_texts(["a"], batch_size=0)
+        with self.assertRaises(ValueError):
+            m.tokenize("a", max_length=0)
+        with self.assertRaises(TypeError):
+            m.tokenize(3)
+
+
+class TokenizerCasesTest(unittest.TestCase):
+    """The tokenizer conformance cases of bert-base-uncased through Model.tokenize, on a converted
+    model whose vocabulary is bert-base-uncased's (random weights: only the tokenizer matters)."""
+
+    def test_bert_base_uncased_cases(self):
+        cases_path = os.path.join(TOKENIZER_CASES, "bert-base-uncased.jsonl")
+        vocab = os.path.join(VOCABS, "bert-base-uncased", "vocab.txt")
+        if not (os.path.exists(cases_path) and os.path.exists(vocab)):
+            self.skipTest("tokenizer cases not found")
+        hf = make_hf_model(os.path.join(_tmp, "uncased-hf"), vocab)
+        out = os.path.join(_tmp, "uncased.bertrt")
+        bertrt.convert(hf, out)
+        m = bertrt.Model(out)
+        self.assertEqual(m.vocab_size, 30522)
+        with open(cases_path, encoding="utf-8") as f:
+            cases = [json.loads(line) for line in f if line.strip()]
+        self.assertGreater(len(cases), 50)
+        for n, c in enumerate(cases):
+            with self.subTest(n=n, text=c["text"][:40]):
+                kwargs = {"padding": False}
+                if "max_length" in c:
+                    kwargs["max_length"] = c["max_length"]
+                    kwargs["truncation"] = c.get("truncation", "longest_first")
+                else:
+                    kwargs["truncation"] = None
+                pairs = [c["text_pair"]] if "text_pair" in c else None
+                enc = m.tokenize([c["text"]], pairs=pairs, **kwargs)
+                self.assertEqual(enc["input_ids"][0].tolist(), c["ids"])
+                self.assertEqual(enc["token_type_ids"][0].tolist(), c["token_type_ids"])
+        # the embeddings of a tokenized case run end to end
+        enc = m.tokenize(cases[0]["text"])
+        self.assertEqual(m.forward(enc["input_ids"])["last_hidden_state"].shape, (1, len(cases[0]["ids"]), 8))
 
 
 @unittest.skipUnless(CLI and os.path.exists(CLI), "BERTRT_CLI not set")
@@ -353,7 +699,7 @@ class CliEmbedTest(unittest.TestCase):
         got = np.load(out)
         want = m.encode_texts(texts)
         self.assertEqual(got.shape, want.shape)
-        self.assertLess(float(np.abs(got - want).max()), 1e-4)
+        self.assertLessEqual(float(np.abs(got - want).max()), 1e-5)
 
         jl = os.path.join(_tmp, "corpus.jsonl")
         with open(jl, "w") as f:
@@ -367,7 +713,51 @@ class CliEmbedTest(unittest.TestCase):
             rows = [json.loads(line) for line in f]
         self.assertEqual([r["i"] for r in rows], list(range(len(texts))))
         want = m.encode_texts(texts, pooling="cls", normalize=True)
-        self.assertLess(float(np.abs(np.array([r["embedding"] for r in rows]) - want).max()), 1e-4)
+        self.assertLessEqual(float(np.abs(np.array([r["embedding"] for r in rows]) - want).max()), 1e-5)
+
+    def embed_file(self, texts, *extra):
+        corpus = os.path.join(_tmp, "mixed.txt")
+        with open(corpus, "w") as f:
+            f.write("\n".join(texts) + "\n")
+        out = os.path.join(_tmp, "mixed.npy")
+        r = subprocess.run([CLI, "embed", model_path("small"), "--input", corpus, "--output", out] + list(extra),
+                           check=True, capture_output=True, text=True)
+        return np.load(out), r
+
+    def test_batch_sizes_match_per_text_forward(self):
+        m = model("small")
+        texts = mixed_texts(70)
+        want = per_text_vectors(m, texts)
+        for bs in ["1", "3", "32"]:
+            for chunk in ["5", "4096"]:
+                with self.subTest(batch_size=bs, chunk_size=chunk):
+                    got, _ = self.embed_file(texts, "--batch-size", bs, "--chunk-size", chunk)
+                    self.assertEqual(got.shape, want.shape)
+                    diff = float(np.abs(got - want).max())
+                    self.assertLessEqual(diff, 1e-5, "batch size %s: max diff %g" % (bs, diff))
+
+    def test_progress_report_quiet_and_truncation(self):
+        m = model("small")
+        texts = mixed_texts(30, seed=9)
+        n_long = sum(1 for t in texts if len(m.tokenize(t, truncation=None)["input_ids"][0]) > 12)
+        self.assertGreater(n_long, 0)
+        got, r = self.embed_file(texts, "--batch-size", "4", "--max-length", "12", "--progress-every", "0")
+        want = per_text_vectors(m, texts, max_length=12)
+        self.assertLessEqual(float(np.abs(got - want).max()), 1e-5)
+        self.assertEqual(got.shape[0], len(texts))  # truncated rows are kept
+        lines = r.stderr.splitlines()
+        progress = [line for line in lines if "/%d texts" % len(texts) in line]
+        self.assertGreaterEqual(len(progress), 2, r.stderr)  # not a terminal: plain lines, no bar
+        self.assertNotIn("\r", r.stderr)
+        self.assertTrue(all("texts/s" in line and "ETA" in line for line in progress), r.stderr)
+        self.assertIn("%d texts in" % len(texts), lines[-1])
+        self.assertIn("texts/s", lines[-1])
+        self.assertIn("%d truncated to 12 tokens" % n_long, lines[-1])
+        _, q = self.embed_file(texts, "--quiet", "--progress-every", "0")
+        self.assertEqual(q.stderr, "")
+        _, d = self.embed_file(texts)  # default interval: a fast run prints only the final report
+        self.assertEqual(len(d.stderr.splitlines()), 1, d.stderr)
+        self.assertIn("0 truncated", d.stderr)
 
     def test_texts_on_command_line(self):
         path = model_path("small")
@@ -377,8 +767,8 @@ class CliEmbedTest(unittest.TestCase):
         vecs = json.loads(r.stdout) if r.stdout.lstrip().startswith("[") and r.stdout.count("\n") <= 1 else \
             [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
         got = np.array([v["embedding"] if isinstance(v, dict) else v for v in vecs])
-        want = m.encode_texts(["hello", "my dog is cute"])
-        self.assertLess(float(np.abs(got - want).max()), 1e-4)
+        want = per_text_vectors(m, ["hello", "my dog is cute"])
+        self.assertLessEqual(float(np.abs(got - want).max()), 1e-5)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ constexpr const char* kHelp =
     "usage: bertrt embed MODEL TEXT...\n"
     "       bertrt embed MODEL --input FILE --output OUT [--batch-size N] [--pool cls|mean|max|pooler]\n"
     "                          [--normalize | --no-normalize] [--max-length N] [--threads N]\n"
-    "                          [--chunk-size N] [--no-checksum]\n"
+    "                          [--chunk-size N] [--no-checksum] [--quiet] [--progress-every S]\n"
     "Sentence embeddings with the model's pooling defaults (sentence-transformers settings when the\n"
     "model was converted from such a checkpoint; otherwise mean pooling, not normalized).\n"
     "With TEXT arguments: prints one JSON array per text, one a line.\n"
@@ -33,7 +33,10 @@ constexpr const char* kHelp =
     "OUT.npy receives float32 [N, H] in input order; OUT.jsonl one {\"i\": n, \"embedding\": [...]} a line.\n"
     "The input is read --chunk-size texts at a time (default 4096); within a chunk texts of similar\n"
     "length are batched together (--batch-size, default 32). --max-length truncates (default: the\n"
-    "model's limit). A progress bar goes to stderr when it is a terminal, a summary line otherwise.";
+    "model's limit); truncated texts are counted in the report, never dropped. On stderr: a progress\n"
+    "bar with texts/s and ETA when it is a terminal, otherwise a plain progress line every\n"
+    "--progress-every seconds (default 10; 0: after every batch); then the total time and\n"
+    "throughput. --quiet: nothing on stderr but errors.";
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -67,6 +70,8 @@ class Embedder {
     pad_id_ = ids[2];
   }
   size_t hidden() const { return hidden_; }
+  // Texts cut to max_length tokens so far.
+  size_t truncated() const { return truncated_; }
 
   // out[texts.size(), H] in the order of texts. on_batch (may be empty) gets the rows done so far.
   void embed(const std::vector<std::string>& texts, std::vector<float>& out,
@@ -74,7 +79,14 @@ class Embedder {
     const size_t n = texts.size(), H = hidden_;
     out.assign(n * H, 0.0f);
     std::vector<std::vector<int64_t>> ids(n);
-    for (size_t i = 0; i < n; ++i) ids[i] = tokenizer_.encode(texts[i], nullptr, max_length_).ids;
+    for (size_t i = 0; i < n; ++i) {
+      // One token of headroom tells a text that fits from one that was cut; only those are encoded twice.
+      ids[i] = tokenizer_.encode(texts[i], nullptr, max_length_ + 1).ids;
+      if (ids[i].size() > max_length_) {
+        ids[i] = tokenizer_.encode(texts[i], nullptr, max_length_).ids;
+        ++truncated_;
+      }
+    }
     std::vector<size_t> order(n);
     std::iota(order.begin(), order.end(), size_t{0});
     std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ids[a].size() > ids[b].size(); });
@@ -112,6 +124,7 @@ class Embedder {
   bertrt_pool_mode mode_;
   bool normalize_;
   int64_t pad_id_ = 0;
+  size_t truncated_ = 0;
   std::vector<int64_t> batch_ids_, batch_mask_;
   std::vector<float> last_, pooled_;
 };
@@ -260,8 +273,16 @@ std::string format_duration(double seconds) {
   return buf;
 }
 
-void draw_progress(size_t done, size_t total, double elapsed) {
+// A progress bar on a terminal (redrawn in place), else a plain line (one per call).
+void draw_progress(size_t done, size_t total, double elapsed, bool tty) {
   const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0.0;
+  if (!tty) {
+    const std::string eta = rate > 0 && total >= done ? format_duration(static_cast<double>(total - done) / rate) : "?";
+    std::fprintf(stderr, "bertrt embed: %zu/%zu texts, %.1f texts/s, elapsed %s, ETA %s\n", done, total, rate,
+                 format_duration(elapsed).c_str(), eta.c_str());
+    std::fflush(stderr);
+    return;
+  }
   constexpr int kWidth = 30;
   const double frac = total ? std::min(1.0, static_cast<double>(done) / static_cast<double>(total)) : 1.0;
   const int filled = static_cast<int>(frac * kWidth);
@@ -276,8 +297,9 @@ void draw_progress(size_t done, size_t total, double elapsed) {
 
 int cmd_embed(int argc, char** argv) {
   const Args args(argc, argv, 2,
-                  {"--input", "--output", "--batch-size", "--pool", "--max-length", "--threads", "--chunk-size"},
-                  {"--help", "--normalize", "--no-normalize", "--no-checksum"});
+                  {"--input", "--output", "--batch-size", "--pool", "--max-length", "--threads", "--chunk-size",
+                   "--progress-every"},
+                  {"--help", "--normalize", "--no-normalize", "--no-checksum", "--quiet"});
   if (args.flag("--help")) {
     std::puts(kHelp);
     return 0;
@@ -300,9 +322,11 @@ int cmd_embed(int argc, char** argv) {
   const long chunk_size = args.integer("--chunk-size", 4096);
   const long threads = args.integer("--threads", 0);
   const long max_length_arg = args.integer("--max-length", 0);
-  if (batch_size <= 0 || chunk_size <= 0 || threads < 0 || max_length_arg < 0)
-    throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "--batch-size and --chunk-size must be positive, --threads and "
-                                               "--max-length not negative");
+  const long progress_every = args.integer("--progress-every", 10);
+  const bool quiet = args.flag("--quiet");
+  if (batch_size <= 0 || chunk_size <= 0 || threads < 0 || max_length_arg < 0 || progress_every < 0)
+    throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "--batch-size and --chunk-size must be positive, --threads, "
+                                               "--max-length and --progress-every not negative");
 
   const Model model(model_path, !args.flag("--no-checksum"));
   const bertrt_config& config = model.config();
@@ -318,6 +342,9 @@ int cmd_embed(int argc, char** argv) {
 
   if (!input) {
     embedder.embed(texts, vectors);
+    if (embedder.truncated() && !quiet)
+      std::fprintf(stderr, "bertrt embed: %zu of %zu texts truncated to %zu tokens\n", embedder.truncated(),
+                   texts.size(), max_length);
     std::string s;
     for (size_t i = 0; i < texts.size(); ++i) {
       s.clear();
@@ -327,8 +354,9 @@ int cmd_embed(int argc, char** argv) {
     return 0;
   }
 
-  const bool tty = isatty(fileno(stderr)) != 0;
-  const size_t total = tty ? TextReader::count(*input) : 0;
+  const bool tty = !quiet && isatty(fileno(stderr)) != 0;
+  const bool plain = !quiet && !tty;
+  const size_t total = tty || plain ? TextReader::count(*input) : 0;
   TextReader reader(*input);
   std::unique_ptr<NpyWriter> npy;
   std::unique_ptr<JsonlWriter> jsonl;
@@ -338,26 +366,37 @@ int cmd_embed(int argc, char** argv) {
   const auto t0 = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
   size_t done = 0;
-  std::vector<std::string> chunk;
-  if (tty) draw_progress(0, total, 0.0);
-  while (reader.next(chunk, static_cast<size_t>(chunk_size))) {
+  double last_line = 0.0;  // when the last plain progress line was printed
+  auto progress = [&](size_t rows) {
+    const double now = elapsed();
     if (tty) {
-      embedder.embed(chunk, vectors,
-                     [&](size_t rows) { draw_progress(done + rows, std::max(total, done + rows), elapsed()); });
-    } else {
-      embedder.embed(chunk, vectors);
+      draw_progress(rows, std::max(total, rows), now, true);
+    } else if (plain && now - last_line >= static_cast<double>(progress_every)) {
+      draw_progress(rows, std::max(total, rows), now, false);
+      last_line = now;
     }
+  };
+  std::vector<std::string> chunk;
+  if (tty) draw_progress(0, total, 0.0, true);
+  while (reader.next(chunk, static_cast<size_t>(chunk_size))) {
+    if (tty || plain) embedder.embed(chunk, vectors, [&](size_t rows) { progress(done + rows); });
+    else embedder.embed(chunk, vectors);
     if (npy) npy->write(vectors.data(), chunk.size());
     else jsonl->write(vectors.data(), chunk.size());
     done += chunk.size();
-    if (tty) draw_progress(done, std::max(total, done), elapsed());
   }
   if (npy) npy->finish();
   else jsonl->finish();
   const double secs = elapsed();
-  if (tty) std::fputc('\n', stderr);
-  std::fprintf(stderr, "bertrt embed: %zu texts in %.2f s (%.1f texts/s), [%zu, %zu] float32 -> %s\n", done, secs,
-               secs > 0 ? static_cast<double>(done) / secs : 0.0, done, H, output->c_str());
+  if (tty) {
+    draw_progress(done, std::max(total, done), secs, true);
+    std::fputc('\n', stderr);
+  }
+  if (!quiet) {
+    std::fprintf(stderr, "bertrt embed: %zu texts in %.2f s (%.1f texts/s), %zu truncated to %zu tokens, "
+                 "[%zu, %zu] float32 -> %s\n", done, secs, secs > 0 ? static_cast<double>(done) / secs : 0.0,
+                 embedder.truncated(), max_length, done, H, output->c_str());
+  }
   return 0;
 }
 
