@@ -1,7 +1,10 @@
 #!/bin/sh
-# Installs a built tree into a temporary destdir, then builds examples/c/embed.c and
-# examples/cpp/embed.cpp against the installed static library through pkg-config and runs them on
-# a converted fixture model; the C, C++ and `bertrt embed` results must agree.
+# Installs a built tree into a temporary destdir, then builds the seed-workflow examples
+# (examples/c/embed.c, examples/cpp/embed.cpp) against the *installed* library through pkg-config,
+# once linked to the shared library and once fully static (pkg-config --static), runs all four on a
+# converted fixture model, and runs examples/python/seed_workflow.py with the installed Python
+# module (PYTHONPATH into the destdir's site-packages). All must agree; with the edit turned off
+# (--scale 1) the C program must also agree with `bertrt embed`.
 #
 #   examples/check_install.sh BUILD_DIR
 set -eu
@@ -22,29 +25,56 @@ pc=$(find "$root" -name bertrt.pc | head -n 1)
 [ -n "$pc" ] || { echo "check_install: bertrt.pc not installed" >&2; exit 1; }
 export PKG_CONFIG_PATH="$(dirname "$pc")"
 prefix=$(pkg-config --variable=prefix bertrt)
+libdir=$(pkg-config --define-variable=prefix="$root$prefix" --variable=libdir bertrt)
 pc_flags() {
-  # The .pc names the final prefix; point it into the destdir. -l:libbertrt.a picks the static
-  # library even though the shared one is installed next to it.
-  pkg-config --define-variable=prefix="$root$prefix" --static "$@" bertrt | sed 's/-lbertrt\b/-l:libbertrt.a/'
+  # The .pc names the final prefix; point it into the destdir.
+  pkg-config --define-variable=prefix="$root$prefix" "$@" bertrt
+}
+static_flags() {
+  # -l:libbertrt.a picks the static library even though the shared one is installed next to it.
+  pc_flags --static "$@" | sed 's/-lbertrt\b/-l:libbertrt.a/'
 }
 cflags=$(pc_flags --cflags)
-libs=$(pc_flags --libs)
 
-${CC:-cc} -std=c11 -Wall -Wextra -Werror $cflags "$src/examples/c/embed.c" $libs -o "$work/embed_c"
-${CXX:-c++} -std=c++20 -Wall -Wextra -Werror $cflags "$src/examples/cpp/embed.cpp" $libs -o "$work/embed_cpp"
+cc=${CC:-cc}
+cxx=${CXX:-c++}
+$cc -std=c11 -Wall -Wextra -Werror $cflags "$src/examples/c/embed.c" $(pc_flags --libs) -o "$work/embed_c_shared"
+$cxx -std=c++20 -Wall -Wextra -Werror $cflags "$src/examples/cpp/embed.cpp" $(pc_flags --libs) -o "$work/embed_cpp_shared"
+$cc -std=c11 -Wall -Wextra -Werror $cflags "$src/examples/c/embed.c" $(static_flags --libs) -o "$work/embed_c_static"
+$cxx -std=c++20 -Wall -Wextra -Werror $cflags "$src/examples/cpp/embed.cpp" $(static_flags --libs) -o "$work/embed_cpp_static"
 
-# Statically linked: the programs must not need libbertrt.so.
-if command -v ldd >/dev/null 2>&1 && ldd "$work/embed_c" | grep -q libbertrt; then
-  echo "check_install: embed_c links libbertrt dynamically" >&2
-  exit 1
+# The static programs must not need libbertrt.so; the shared ones must.
+if command -v ldd >/dev/null 2>&1; then
+  for p in embed_c_static embed_cpp_static; do
+    if ldd "$work/$p" | grep -q libbertrt; then echo "check_install: $p links libbertrt dynamically" >&2; exit 1; fi
+  done
+  for p in embed_c_shared embed_cpp_shared; do
+    if ! ldd "$work/$p" | grep -q libbertrt; then echo "check_install: $p does not link libbertrt.so" >&2; exit 1; fi
+  done
 fi
+LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export LD_LIBRARY_PATH
 
 "$root$prefix/bin/bertrt" convert "$src/tests/data/fixtures/models/small" -o "$work/small.bertrt" >"$work/convert.log" 2>&1 ||
   { cat "$work/convert.log" >&2; exit 1; }
-"$work/embed_c" "$work/small.bertrt" "Hello, my dog is cute" "the cat" >"$work/c.txt"
-"$work/embed_cpp" "$work/small.bertrt" "Hello, my dog is cute" "the cat" >"$work/cpp.txt"
-"$root$prefix/bin/bertrt" embed "$work/small.bertrt" "Hello, my dog is cute" "the cat" |
-  tr -d '[],' >"$work/cli.txt"
+t1="Hello, my dog is cute"
+t2="the cat"
+for p in embed_c_shared embed_cpp_shared embed_c_static embed_cpp_static; do
+  "$work/$p" "$work/small.bertrt" "$t1" "$t2" >"$work/$p.txt"
+done
+"$work/embed_c_static" "$work/small.bertrt" --scale 1 "$t1" "$t2" >"$work/c_unedited.txt"
+"$root$prefix/bin/bertrt" embed "$work/small.bertrt" "$t1" "$t2" | tr -d '[],' >"$work/cli.txt"
+
+# The Python module as installed: the extension module lies in the destdir's site-packages
+# (or dist-packages) directory.
+pymod=$(find "$root" -name 'bertrt*.so' -path '*-packages*' | head -n 1)
+python=/usr/bin/python3
+if [ -n "$pymod" ] && [ -x "$python" ]; then
+  PYTHONPATH="$(dirname "$pymod")" "$python" "$src/examples/python/seed_workflow.py" "$work/small.bertrt" "$t1" "$t2" \
+    >"$work/python.txt"
+else
+  echo "check_install: no installed Python module; the Python example is not run"
+fi
 
 compare() {
   awk -v name="$3" '
@@ -56,7 +86,14 @@ compare() {
     }
     END { if (!bad && seen != rows) { print name ": " seen " rows, expected " rows; bad = 1 } exit bad }' "$1" "$2" >&2
 }
-[ "$(wc -l <"$work/c.txt")" -eq 2 ] || { echo "check_install: expected 2 vectors" >&2; exit 1; }
-compare "$work/c.txt" "$work/cpp.txt" "C vs C++"
-compare "$work/c.txt" "$work/cli.txt" "C vs bertrt embed"
-echo "check_install: OK (installed to $root$prefix, static C and C++ examples agree with bertrt embed)"
+[ "$(wc -l <"$work/embed_c_static.txt")" -eq 2 ] || { echo "check_install: expected 2 vectors" >&2; exit 1; }
+compare "$work/embed_c_static.txt" "$work/embed_c_shared.txt" "C static vs C shared"
+compare "$work/embed_c_static.txt" "$work/embed_cpp_static.txt" "C vs C++ (static)"
+compare "$work/embed_c_static.txt" "$work/embed_cpp_shared.txt" "C vs C++ (shared)"
+if [ -f "$work/python.txt" ]; then compare "$work/embed_c_static.txt" "$work/python.txt" "C vs Python"; fi
+compare "$work/c_unedited.txt" "$work/cli.txt" "C (--scale 1) vs bertrt embed"
+if cmp -s "$work/c_unedited.txt" "$work/embed_c_static.txt"; then
+  echo "check_install: the edit did not change the vectors" >&2
+  exit 1
+fi
+echo "check_install: OK (installed to $root$prefix; C and C++ shared and static, Python: seed workflow agrees)"

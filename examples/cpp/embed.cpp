@@ -1,19 +1,30 @@
-// Sentence embeddings with the bertrt C++ layer: tokenize, forward, pool with the model's defaults.
+// The seed workflow with the bertrt C++ layer: token ids -> lookup -> edit the vectors ->
+// forward from the edited vectors -> one pooled vector per text (the model's pooling defaults).
 //
-//   c++ -std=c++20 embed.cpp $(pkg-config --static --cflags --libs bertrt) -o embed
-//   ./embed model.bertrt "first text" "second text"
+//   c++ -std=c++20 embed.cpp $(pkg-config --cflags --libs bertrt) -o embed            (shared)
+//   c++ -std=c++20 embed.cpp $(pkg-config --static --cflags --libs bertrt) -o embed   (static)
+//   ./embed model.bertrt [--scale S] "first text" "second text"
 //
-// Prints one line per text: its pooled vector, numbers separated by spaces.
+// The edit multiplies every input vector by S (default 1.5); --scale 1 gives the vectors of
+// `bertrt embed`. Prints one line per text: its pooled vector, numbers separated by spaces.
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include <bertrt/bertrt.hpp>
 
 int main(int argc, char** argv) {
-  if (argc < 3) {
-    std::fprintf(stderr, "usage: %s MODEL TEXT...\n", argv[0]);
+  float scale = 1.5f;
+  int first = 2;
+  if (argc >= 4 && std::strcmp(argv[2], "--scale") == 0) {
+    scale = std::strtof(argv[3], nullptr);
+    first = 4;
+  }
+  if (argc <= first) {
+    std::fprintf(stderr, "usage: %s MODEL [--scale S] TEXT...\n", argv[0]);
     return 2;
   }
   try {
@@ -24,10 +35,10 @@ int main(int argc, char** argv) {
     const size_t max_length = static_cast<size_t>(config.max_position_embeddings);
     const size_t hidden = model.hidden_size();
 
-    // Tokenize each text, then pad to the longest (padding id: the model's pad_token_id).
+    // 1. Token ids, padded to the longest text (padding id: the model's pad_token_id).
     std::vector<bertrt::Encoding> encodings;
     size_t width = 0;
-    for (int i = 2; i < argc; ++i) {
+    for (int i = first; i < argc; ++i) {
       encodings.push_back(tokenizer.encode(argv[i], nullptr, max_length));
       width = std::max(width, encodings.back().ids.size());
     }
@@ -39,15 +50,30 @@ int main(int argc, char** argv) {
       std::copy(encodings[b].attention_mask.begin(), encodings[b].attention_mask.end(), mask.begin() + b * width);
     }
 
-    // The stages one by one: lookup -> embed -> encode -> pool.
-    std::vector<float> embeds(batch * width * hidden), emb(embeds.size()), last(embeds.size()), pooled(batch * hidden);
+    // 2. lookup: the word embeddings of the ids.
+    std::vector<float> embeds(batch * width * hidden), last(embeds.size()), pooled(batch * hidden);
     session.lookup(ids, batch, width, embeds);
-    session.embed(embeds, types, {}, batch, width, emb);
-    session.encode(emb, mask, batch, width, last);
+
+    // 3. edit: any change to the vectors; here a scale.
+    for (float& v : embeds) v *= scale;
+
+    // 4. forward from the edited vectors.
+    bertrt_forward_inputs in{};
+    in.inputs_embeds = embeds.data();
+    in.attention_mask = mask.data();
+    in.token_type_ids = types.data();
+    in.batch = batch;
+    in.seq_len = width;
+    bertrt_forward_outputs out{};
+    out.last_hidden_state = last.data();
+    session.forward(in, out);
+
+    // 5. one pooled vector per text.
     session.pool(last, mask, batch, width, config.default_pool, config.default_normalize != 0, pooled);
 
     for (size_t b = 0; b < batch; ++b) {
-      for (size_t j = 0; j < hidden; ++j) std::printf(j ? " %.7g" : "%.7g", static_cast<double>(pooled[b * hidden + j]));
+      for (size_t j = 0; j < hidden; ++j)
+        std::printf(j ? " %.7g" : "%.7g", static_cast<double>(pooled[b * hidden + j]));
       std::printf("\n");
     }
   } catch (const bertrt::Error& e) {
