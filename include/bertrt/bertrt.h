@@ -85,13 +85,17 @@ typedef enum bertrt_pool_mode {
   BERTRT_POOL_CLS = 0,    /* token 0 of last_hidden_state */
   BERTRT_POOL_MEAN = 1,   /* mean over tokens whose attention_mask is 1 */
   BERTRT_POOL_MAX = 2,    /* element-wise max over tokens whose attention_mask is 1 */
-  BERTRT_POOL_POOLER = 3  /* BERT's pooler: tanh(dense(last_hidden_state[:, 0])) */
+  BERTRT_POOL_POOLER = 3, /* BERT's pooler: tanh(dense(last_hidden_state[:, 0])) */
+  /* Not a mode: keeps the enum 32 bits wide, so any int a caller passes is a value the library
+   * can read and reject. */
+  BERTRT_POOL_MODE_MAX_ENUM = 0x7fffffff
 } bertrt_pool_mode;
 
 typedef enum bertrt_activation {
   BERTRT_ACTIVATION_GELU = 0,      /* exact erf form ("gelu") */
   BERTRT_ACTIVATION_GELU_TANH = 1, /* tanh approximation ("gelu_new", "gelu_pytorch_tanh") */
-  BERTRT_ACTIVATION_RELU = 2
+  BERTRT_ACTIVATION_RELU = 2,
+  BERTRT_ACTIVATION_MAX_ENUM = 0x7fffffff /* not an activation: keeps the enum 32 bits wide */
 } bertrt_activation;
 
 typedef struct bertrt_open_options {
@@ -190,7 +194,8 @@ typedef struct bertrt_encoding bertrt_encoding;
 typedef enum bertrt_truncation {
   BERTRT_TRUNCATION_LONGEST_FIRST = 0,
   BERTRT_TRUNCATION_ONLY_FIRST = 1,
-  BERTRT_TRUNCATION_ONLY_SECOND = 2
+  BERTRT_TRUNCATION_ONLY_SECOND = 2,
+  BERTRT_TRUNCATION_MAX_ENUM = 0x7fffffff /* not a strategy: keeps the enum 32 bits wide */
 } bertrt_truncation;
 
 typedef struct bertrt_tokenizer_options {

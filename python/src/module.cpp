@@ -170,6 +170,7 @@ const char* pool_name(bertrt_pool_mode mode) {
     case BERTRT_POOL_MEAN: return "mean";
     case BERTRT_POOL_MAX: return "max";
     case BERTRT_POOL_POOLER: return "pooler";
+    default: break;
   }
   return "mean";
 }
@@ -179,6 +180,7 @@ const char* activation_name(bertrt_activation a) {
     case BERTRT_ACTIVATION_GELU: return "gelu";
     case BERTRT_ACTIVATION_GELU_TANH: return "gelu_tanh";
     case BERTRT_ACTIVATION_RELU: return "relu";
+    default: break;
   }
   return "gelu";
 }

@@ -76,6 +76,7 @@ const char* pool_mode_name(bertrt_pool_mode mode) {
     case BERTRT_POOL_MEAN: return "mean";
     case BERTRT_POOL_MAX: return "max";
     case BERTRT_POOL_POOLER: return "pooler";
+    default: break;
   }
   return "unknown";
 }
