@@ -6,4 +6,4 @@ dir=build-ci-fuzz
 [[ -d $dir ]] || CC=clang CXX=clang++ meson setup $dir --buildtype=debugoptimized -Dfuzzing=true -Dtests=false \
   -Dpython=disabled -Dbenchmarks=disabled || exit 1
 ninja -C $dir || exit 1
-meson test -C $dir --no-rebuild --print-errorlogs --suite fuzz --num-processes 1 --timeout-multiplier 3
+meson test -C $dir --no-rebuild --print-errorlogs --suite fuzz --num-processes 2 --timeout-multiplier 3
