@@ -125,6 +125,14 @@ void Session::encode_unchecked(const float* hidden, const int64_t* mask, size_t 
     spans_[b] = s;
   }
   if (hidden_states && hidden_states != hidden) std::memcpy(hidden_states, hidden, nh * sizeof(float));
+  if (layers > 0 && encoder_packed(*model_)) {
+    float** dsts = grow(ws_.layer_out, layers);
+    for (size_t l = 0; l < layers; ++l)
+      dsts[l] = l + 1 == layers ? out : hidden_states ? hidden_states + (l + 1) * nh : grow(l % 2 ? ws_.pong : ws_.ping, nh);
+    encode_packed(*model_, ws_, hidden, batch, seq_len, valid, spans_.data(), dsts, attentions);
+    if (hidden_states) std::memcpy(hidden_states + layers * nh, out, nh * sizeof(float));
+    return;
+  }
   const float* x = hidden;
   for (size_t l = 0; l < layers; ++l) {
     float* dst;

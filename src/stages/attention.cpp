@@ -33,28 +33,75 @@ void pack_kt(const float* kmat, size_t ld, size_t keys, size_t d, float* out) {
 
 }  // namespace
 
-// Per (batch row, head): scores = Q K^T over the row's valid key span only, masked softmax,
-// context = P V. Q, K and V are strided views of the fused qkv rows (row stride 3H): no copies,
-// no transposes. Padded keys outside the span cost nothing.
-void attention(const ModelConfig& c, Workspace& ws, const float* qkv, size_t batch, size_t seq_len,
-               const uint8_t* key_valid, const KeySpan* spans, float* context, float* attentions) {
-  const kernels::KernelTable& k = kernels::active();
-  const size_t h = c.hidden_size, d = c.head_dim, heads = c.num_heads, ld = 3 * h, T = seq_len;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-  const long jobs_total = static_cast<long>(batch * heads);
-  // At least ~2 MFLOP per thread (Q K^T and P V over the full T x T), else fewer threads.
-  const long by_work = 1 + static_cast<long>(4.0 * static_cast<double>(T) * T * d * jobs_total / 2e6);
-  const int threads = static_cast<int>(std::max<long>(1, std::min<long>({thread_count(ws), jobs_total, by_work})));
-  const kernels::PackedGemmFn gemm = kernels::packed_gemm();
-  float* scores_all = grow(ws.scores, static_cast<size_t>(threads) * T * T);
-  const long jobs = static_cast<long>(batch * heads);
+AttentionPlan attention_plan(const ModelConfig& c, Workspace& ws, size_t batch, size_t seq_len, int threads) {
+  const size_t d = c.head_dim, T = seq_len;
+  (void)batch;
+  AttentionPlan p;
+  p.kt_floats = (T + P - 1) / P * P * d;
+  const size_t v_floats = kernels::packed_floats(T, d);
+  p.slice = (p.kt_floats + v_floats + P - 1) / P * P;
+  p.scores = grow(ws.scores, static_cast<size_t>(threads) * T * T);
   // Per thread: K^T packed [ceil(T/16) panels of d x 16] then V packed [ceil(d/16) panels of T x 16],
   // each slice a multiple of 16 floats so every slice starts 64-byte aligned.
-  const size_t kt_floats = (T + P - 1) / P * P * d, v_floats = kernels::packed_floats(T, d);
-  const size_t slice = (kt_floats + v_floats + P - 1) / P * P;
-  float* pack_base = grow(ws.attn_pack, static_cast<size_t>(threads) * slice + P);
+  float* pack_base = grow(ws.attn_pack, static_cast<size_t>(threads) * p.slice + P);
   while (reinterpret_cast<uintptr_t>(pack_base) % 64) ++pack_base;
+  p.pack = pack_base;
+  return p;
+}
 
+// One (batch row, head): scores = Q K^T over the row's valid key span only, masked softmax,
+// context = P V. Q, K and V are strided views of the fused qkv rows (row stride 3H): no copies,
+// no transposes. Padded keys outside the span cost nothing.
+void attention_job(const ModelConfig& c, const AttentionPlan& plan, int tid, size_t job, const float* qkv,
+                   size_t seq_len, const uint8_t* key_valid, const KeySpan* spans, float* context,
+                   float* attentions) {
+  const kernels::KernelTable& k = kernels::active();
+  const kernels::PackedGemmFn gemm = kernels::packed_gemm();
+  const size_t h = c.hidden_size, d = c.head_dim, heads = c.num_heads, ld = 3 * h, T = seq_len;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  const size_t b = job / heads, head = job % heads;
+  const KeySpan span = spans[b];
+  const size_t keys = span.end - span.begin;
+  float* ctx = context + b * T * h + head * d;
+  float* probs_out = attentions ? attentions + (b * heads + head) * T * T : nullptr;
+  if (keys == 0) {  // no valid key at all: defined as zero context
+    for (size_t t = 0; t < T; ++t) std::memset(ctx + t * h, 0, d * sizeof(float));
+    if (probs_out) std::memset(probs_out, 0, T * T * sizeof(float));
+    return;
+  }
+  const float* q = qkv + b * T * ld + head * d;
+  const float* kmat = qkv + (b * T + span.begin) * ld + h + head * d;
+  const float* v = qkv + (b * T + span.begin) * ld + 2 * h + head * d;
+  float* scores = plan.scores + static_cast<size_t>(tid) * T * T;
+  float* kt = plan.pack + static_cast<size_t>(tid) * plan.slice;
+  float* vp = kt + plan.kt_floats;
+  // scores[T, keys] = Q K^T; context[T, d] = P V: the packed micro-kernels on per-head packed
+  // copies of K^T and V (O(keys d) to pack, O(T keys d) to multiply).
+  pack_kt(kmat, ld, keys, d, kt);
+  // Query rows after the last valid token are padding: not computed, context and probabilities 0.
+  const size_t qrows = span.end;
+  gemm(qrows, keys, d, q, ld, kt, nullptr, scores, keys);
+  k.masked_softmax(scores, qrows, keys, keys, scale, span.contiguous ? nullptr : key_valid + b * T + span.begin);
+  kernels::pack_panels(v, keys, d, ld, vp);
+  gemm(qrows, d, keys, scores, keys, vp, nullptr, ctx, h);
+  for (size_t t = qrows; t < T; ++t) std::memset(ctx + t * h, 0, d * sizeof(float));
+  if (probs_out) {
+    for (size_t t = 0; t < T; ++t) {
+      float* row = probs_out + t * T;
+      std::memset(row, 0, T * sizeof(float));
+      if (t < qrows) std::memcpy(row + span.begin, scores + t * keys, keys * sizeof(float));
+    }
+  }
+}
+
+void attention(const ModelConfig& c, Workspace& ws, const float* qkv, size_t batch, size_t seq_len,
+               const uint8_t* key_valid, const KeySpan* spans, float* context, float* attentions) {
+  const size_t d = c.head_dim, heads = c.num_heads, T = seq_len;
+  const long jobs = static_cast<long>(batch * heads);
+  // At least ~2 MFLOP per thread (Q K^T and P V over the full T x T), else fewer threads.
+  const long by_work = 1 + static_cast<long>(4.0 * static_cast<double>(T) * T * d * jobs / 2e6);
+  const int threads = static_cast<int>(std::max<long>(1, std::min<long>({thread_count(ws), jobs, by_work})));
+  const AttentionPlan plan = attention_plan(c, ws, batch, seq_len, threads);
 #ifdef BERTRT_HAVE_OPENMP
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
 #endif
@@ -63,39 +110,7 @@ void attention(const ModelConfig& c, Workspace& ws, const float* qkv, size_t bat
 #ifdef BERTRT_HAVE_OPENMP
     tid = omp_get_thread_num();
 #endif
-    const size_t b = static_cast<size_t>(job) / heads, head = static_cast<size_t>(job) % heads;
-    const KeySpan span = spans[b];
-    const size_t keys = span.end - span.begin;
-    float* ctx = context + b * T * h + head * d;
-    float* probs_out = attentions ? attentions + (b * heads + head) * T * T : nullptr;
-    if (keys == 0) {  // no valid key at all: defined as zero context
-      for (size_t t = 0; t < T; ++t) std::memset(ctx + t * h, 0, d * sizeof(float));
-      if (probs_out) std::memset(probs_out, 0, T * T * sizeof(float));
-      continue;
-    }
-    const float* q = qkv + b * T * ld + head * d;
-    const float* kmat = qkv + (b * T + span.begin) * ld + h + head * d;
-    const float* v = qkv + (b * T + span.begin) * ld + 2 * h + head * d;
-    float* scores = scores_all + static_cast<size_t>(tid) * T * T;
-    float* kt = pack_base + static_cast<size_t>(tid) * slice;
-    float* vp = kt + kt_floats;
-    // scores[T, keys] = Q K^T; context[T, d] = P V: the packed micro-kernels on per-head packed
-    // copies of K^T and V (O(keys d) to pack, O(T keys d) to multiply).
-    pack_kt(kmat, ld, keys, d, kt);
-    // Query rows after the last valid token are padding: not computed, context and probabilities 0.
-    const size_t qrows = span.end;
-    gemm(qrows, keys, d, q, ld, kt, nullptr, scores, keys);
-    k.masked_softmax(scores, qrows, keys, keys, scale, span.contiguous ? nullptr : key_valid + b * T + span.begin);
-    kernels::pack_panels(v, keys, d, ld, vp);
-    gemm(qrows, d, keys, scores, keys, vp, nullptr, ctx, h);
-    for (size_t t = qrows; t < T; ++t) std::memset(ctx + t * h, 0, d * sizeof(float));
-    if (probs_out) {
-      for (size_t t = 0; t < T; ++t) {
-        float* row = probs_out + t * T;
-        std::memset(row, 0, T * sizeof(float));
-        if (t < qrows) std::memcpy(row + span.begin, scores + t * keys, keys * sizeof(float));
-      }
-    }
+    attention_job(c, plan, tid, static_cast<size_t>(job), qkv, seq_len, key_valid, spans, context, attentions);
   }
 }
 

@@ -27,6 +27,8 @@ struct Workspace {
   std::vector<float> pooled;     // [B, H]
   std::vector<int64_t> ids;      // [N] default position/type ids
   std::vector<uint8_t> key_valid;  // [B, T]
+  std::vector<float*> layer_out;   // [L] destinations of the layers inside encode
+  std::vector<size_t> chain_blocks;  // (first row, rows) pairs of encode_packed's row blocks
   int threads = 0;               // 0: OpenMP default
 };
 
@@ -62,6 +64,28 @@ struct KeySpan {
 // key_valid [B, T] (1 = attend), spans [B]; attentions [B, heads, T, T] optional.
 void attention(const ModelConfig& c, Workspace& ws, const float* qkv, size_t batch, size_t seq_len,
                const uint8_t* key_valid, const KeySpan* spans, float* context, float* attentions);
+
+// Attention split into its parts, for callers that run the (batch, head) jobs inside their own
+// parallel region. attention_plan grows the per-thread scratch for `threads` threads (call it
+// outside any parallel region); attention_job runs job b * heads + head on thread tid's scratch.
+struct AttentionPlan {
+  float* scores = nullptr;  // [threads, T, T]
+  float* pack = nullptr;    // [threads, slice], 64-byte aligned
+  size_t slice = 0, kt_floats = 0;
+};
+AttentionPlan attention_plan(const ModelConfig& c, Workspace& ws, size_t batch, size_t seq_len, int threads);
+void attention_job(const ModelConfig& c, const AttentionPlan& plan, int tid, size_t job, const float* qkv,
+                   size_t seq_len, const uint8_t* key_valid, const KeySpan* spans, float* context,
+                   float* attentions);
+
+// True when every encoder weight matrix is packed f32: encode_packed can run the model.
+bool encoder_packed(const Model& model);
+
+// All encoder layers in one parallel region (packed f32 weights only): x [N, H] -> layer_out[l]
+// [N, H] for every layer l (none may alias x or another). attentions [L, B, heads, T, T] optional.
+// Results are bitwise identical to encoder_layer's, for every thread count.
+void encode_packed(const Model& model, Workspace& ws, const float* x, size_t batch, size_t seq_len,
+                   const uint8_t* key_valid, const KeySpan* spans, float* const* layer_out, float* attentions);
 
 // One encoder layer: x [N, H] -> out [N, H] (out must not alias x).
 void encoder_layer(const Model& model, size_t layer, Workspace& ws, const float* x, size_t batch, size_t seq_len,
