@@ -176,3 +176,23 @@ TEST_CASE("f16/bf16 rounding is round-to-nearest-even with inf, nan and subnorma
   CHECK(convert::f32_to_bf16(1.0f + 1.0f / 256) == 0x3f80);        // tie -> even
   CHECK(convert::f32_to_bf16(1.0f + 3.0f / 256) == 0x3f82);
 }
+
+TEST_CASE("sharded safetensors (model.safetensors.index.json) give the same model file") {
+  auto tensors = convert::read_safetensors((fixtures_dir() / "models/tiny/model.safetensors").string());
+  const fs::path dir = copy_without_weights("tiny");
+  std::vector<convert::SourceTensor> first, second;
+  nlohmann::json index = {{"metadata", {{"total_size", 0}}}, {"weight_map", nlohmann::json::object()}};
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const bool in_first = i % 2 == 0;
+    index["weight_map"][tensors[i].name] = in_first ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors";
+    (in_first ? first : second).push_back(tensors[i]);
+  }
+  write_safetensors(dir / "model-00001-of-00002.safetensors", first);
+  write_safetensors(dir / "model-00002-of-00002.safetensors", second);
+  std::ofstream(dir / "model.safetensors.index.json") << index.dump();
+  CHECK(convert_bytes(dir) == read_all(converted_model("tiny")));
+  // An index naming a file outside the directory is refused.
+  index["weight_map"][tensors[0].name] = "../elsewhere.safetensors";
+  std::ofstream(dir / "model.safetensors.index.json") << index.dump();
+  CHECK_THROWS_WITH_AS(convert_bytes(dir), doctest::Contains("outside the directory"), bertrt::Error);
+}
