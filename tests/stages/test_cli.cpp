@@ -72,6 +72,22 @@ TEST_CASE("every fixture case matches its goldens through the CLI") {
         if (role.rfind("hidden_states_", 0) == 0 || role.rfind("attentions_", 0) == 0)
           compare(c, out, role + ".npy", role, mask, batch, seq_len);
       }
+      // The embed and encode stages on their own, fed with the golden inputs of each stage.
+      auto opt = [&](const char* role, const char* flag) {
+        return c.inputs.count(role) ? std::string(" ") + flag + " " + quote((c.dir / c.inputs.at(role)).string()) : std::string();
+      };
+      const std::string embeds_file = c.inputs.count("inputs_embeds") ? c.inputs.at("inputs_embeds") : c.outputs.at("inputs_embeds");
+      const fs::path emb = temp_dir("cli-embed");
+      REQUIRE(run("run " + quote(model) + " --stage embed --out " + quote(emb.string()) + " --inputs-embeds " +
+                  quote((c.dir / embeds_file).string()) + opt("token_type_ids", "--token-type-ids") +
+                  opt("position_ids", "--position-ids")) == 0);
+      compare(c, emb, "embedding_output.npy", "embedding_output", mask, batch, seq_len);
+      const fs::path enc = temp_dir("cli-encode");
+      REQUIRE(run("run " + quote(model) + " --stage encode --out " + quote(enc.string()) + " --hidden " +
+                  quote((c.dir / c.outputs.at("hidden_states_0")).string()) + opt("attention_mask", "--attention-mask") +
+                  " --pool max") == 0);
+      compare(c, enc, "last_hidden_state.npy", "last_hidden_state", mask, batch, seq_len);
+      compare(c, enc, "pooled.npy", "pooled_max", mask, batch, seq_len);
       if (c.inputs.count("input_ids")) {
         const fs::path look = temp_dir("cli-lookup");
         REQUIRE(run("run " + quote(model) + " --stage lookup --out " + quote(look.string()) + " --input-ids " +
