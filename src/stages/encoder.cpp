@@ -1,5 +1,12 @@
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <memory>
+#include <thread>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#endif
 
 #include "common/error.h"
 #include "format/model_file.h"
@@ -121,84 +128,79 @@ void linear(Workspace& ws, const float* x, size_t m, const WeightMatrix& w, cons
 
 namespace {
 
-// Appends the computed (up to the sequence's last valid token) and padded parts of flat rows
-// [r0, r1) to the callbacks, sequence by sequence.
-template <typename Computed, typename Padded>
-void row_segments(size_t r0, size_t r1, size_t seq_len, const KeySpan* spans, Computed&& computed, Padded&& padded) {
-  for (size_t r = r0; r < r1;) {
-    const size_t b = r / seq_len, seq0 = b * seq_len, end = std::min(r1, seq0 + seq_len);
-    const size_t valid_end = std::max(r, std::min(end, seq0 + spans[b].end));
-    if (valid_end > r) computed(r, valid_end - r);
-    if (end > valid_end) padded(valid_end, end - valid_end);
-    r = end;
-  }
+// Job `job` of the column-split packed linear (as linear_packed splits it): jobs are (64-column
+// block, row block) pairs over the computed rows' blocks; job number col_blocks * nblocks zeroes
+// the skipped rows. linear_cols_jobs gives the count.
+long linear_cols_jobs(const WeightMatrix& w, size_t nblocks) {
+  return static_cast<long>((w.out + 63) / 64 * nblocks) + 1;
 }
-
-// The column-split packed linear of linear_packed as an orphaned `omp for` (inside encode_packed's
-// region every thread calls it; outside one, the caller runs every job). blocks: the (first row,
-// rows) pairs of the computed rows; skipped rows (zeros) form one extra job.
-void linear_cols(const float* x, const WeightMatrix& w, const float* bias, kernels::Activation act, float* y,
-                 const size_t* blocks, size_t nblocks, size_t seq_len, size_t batch, const KeySpan* spans) {
+void linear_cols_job(long job, const float* x, const WeightMatrix& w, const float* bias, kernels::Activation act,
+                     float* y, const size_t* blocks, size_t nblocks, size_t seq_len, size_t batch,
+                     const KeySpan* spans) {
   constexpr size_t kCols = 64;
-  const kernels::KernelTable& k = kernels::active();
-  const kernels::PackedGemmFn gemm = kernels::packed_gemm();
   const size_t n = w.out, kk = w.in;
-  const auto* bp = static_cast<const float*>(w.data);
-  const long col_blocks = static_cast<long>((n + kCols - 1) / kCols), row_blocks = static_cast<long>(nblocks);
-  const long jobs = col_blocks * row_blocks;
-#ifdef BERTRT_HAVE_OPENMP
-#pragma omp for schedule(dynamic, 1)
-#endif
-  for (long job = 0; job <= jobs; ++job) {
-    if (job == jobs) {
-      for (size_t b = 0; b < batch; ++b)
-        if (spans[b].end < seq_len)
-          std::memset(y + (b * seq_len + spans[b].end) * n, 0, (seq_len - spans[b].end) * n * sizeof(float));
-      continue;
-    }
-    const size_t cb = static_cast<size_t>(job / row_blocks), rb = static_cast<size_t>(job % row_blocks);
-    const size_t c0 = cb * kCols, r0 = blocks[2 * rb], rows = blocks[2 * rb + 1];
-    const size_t cols = std::min(kCols, n - c0);
-    float* yb = y + r0 * n + c0;
-    gemm(rows, cols, kk, x + r0 * kk, kk, bp + c0 * kk, bias ? bias + c0 : nullptr, yb, n);
-    if (act != kernels::Activation::none) k.bias_activation(yb, rows, cols, n, nullptr, act);
-  }
-}
-
-// All output columns of rows [r0, r0 + rows): the same calls (64-column blocks, activation per
-// block) as linear_cols makes for them, so the same bits.
-void linear_rows(const float* x, const WeightMatrix& w, const float* bias, kernels::Activation act, float* y,
-                 size_t r0, size_t rows) {
-  constexpr size_t kCols = 64;
-  const kernels::KernelTable& k = kernels::active();
-  const kernels::PackedGemmFn gemm = kernels::packed_gemm();
-  const size_t n = w.out, kk = w.in;
-  const auto* bp = static_cast<const float*>(w.data);
-  if (act == kernels::Activation::none) {
-    gemm(rows, n, kk, x + r0 * kk, kk, bp, bias, y + r0 * n, n);
+  const long row_blocks = static_cast<long>(nblocks);
+  if (job == linear_cols_jobs(w, nblocks) - 1) {
+    for (size_t b = 0; b < batch; ++b)
+      if (spans[b].end < seq_len)
+        std::memset(y + (b * seq_len + spans[b].end) * n, 0, (seq_len - spans[b].end) * n * sizeof(float));
     return;
   }
-  for (size_t c0 = 0; c0 < n; c0 += kCols) {
-    const size_t cols = std::min(kCols, n - c0);
-    float* yb = y + r0 * n + c0;
-    gemm(rows, cols, kk, x + r0 * kk, kk, bp + c0 * kk, bias ? bias + c0 : nullptr, yb, n);
-    k.bias_activation(yb, rows, cols, n, nullptr, act);
+  const auto* bp = static_cast<const float*>(w.data);
+  const size_t cb = static_cast<size_t>(job / row_blocks), rb = static_cast<size_t>(job % row_blocks);
+  const size_t c0 = cb * kCols, r0 = blocks[2 * rb], rows = blocks[2 * rb + 1];
+  const size_t cols = std::min(kCols, n - c0);
+  float* yb = y + r0 * n + c0;
+  kernels::packed_gemm()(rows, cols, kk, x + r0 * kk, kk, bp + c0 * kk, bias ? bias + c0 : nullptr, yb, n);
+  if (act != kernels::Activation::none) kernels::active().bias_activation(yb, rows, cols, n, nullptr, act);
+}
+
+// Work shared by a team through counters instead of barriers. Every thread walks the same
+// sequence of phases; in each it claims jobs from `next` until none are left, counting finished
+// ones in `done`. A phase starts only when the previous one's jobs are all done, but nobody waits
+// for a thread that has not arrived: a thread that comes late (descheduled on a busy machine)
+// finds the jobs taken and moves on. Which thread runs a job never changes its bits.
+void wait_done(const PhaseSync& s, long jobs) {
+  for (int spins = 0; s.done.load(std::memory_order_acquire) < jobs; ++spins) {
+    if (spins < 4000) {
+#if defined(__x86_64__) || defined(_M_X64)
+      _mm_pause();
+#endif
+    } else {
+      std::this_thread::yield();
+    }
   }
 }
 
-// LayerNorm of rows as an orphaned `omp for` over 16-row chunks.
-void layernorm_rows(const float* a, const float* b, const float* bias, const float* gamma, const float* beta, float eps,
-                    size_t n, size_t h, float* out) {
-  const kernels::KernelTable& k = kernels::active();
-  const long chunks = static_cast<long>((n + 15) / 16);
-#ifdef BERTRT_HAVE_OPENMP
-#pragma omp for schedule(dynamic, 1)
-#endif
-  for (long c = 0; c < chunks; ++c) {
-    const size_t r0 = static_cast<size_t>(c) * 16, rows = std::min<size_t>(16, n - r0);
-    k.add_bias_layernorm(a + r0 * h, b + r0 * h, bias, gamma, beta, eps, rows, h, out + r0 * h);
+class PhaseWalker {
+ public:
+  explicit PhaseWalker(PhaseSync* sync) : sync_(sync) {}
+  template <typename Fn>
+  void phase(long jobs, Fn&& fn) {
+    PhaseSync& s = sync_[p_];
+    if (s.next.load(std::memory_order_relaxed) < jobs) {
+      if (prev_) wait_done(*prev_, prev_jobs_);
+      for (;;) {
+        const long j = s.next.fetch_add(1, std::memory_order_relaxed);
+        if (j >= jobs) break;
+        fn(j);
+        s.done.fetch_add(1, std::memory_order_release);
+      }
+    }
+    prev_ = &s;
+    prev_jobs_ = jobs;
+    ++p_;
   }
-}
+  void finish() const {
+    if (prev_) wait_done(*prev_, prev_jobs_);
+  }
+
+ private:
+  PhaseSync* sync_;
+  const PhaseSync* prev_ = nullptr;
+  long prev_jobs_ = 0;
+  size_t p_ = 0;
+};
 
 }  // namespace
 
@@ -209,15 +211,13 @@ bool encoder_packed(const Model& model) {
   return true;
 }
 
-// One parallel region for the whole encoder. Per layer, two shapes of work:
-// * chained (one thread, or at least 64 rows per thread): after attention, each row block goes
-//   through attention output, LayerNorm, FFN up, FFN down, LayerNorm and the next layer's QKV on
-//   one thread with no barrier in between (every step needs only its own rows); the barriers per
-//   layer are the ends of attention and of the chain.
-// * column-split (fewer rows: too few row blocks to share): every linear layer split by columns
-//   as linear() does, LayerNorm by rows; a barrier after each step.
-// Every output element is computed by the same kernel calls with the same k order in both, so
-// the result is the same for any thread count.
+// The whole encoder in one parallel region, with no barrier inside it: per layer, seven phases
+// (attention per (batch, head), attention output, LayerNorm, FFN up, FFN down, LayerNorm, next
+// layer's QKV), each a list of jobs claimed through PhaseWalker's counters. Linear layers are split
+// as linear_packed splits them (64-column blocks x 96-row blocks of the computed rows), LayerNorm
+// in 16-row chunks. Every output element comes from the same kernel call with the same k order
+// whatever thread runs it, so the result is the same for any thread count, and the same as
+// encoder_layer's.
 void encode_packed(const Model& model, Workspace& ws, const float* x, size_t batch, size_t seq_len,
                    const uint8_t* key_valid, const KeySpan* spans, float* const* layer_out, float* attentions) {
   const ModelConfig& c = model.config();
@@ -233,7 +233,6 @@ void encode_packed(const Model& model, Workspace& ws, const float* x, size_t bat
   const double layer_flops = 2.0 * computed * static_cast<double>(4 * h * h + 2 * h * inter) + attn;
   const int threads = static_cast<int>(std::max<long>(
       1, std::min<long>(thread_count(ws), 1 + static_cast<long>(layer_flops / 4e6))));
-  const bool chained = threads == 1 || n >= 64 * static_cast<size_t>(threads);
 
   float* qkv = grow(ws.qkv, n * 3 * h);
   float* context = grow(ws.context, n * h);
@@ -251,81 +250,65 @@ void encode_packed(const Model& model, Workspace& ws, const float* x, size_t bat
       blocks[2 * nblocks + 1] = std::min(kRows, spans[b].end - r0);
       ++nblocks;
     }
-  // Chain row blocks over all rows: up to 96 rows, two per thread when blocks keep >= 48 rows.
-  const size_t nchain = std::max<size_t>(
-      {(n + kRows - 1) / kRows, std::min<size_t>(2 * static_cast<size_t>(threads), n / 48), 1});
-  const size_t chain_rows = (n + nchain - 1) / nchain;
   const long jobs_attn = static_cast<long>(batch * c.num_heads);
-  const long jobs_chain = static_cast<long>((n + chain_rows - 1) / chain_rows);
   const std::vector<LayerWeights>& lw = model.layers();
   const float eps = c.layer_norm_eps;
 
-#ifdef BERTRT_HAVE_OPENMP
-#pragma omp parallel num_threads(threads) if (threads > 1)
-#endif
-  {
-    int tid = 0;
-#ifdef BERTRT_HAVE_OPENMP
-    tid = omp_get_thread_num();
-#endif
-    linear_cols(x, lw[0].qkv, lw[0].qkv_bias, kernels::Activation::none, qkv, blocks, nblocks, T, batch, spans);
+  // Phases: the first QKV, then seven per layer.
+  const size_t nphases = 1 + layers * 7;
+  if (ws.phase_capacity < nphases) {
+    ws.phases = std::make_unique<PhaseSync[]>(nphases);
+    ws.phase_capacity = nphases;
+  }
+  for (size_t i = 0; i < nphases; ++i) {
+    ws.phases[i].next.store(0, std::memory_order_relaxed);
+    ws.phases[i].done.store(0, std::memory_order_relaxed);
+  }
+  PhaseSync* sync = ws.phases.get();
+  const long ln_jobs = static_cast<long>((n + 15) / 16);
+
+  auto run = [&](int tid) {
+    PhaseWalker walk(sync);
+    auto cols = [&](const float* src, const WeightMatrix& wm, const float* bias, kernels::Activation act, float* y) {
+      walk.phase(linear_cols_jobs(wm, nblocks), [&](long j) {
+        linear_cols_job(j, src, wm, bias, act, y, blocks, nblocks, T, batch, spans);
+      });
+    };
+    auto layernorm = [&](const float* a, const float* b, const float* bias, const float* gamma, const float* beta,
+                         float* y) {
+      walk.phase(ln_jobs, [&](long j) {
+        const size_t r0 = static_cast<size_t>(j) * 16, rows = std::min<size_t>(16, n - r0);
+        kernels::active().add_bias_layernorm(a + r0 * h, b + r0 * h, bias, gamma, beta, eps, rows, h, y + r0 * h);
+      });
+    };
+    cols(x, lw[0].qkv, lw[0].qkv_bias, kernels::Activation::none, qkv);
     const float* in = x;
     for (size_t l = 0; l < layers; ++l) {
       const LayerWeights& w = lw[l];
       float* out = layer_out[l];
       float* attn_l = attentions ? attentions + l * batch * c.num_heads * T * T : nullptr;
-#ifdef BERTRT_HAVE_OPENMP
-#pragma omp for schedule(dynamic, 1)
-#endif
-      for (long job = 0; job < jobs_attn; ++job)
+      walk.phase(jobs_attn, [&](long job) {
         attention_job(c, plan, tid, static_cast<size_t>(job), qkv, T, key_valid, spans, context, attn_l);
-
-      if (chained) {
-        const LayerWeights* next = l + 1 < layers ? &lw[l + 1] : nullptr;
-#ifdef BERTRT_HAVE_OPENMP
-#pragma omp for schedule(dynamic, 1)
-#endif
-        for (long job = 0; job < jobs_chain; ++job) {
-          const size_t r0 = static_cast<size_t>(job) * chain_rows, r1 = std::min(n, r0 + chain_rows);
-          auto zero = [&](float* y, size_t width) {
-            return [=](size_t a, size_t rows) { std::memset(y + a * width, 0, rows * width * sizeof(float)); };
-          };
-          row_segments(r0, r1, T, spans,
-                       [&](size_t a, size_t rows) {
-                         linear_rows(context, w.attn_out, nullptr, kernels::Activation::none, projected, a, rows);
-                       },
-                       zero(projected, h));
-          kernels::active().add_bias_layernorm(projected + r0 * h, in + r0 * h, w.attn_out_bias, w.attn_ln_gamma,
-                                               w.attn_ln_beta, eps, r1 - r0, h, attn_norm + r0 * h);
-          row_segments(r0, r1, T, spans,
-                       [&](size_t a, size_t rows) {
-                         linear_rows(attn_norm, w.ffn_up, w.ffn_up_bias, c.hidden_act, ffn, a, rows);
-                         linear_rows(ffn, w.ffn_down, nullptr, kernels::Activation::none, projected, a, rows);
-                       },
-                       zero(projected, h));
-          kernels::active().add_bias_layernorm(projected + r0 * h, attn_norm + r0 * h, w.ffn_down_bias,
-                                               w.out_ln_gamma, w.out_ln_beta, eps, r1 - r0, h, out + r0 * h);
-          if (next)
-            row_segments(r0, r1, T, spans,
-                         [&](size_t a, size_t rows) {
-                           linear_rows(out, next->qkv, next->qkv_bias, kernels::Activation::none, qkv, a, rows);
-                         },
-                         zero(qkv, 3 * h));
-        }
-      } else {
-        linear_cols(context, w.attn_out, nullptr, kernels::Activation::none, projected, blocks, nblocks, T, batch,
-                    spans);
-        layernorm_rows(projected, in, w.attn_out_bias, w.attn_ln_gamma, w.attn_ln_beta, eps, n, h, attn_norm);
-        linear_cols(attn_norm, w.ffn_up, w.ffn_up_bias, c.hidden_act, ffn, blocks, nblocks, T, batch, spans);
-        linear_cols(ffn, w.ffn_down, nullptr, kernels::Activation::none, projected, blocks, nblocks, T, batch, spans);
-        layernorm_rows(projected, attn_norm, w.ffn_down_bias, w.out_ln_gamma, w.out_ln_beta, eps, n, h, out);
-        if (l + 1 < layers)
-          linear_cols(out, lw[l + 1].qkv, lw[l + 1].qkv_bias, kernels::Activation::none, qkv, blocks, nblocks, T,
-                      batch, spans);
-      }
+      });
+      cols(context, w.attn_out, nullptr, kernels::Activation::none, projected);
+      layernorm(projected, in, w.attn_out_bias, w.attn_ln_gamma, w.attn_ln_beta, attn_norm);
+      cols(attn_norm, w.ffn_up, w.ffn_up_bias, c.hidden_act, ffn);
+      cols(ffn, w.ffn_down, nullptr, kernels::Activation::none, projected);
+      layernorm(projected, attn_norm, w.ffn_down_bias, w.out_ln_gamma, w.out_ln_beta, out);
+      if (l + 1 < layers) cols(out, lw[l + 1].qkv, lw[l + 1].qkv_bias, kernels::Activation::none, qkv);
       in = out;
     }
+    walk.finish();
+  };
+
+#ifdef BERTRT_HAVE_OPENMP
+  if (threads > 1) {
+#pragma omp parallel num_threads(threads)
+    run(omp_get_thread_num());
+    return;
   }
+#endif
+  run(0);
 }
 
 void encoder_layer(const Model& model, size_t layer, Workspace& ws, const float* x, size_t batch, size_t seq_len,

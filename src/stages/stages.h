@@ -2,13 +2,20 @@
 // Shapes: N = B*T rows, H hidden, I intermediate. Inputs are validated by the caller (Session).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "model/model.h"
 
 namespace bertrt::core {
+
+// Job counters of one phase of encode_packed (its own cache line).
+struct alignas(64) PhaseSync {
+  std::atomic<long> next{0}, done{0};
+};
 
 // Scratch memory owned by a Session. Buffers only grow, so calls at the same or a smaller
 // shape allocate nothing.
@@ -28,7 +35,8 @@ struct Workspace {
   std::vector<int64_t> ids;      // [N] default position/type ids
   std::vector<uint8_t> key_valid;  // [B, T]
   std::vector<float*> layer_out;   // [L] destinations of the layers inside encode
-  std::vector<size_t> chain_blocks;  // (first row, rows) pairs of encode_packed's row blocks
+  std::unique_ptr<PhaseSync[]> phases;  // encode_packed's phase counters
+  size_t phase_capacity = 0;
   int threads = 0;               // 0: OpenMP default
 };
 
