@@ -204,6 +204,90 @@ class PhaseWalker {
 
 }  // namespace
 
+Team::Team(int helpers) {
+  workers_.reserve(static_cast<size_t>(helpers));
+  for (int i = 0; i < helpers; ++i) workers_.emplace_back([this] { work(); });
+}
+
+Team::~Team() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_.store(true, std::memory_order_relaxed);
+    generation_.fetch_add(1, std::memory_order_release);
+  }
+  started_.notify_all();
+  for (std::thread& t : workers_) t.join();
+}
+
+void Team::run(int threads, Fn fn, void* ctx) {
+  fn_ = fn;
+  ctx_ = ctx;
+  threads_ = threads;
+  next_tid_.store(1, std::memory_order_relaxed);
+  state_.store(0, std::memory_order_release);  // open: helpers may enter from here on
+  {
+    // Under the mutex: a helper checks the generation under it before it sleeps (no lost wake-up).
+    std::lock_guard<std::mutex> lock(mutex_);
+    generation_.fetch_add(1, std::memory_order_release);
+  }
+  started_.notify_all();
+  fn(ctx, 0);
+  // Close the run, then wait for the helpers inside it.
+  uint32_t s = state_.fetch_or(kClosed, std::memory_order_acq_rel) | kClosed;
+  for (int spins = 0; s != kClosed; ++spins) {
+    if (spins < 2000) {
+#if defined(__x86_64__) || defined(_M_X64)
+      _mm_pause();
+#endif
+    } else {
+      std::unique_lock<std::mutex> lock(mutex_);
+      left_.wait(lock, [&] { return state_.load(std::memory_order_acquire) == kClosed; });
+    }
+    s = state_.load(std::memory_order_acquire);
+  }
+}
+
+void Team::work() {
+  // Generation 0 is the one before the first run: a helper that starts late still sees every
+  // later bump (the first run's, or the destructor's).
+  uint32_t seen = 0;
+  for (;;) {
+    uint32_t g = generation_.load(std::memory_order_acquire);
+    for (int spins = 0; g == seen; ++spins) {
+      if (spins < 2000) {
+#if defined(__x86_64__) || defined(_M_X64)
+        _mm_pause();
+#endif
+      } else {
+        std::unique_lock<std::mutex> lock(mutex_);
+        started_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+      }
+      g = generation_.load(std::memory_order_acquire);
+    }
+    seen = g;
+    if (stop_.load(std::memory_order_acquire)) return;
+    // Enter the run unless it is closed already.
+    uint32_t s = state_.load(std::memory_order_relaxed);
+    bool entered = false;
+    while (!(s & kClosed)) {
+      if (state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_relaxed)) {
+        entered = true;
+        break;
+      }
+    }
+    if (!entered) continue;
+    const int tid = next_tid_.fetch_add(1, std::memory_order_relaxed);
+    if (tid < threads_) fn_(ctx_, tid);
+    // The caller cannot start another run before this helper leaves: the generation read here is
+    // this run's, so the helper cannot enter it twice.
+    seen = generation_.load(std::memory_order_acquire);
+    if (state_.fetch_sub(1, std::memory_order_acq_rel) - 1 == kClosed) {
+      { std::lock_guard<std::mutex> lock(mutex_); }  // the caller is either before its check or asleep
+      left_.notify_all();
+    }
+  }
+}
+
 bool encoder_packed(const Model& model) {
   auto ok = [](const WeightMatrix& w) { return w.packed && w.dtype == kernels::DType::f32; };
   for (const LayerWeights& l : model.layers())
@@ -301,13 +385,14 @@ void encode_packed(const Model& model, Workspace& ws, const float* x, size_t bat
     walk.finish();
   };
 
-#ifdef BERTRT_HAVE_OPENMP
   if (threads > 1) {
-#pragma omp parallel num_threads(threads)
-    run(omp_get_thread_num());
+    if (!ws.team || ws.team->helpers() < threads - 1) {
+      ws.team.reset();
+      ws.team = std::make_unique<Team>(threads - 1);
+    }
+    ws.team->run(threads, [](void* ctx, int tid) { (*static_cast<decltype(run)*>(ctx))(tid); }, &run);
     return;
   }
-#endif
   run(0);
 }
 

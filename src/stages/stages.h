@@ -3,9 +3,12 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include "model/model.h"
@@ -15,6 +18,37 @@ namespace bertrt::core {
 // Job counters of one phase of encode_packed (its own cache line).
 struct alignas(64) PhaseSync {
   std::atomic<long> next{0}, done{0};
+};
+
+// Helper threads of one Session, kept between calls. run(threads, fn, ctx) calls fn(ctx, 0) on
+// the caller and fn(ctx, tid) on up to threads - 1 helpers (tid 1, 2, ...), and returns when every
+// call that started has returned. The caller never waits for a helper that has not started: once
+// the caller's own fn returns, the run is closed and a helper that wakes later skips it. So fn
+// must be written so that the caller alone can finish the work (encode_packed's phases are).
+// Idle helpers spin briefly, then sleep on a condition variable.
+class Team {
+ public:
+  using Fn = void (*)(void* ctx, int tid);
+  explicit Team(int helpers);
+  ~Team();
+  Team(const Team&) = delete;
+  Team& operator=(const Team&) = delete;
+  int helpers() const { return static_cast<int>(workers_.size()); }
+  void run(int threads, Fn fn, void* ctx);
+
+ private:
+  void work();
+  static constexpr uint32_t kClosed = 1u << 31;
+  std::vector<std::thread> workers_;
+  std::atomic<uint32_t> generation_{0};  // bumped to start a run
+  std::atomic<uint32_t> state_{kClosed};  // kClosed bit | helpers inside the current run
+  std::atomic<int> next_tid_{1};
+  int threads_ = 1;
+  Fn fn_ = nullptr;
+  void* ctx_ = nullptr;
+  std::atomic<bool> stop_{false};
+  std::mutex mutex_;
+  std::condition_variable started_, left_;
 };
 
 // Scratch memory owned by a Session. Buffers only grow, so calls at the same or a smaller
@@ -37,6 +71,7 @@ struct Workspace {
   std::vector<float*> layer_out;   // [L] destinations of the layers inside encode
   std::unique_ptr<PhaseSync[]> phases;  // encode_packed's phase counters
   size_t phase_capacity = 0;
+  std::unique_ptr<Team> team;           // encode_packed's helper threads
   int threads = 0;               // 0: OpenMP default
 };
 
