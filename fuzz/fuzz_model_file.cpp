@@ -7,8 +7,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
-    // The checksum is skipped so that the structural checks see the mutations.
-    auto model = bertrt::core::Model::from_memory(data, size, false);
+    // No checksums, so that the structural checks see the mutations.
+    auto model = bertrt::core::Model::from_memory(data, size, bertrt::format::Verify::none);
     (void)model->config().hidden_size;
   } catch (const bertrt::Error&) {
   }

@@ -27,7 +27,7 @@ bertrt_status bertrt_model_open(const char* path, const bertrt_open_options* opt
     require(path, "path");
     require(model_out, "model_out");
     *model_out = nullptr;
-    const bool verify = !(options && options->skip_checksum);
+    const auto verify = options && options->verify_weights ? bertrt::format::Verify::all : bertrt::format::Verify::structure;
     auto model = std::make_unique<bertrt_model>();
     model->impl = bertrt::core::Model::open(path, verify);
     *model_out = model.release();

@@ -53,8 +53,9 @@ struct EncodingDeleter {
 
 class Model {
  public:
-  explicit Model(const std::string& path, bool verify_checksum = true) {
-    bertrt_open_options options{verify_checksum ? 0 : 1};
+  // verify_weights: also check every tensor's data checksum (see bertrt_open_options).
+  explicit Model(const std::string& path, bool verify_weights = false) {
+    bertrt_open_options options{verify_weights ? 1 : 0};
     bertrt_model* m = nullptr;
     check(bertrt_model_open(path.c_str(), &options, &m));
     handle_.reset(m);

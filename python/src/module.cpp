@@ -227,11 +227,11 @@ class Lease {
 
 class PyModel {
  public:
-  PyModel(const std::string& path, std::optional<int> threads, bool verify_checksum)
+  PyModel(const std::string& path, std::optional<int> threads, bool verify_weights)
       : path_(path), threads_(threads.value_or(0)) {
     if (threads_ < 0) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "BERTRT_ERROR_INVALID_ARGUMENT: threads must be >= 0");
     py::gil_scoped_release release;
-    model_ = std::make_unique<bertrt::Model>(path, verify_checksum);
+    model_ = std::make_unique<bertrt::Model>(path, verify_weights);
   }
 
   const bertrt_config& config() const { return model_->config(); }
@@ -687,8 +687,10 @@ PYBIND11_MODULE(bertrt, mod) {
                       "A model file opened for inference. Shared by any number of Python threads: each\n"
                       "concurrent call borrows its own session from the model's pool.")
       .def(py::init<const std::string&, std::optional<int>, bool>(), py::arg("path"),
-           py::arg("threads") = py::none(), py::arg("verify_checksum") = true,
-           "Opens a model file. threads: threads per call (None: the OpenMP default).")
+           py::arg("threads") = py::none(), py::arg("verify_weights") = false,
+           "Opens a model file. threads: threads per call (None: the OpenMP default). The header,\n"
+           "metadata and tensor table are always checked; verify_weights=True also verifies every\n"
+           "tensor's data checksum (reads the whole file once).")
       .def_property_readonly("config", [](const PyModel& m) { return config_dict(m.config()); })
       .def_property_readonly("hidden_size", [](const PyModel& m) { return m.config().hidden_size; })
       .def_property_readonly("num_layers", [](const PyModel& m) { return m.config().num_hidden_layers; })

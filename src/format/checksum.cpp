@@ -61,16 +61,20 @@ uint64_t Checksum::finish() const {
   return h;
 }
 
-uint64_t file_checksum(const uint8_t* data, size_t size) {
+uint64_t checksum_of(const uint8_t* data, size_t size) {
   Checksum c;
-  if (size < kHeaderSize) {
-    c.update(data, size);
-    return c.finish();
-  }
+  c.update(data, size);
+  return c.finish();
+}
+
+uint64_t structure_checksum(const uint8_t* data, uint64_t meta_offset, uint64_t meta_size, uint64_t table_offset,
+                            uint64_t table_size) {
   static const uint8_t zeros[8] = {};
+  Checksum c;
   c.update(data, 56);
   c.update(zeros, 8);
-  c.update(data + kHeaderSize, size - kHeaderSize);
+  c.update(data + meta_offset, meta_size);
+  c.update(data + table_offset, table_size);
   return c.finish();
 }
 

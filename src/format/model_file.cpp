@@ -91,12 +91,15 @@ uint64_t TensorInfo::numel() const {
   return n;
 }
 
-ModelFile ModelFile::parse(const uint8_t* data, size_t size, bool verify_checksum) {
+ModelFile ModelFile::parse(const uint8_t* data, size_t size, Verify verify) {
   if (size < kHeaderSize) fail("file is " + std::to_string(size) + " bytes, shorter than the 64-byte header");
   if (std::memcmp(data, kMagic, sizeof kMagic) != 0) fail("wrong magic (not a bertrt model file)");
   Cursor h(data + 8, kHeaderSize - 8, "header");
   ModelFile mf;
   mf.version_ = static_cast<uint32_t>(h.u(4));
+  if (mf.version_ == 1)
+    throw Error(BERTRT_ERROR_UNSUPPORTED, "model file: format version 1 is not supported (this library reads version " +
+                                              std::to_string(kFormatVersion) + "); convert the checkpoint again");
   const uint32_t flags = static_cast<uint32_t>(h.u(4));
   const uint64_t file_size = h.u(8);
   const uint64_t meta_offset = h.u(8), meta_size = h.u(8);
@@ -115,11 +118,10 @@ ModelFile ModelFile::parse(const uint8_t* data, size_t size, bool verify_checksu
   };
   check_range(meta_offset, meta_size, "metadata section");
   check_range(table_offset, table_size, "tensor table");
-  if (verify_checksum) {
-    const uint64_t actual = file_checksum(data, size);
-    if (actual != mf.checksum_)
-      throw Error(BERTRT_ERROR_CHECKSUM, "model file: checksum mismatch (file is corrupted)");
-  }
+  if (verify != Verify::none &&
+      structure_checksum(data, meta_offset, meta_size, table_offset, table_size) != mf.checksum_)
+    throw Error(BERTRT_ERROR_CHECKSUM,
+                "model file: header checksum mismatch (header, metadata or tensor table is corrupted)");
 
   Cursor m(data + meta_offset, meta_size, "metadata section");
   const uint64_t meta_count = m.u(4);
@@ -183,6 +185,7 @@ ModelFile ModelFile::parse(const uint8_t* data, size_t size, bool verify_checksu
     }
     ti.offset = t.u(8);
     ti.nbytes = t.u(8);
+    ti.checksum = t.u(8);
     uint64_t expect = 0;
     if (ti.layout == TensorLayout::panel) {
       if (ti.dtype != TensorDType::f32 || ti.shape.size() != 2)
@@ -204,7 +207,14 @@ ModelFile ModelFile::parse(const uint8_t* data, size_t size, bool verify_checksu
     mf.index_[ti.name] = mf.tensors_.size();
     mf.tensors_.push_back(std::move(ti));
   }
+  if (verify == Verify::all) mf.verify_tensors();
   return mf;
+}
+
+void ModelFile::verify_tensors() const {
+  for (const auto& t : tensors_)
+    if (checksum_of(t.data, t.nbytes) != t.checksum)
+      throw Error(BERTRT_ERROR_CHECKSUM, "model file: tensor '" + t.name + "' fails its checksum (data is corrupted)");
 }
 
 const TensorInfo* ModelFile::find(std::string_view name) const {
@@ -332,7 +342,7 @@ std::vector<uint8_t> ModelFileWriter::serialize() const {
   }
   // Table size is known before offsets: every entry has a fixed part plus name and dims.
   size_t table_size = 4;
-  for (const auto& t : tensors_) table_size += 2 + t.name.size() + 3 + 8 + 8 * t.shape.size() + 16;
+  for (const auto& t : tensors_) table_size += 2 + t.name.size() + 3 + 8 + 8 * t.shape.size() + 24;
   const size_t meta_offset = kHeaderSize;
   const size_t table_offset = meta_offset + meta.size();
   size_t data_offset = align_up(table_offset + table_size);
@@ -350,6 +360,7 @@ std::vector<uint8_t> ModelFileWriter::serialize() const {
     for (uint64_t d : t.shape) put(table, d, 8);
     put(table, cursor, 8);
     put(table, t.bytes.size(), 8);
+    put(table, checksum_of(t.bytes.data(), t.bytes.size()), 8);
     offsets.push_back(cursor);
     cursor = align_up(cursor + t.bytes.size());
   }
@@ -369,7 +380,7 @@ std::vector<uint8_t> ModelFileWriter::serialize() const {
   std::memcpy(out.data() + table_offset, table.data(), table.size());
   for (size_t i = 0; i < tensors_.size(); ++i)
     std::memcpy(out.data() + offsets[i], tensors_[i].bytes.data(), tensors_[i].bytes.size());
-  put_at(out, 56, file_checksum(out.data(), out.size()));
+  put_at(out, 56, structure_checksum(out.data(), meta_offset, meta.size(), table_offset, table.size()));
   return out;
 }
 

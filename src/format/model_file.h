@@ -15,7 +15,7 @@
 namespace bertrt::format {
 
 inline constexpr char kMagic[8] = {'B', 'E', 'R', 'T', 'R', 'T', 'M', 'F'};
-inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kFormatVersion = 2;
 inline constexpr size_t kHeaderSize = 64;
 inline constexpr size_t kAlignment = 64;
 inline constexpr size_t kMaxDims = 8;
@@ -44,6 +44,7 @@ struct TensorInfo {
   std::vector<uint64_t> shape;
   uint64_t offset = 0;  // from the start of the file, multiple of kAlignment
   uint64_t nbytes = 0;
+  uint64_t checksum = 0;  // of the nbytes at offset
   const uint8_t* data = nullptr;  // set by the reader: points into the mapping
   uint64_t numel() const;
 };
@@ -72,15 +73,31 @@ class Checksum {
   uint64_t total_ = 0;
 };
 
-// Checksum of a whole file image, the stored checksum field (bytes 56..63) read as zero.
-uint64_t file_checksum(const uint8_t* data, size_t size);
+// Checksum of one byte range (a tensor's data).
+uint64_t checksum_of(const uint8_t* data, size_t size);
+
+// The header checksum (bytes 56..63): the 64-byte header with that field read as zero, then the
+// metadata section, then the tensor table. The caller has bounds-checked both sections.
+uint64_t structure_checksum(const uint8_t* data, uint64_t meta_offset, uint64_t meta_size, uint64_t table_offset,
+                            uint64_t table_size);
+
+// What parse() verifies besides the bounds of every section and tensor (always checked).
+enum class Verify {
+  none,       // no checksums: lets a fuzzer reach the structural checks behind the header checksum
+  structure,  // the header checksum over header, metadata and tensor table (the default at open)
+  all,        // that, and every tensor's data checksum (reads the whole file once)
+};
 
 // A parsed, validated view over a model file image (the bytes must outlive it).
 class ModelFile {
  public:
   // Validates header, metadata and tensor table against size; throws bertrt::Error
   // (BERTRT_ERROR_FORMAT, _CHECKSUM or _UNSUPPORTED) naming the problem.
-  static ModelFile parse(const uint8_t* data, size_t size, bool verify_checksum);
+  static ModelFile parse(const uint8_t* data, size_t size, Verify verify);
+
+  // Recomputes every tensor's data checksum; throws BERTRT_ERROR_CHECKSUM naming the first
+  // tensor that does not match.
+  void verify_tensors() const;
 
   uint32_t version() const { return version_; }
   uint64_t checksum() const { return checksum_; }
@@ -128,7 +145,7 @@ class ModelFileWriter {
   // An f32 [K, N] matrix already packed into the panel layout of width panel (bytes as panel_bytes).
   void add_packed_tensor(const std::string& name, const std::vector<uint64_t>& shape, uint64_t panel,
                          std::vector<uint8_t> bytes);
-  // Serialises to bytes (header, metadata, table, data) with the checksum filled in.
+  // Serialises to bytes (header, metadata, table, data) with every checksum filled in.
   std::vector<uint8_t> serialize() const;
   void write(const std::string& path) const;
 

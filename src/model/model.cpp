@@ -88,17 +88,17 @@ kernels::Activation parse_activation(const std::string& act) {
   throw Error(BERTRT_ERROR_UNSUPPORTED, "hidden_act '" + act + "' is not supported (gelu, gelu_new, gelu_pytorch_tanh, relu)");
 }
 
-std::shared_ptr<const Model> Model::open(const std::string& path, bool verify_checksum) {
+std::shared_ptr<const Model> Model::open(const std::string& path, format::Verify verify) {
   auto model = std::shared_ptr<Model>(new Model());
   model->mapping_ = std::make_unique<format::MappedFile>(path);
-  model->file_ = format::ModelFile::parse(model->mapping_->data(), model->mapping_->size(), verify_checksum);
+  model->file_ = format::ModelFile::parse(model->mapping_->data(), model->mapping_->size(), verify);
   model->load();
   return model;
 }
 
-std::shared_ptr<const Model> Model::from_memory(const uint8_t* data, size_t size, bool verify_checksum) {
+std::shared_ptr<const Model> Model::from_memory(const uint8_t* data, size_t size, format::Verify verify) {
   auto model = std::shared_ptr<Model>(new Model());
-  model->file_ = format::ModelFile::parse(data, size, verify_checksum);
+  model->file_ = format::ModelFile::parse(data, size, verify);
   model->load();
   return model;
 }

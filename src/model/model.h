@@ -68,9 +68,10 @@ struct TokenizerData {
 class Model {
  public:
   // Maps and validates a model file; throws bertrt::Error.
-  static std::shared_ptr<const Model> open(const std::string& path, bool verify_checksum);
+  static std::shared_ptr<const Model> open(const std::string& path, format::Verify verify = format::Verify::structure);
   // Validates a model file image already in memory (the bytes must outlive the model).
-  static std::shared_ptr<const Model> from_memory(const uint8_t* data, size_t size, bool verify_checksum);
+  static std::shared_ptr<const Model> from_memory(const uint8_t* data, size_t size,
+                                                  format::Verify verify = format::Verify::structure);
 
   const ModelConfig& config() const { return config_; }
   const format::ModelFile& file() const { return file_; }

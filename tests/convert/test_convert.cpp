@@ -115,7 +115,7 @@ TEST_CASE("a model without a pooler converts; pooler output is then unavailable"
   std::erase_if(tensors, [](const auto& t) { return t.name.rfind("pooler.", 0) == 0; });
   write_safetensors(dir / "model.safetensors", tensors);
   const auto bytes = convert_bytes(dir);
-  const auto model = core::Model::from_memory(bytes.data(), bytes.size(), true);
+  const auto model = core::Model::from_memory(bytes.data(), bytes.size(), format::Verify::all);
   CHECK_FALSE(model->has_pooler());
 }
 
@@ -145,7 +145,7 @@ TEST_CASE("sentence-transformers modules set the default pooling and normalizati
   std::ofstream(dir / "1_Pooling/config.json")
       << R"({"word_embedding_dimension": 32, "pooling_mode_cls_token": true, "pooling_mode_mean_tokens": false})";
   const auto bytes = convert_bytes(dir);
-  const auto model = core::Model::from_memory(bytes.data(), bytes.size(), true);
+  const auto model = core::Model::from_memory(bytes.data(), bytes.size(), format::Verify::all);
   CHECK(model->config().default_pool == BERTRT_POOL_CLS);
   CHECK(model->config().default_normalize);
 }

@@ -29,10 +29,10 @@ std::string write_all(const std::vector<uint8_t>& bytes, const std::string& name
 }
 
 // Opens through the C API and returns the status and message.
-std::pair<bertrt_status, std::string> open_status(const std::vector<uint8_t>& bytes, bool skip_checksum = false) {
+std::pair<bertrt_status, std::string> open_status(const std::vector<uint8_t>& bytes, bool verify_weights = false) {
   const std::string path = write_all(bytes, "m.bertrt");
   bertrt_model* m = nullptr;
-  bertrt_open_options o{skip_checksum ? 1 : 0};
+  bertrt_open_options o{verify_weights ? 1 : 0};
   const bertrt_status s = bertrt_model_open(path.c_str(), &o, &m);
   std::string message = bertrt_last_error();
   if (m) bertrt_model_free(m);
@@ -43,8 +43,19 @@ void put_u64(std::vector<uint8_t>& b, size_t at, uint64_t v) {
   for (int i = 0; i < 8; ++i) b[at + static_cast<size_t>(i)] = static_cast<uint8_t>(v >> (8 * i));
 }
 
-// Rewrites the stored checksum so that a deliberate edit is judged by the structural checks.
-void reseal(std::vector<uint8_t>& b) { put_u64(b, 56, format::file_checksum(b.data(), b.size())); }
+uint64_t get_u64(const std::vector<uint8_t>& b, size_t at) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | b[at + static_cast<size_t>(i)];
+  return v;
+}
+
+// Rewrites the header checksum so that a deliberate edit is judged by the structural checks
+// (left alone when the edit put a section outside the file: the bounds checks come first).
+void reseal(std::vector<uint8_t>& b) {
+  const uint64_t mo = get_u64(b, 24), ms = get_u64(b, 32), to = get_u64(b, 40), ts = get_u64(b, 48);
+  if (mo > b.size() || ms > b.size() - mo || to > b.size() || ts > b.size() - to) return;
+  put_u64(b, 56, format::structure_checksum(b.data(), mo, ms, to, ts));
+}
 
 }  // namespace
 
@@ -63,7 +74,7 @@ TEST_CASE("writer and reader round trip metadata and tensors, aligned to 64 byte
   w.add_tensor("t.f32", format::TensorDType::f32, {3, 5}, bytes);
   w.add_tensor("t.f16", format::TensorDType::f16, {7}, std::vector<uint8_t>(14, 0x3c));
   const std::vector<uint8_t> image = w.serialize();
-  const auto f = format::ModelFile::parse(image.data(), image.size(), true);
+  const auto f = format::ModelFile::parse(image.data(), image.size(), format::Verify::all);
   CHECK(f.meta_int("an.int").value() == -1234567890123);
   CHECK(f.meta_float("a.float").value() == 1e-12);
   CHECK(f.meta_string("a.string").value() == "héllo\u2028world");
@@ -84,19 +95,34 @@ TEST_CASE("damaged model files are rejected with their own status and message") 
   const std::vector<uint8_t> good = read_all(converted_model("tiny"));
   REQUIRE(open_status(good).first == BERTRT_OK);
 
-  SUBCASE("checksum mismatch") {
+  SUBCASE("a damaged byte in the metadata or the tensor table fails the header checksum") {
+    const size_t table_offset = get_u64(good, 40), table_size = get_u64(good, 48);
+    for (size_t at : {size_t{70}, table_offset + 5, table_offset + table_size - 3}) {
+      auto b = good;
+      b[at] ^= 0x10;
+      const auto [s, msg] = open_status(b);
+      INFO("byte " << at << ": " << msg);
+      CHECK(s == BERTRT_ERROR_CHECKSUM);
+      CHECK(msg.find("header checksum") != std::string::npos);
+    }
+  }
+  SUBCASE("a damaged weight fails its tensor's checksum when weights are verified") {
+    const auto f = format::ModelFile::parse(good.data(), good.size(), format::Verify::all);
+    std::mt19937 rng(std::random_device{}());
+    const auto& t = f.tensors()[std::uniform_int_distribution<size_t>(0, f.tensors().size() - 1)(rng)];
     auto b = good;
-    b[b.size() / 2] ^= 0x10;
-    const auto [s, msg] = open_status(b);
+    b[t.offset + std::uniform_int_distribution<size_t>(0, t.nbytes - 1)(rng)] ^= 0x04;
+    const auto [s, msg] = open_status(b, true);
+    INFO(msg);
     CHECK(s == BERTRT_ERROR_CHECKSUM);
-    CHECK(msg.find("checksum") != std::string::npos);
-    // Skipping the checksum loads it (a flipped weight bit is still a well-formed file).
-    CHECK(open_status(b, true).first == BERTRT_OK);
+    CHECK(msg.find("'" + t.name + "'") != std::string::npos);
+    // Without verify_weights the file opens: a changed weight is still a well-formed file.
+    CHECK(open_status(b).first == BERTRT_OK);
   }
   SUBCASE("truncated") {
     for (size_t keep : {size_t{0}, size_t{10}, size_t{63}, size_t{64}, good.size() / 2, good.size() - 1}) {
       auto b = std::vector<uint8_t>(good.begin(), good.begin() + static_cast<long>(keep));
-      const auto [s, msg] = open_status(b, true);
+      const auto [s, msg] = open_status(b);
       INFO("kept " << keep << " bytes: " << msg);
       CHECK(s == BERTRT_ERROR_FORMAT);
     }
@@ -113,9 +139,14 @@ TEST_CASE("damaged model files are rejected with their own status and message") 
     b[8] = 99;
     reseal(b);
     CHECK(open_status(b).first == BERTRT_ERROR_UNSUPPORTED);
+    b[8] = 1;  // the first version had one whole-file checksum and no per-tensor checksums
+    reseal(b);
+    const auto [s, msg] = open_status(b);
+    CHECK(s == BERTRT_ERROR_UNSUPPORTED);
+    CHECK(msg.find("convert the checkpoint again") != std::string::npos);
   }
   SUBCASE("tensor offset out of bounds") {
-    const auto f = format::ModelFile::parse(good.data(), good.size(), true);
+    const auto f = format::ModelFile::parse(good.data(), good.size(), format::Verify::all);
     // Find the offset field of the first tensor in the table and point it past the end.
     const auto& t = f.tensors().front();
     auto b = good;
@@ -149,7 +180,7 @@ TEST_CASE("damaged model files are rejected with their own status and message") 
       b[at] = static_cast<uint8_t>(rng());
       reseal(b);
       try {
-        format::ModelFile::parse(b.data(), b.size(), true);
+        format::ModelFile::parse(b.data(), b.size(), format::Verify::all);
       } catch (const bertrt::Error& e) {
         CHECK(e.status() != BERTRT_OK);
       }

@@ -101,11 +101,11 @@ std::string default_name(const std::string& path) {
 int cmd_bench(int argc, char** argv) {
   const Args args(argc, argv, 2,
                   {"--model", "--threads", "--shapes", "--runs", "--warmup", "--min-time", "--name"},
-                  {"--help", "--json", "--no-checksum"});
+                  {"--help", "--json", "--verify-weights"});
   if (args.flag("--help")) {
     std::puts(
         "usage: bertrt bench MODEL [--threads N] [--shapes 1x8,1x32,1x128,1x384,8x128] [--runs R]\n"
-        "         [--warmup W] [--min-time S] [--name NAME] [--json] [--no-checksum]\n"
+        "         [--warmup W] [--min-time S] [--name NAME] [--json] [--verify-weights]\n"
         "Times the whole forward (input_ids, all-ones mask, zero token types -> last_hidden_state and\n"
         "pooler_output) per shape: median/min/max ms and tokens/s, plus model-open and first-forward time.\n"
         "--runs R: exactly R timed runs per shape (default: at least 10 and at least --min-time seconds,\n"
@@ -139,7 +139,7 @@ int cmd_bench(int argc, char** argv) {
   const bool json = args.flag("--json");
 
   auto t0 = Clock::now();
-  const bertrt::Model model(path, !args.flag("--no-checksum"));
+  const bertrt::Model model(path, args.flag("--verify-weights"));
   const double open_ms = ms_since(t0);
   bertrt_config cfg{};
   if (bertrt_model_get_config(model.get(), &cfg) != BERTRT_OK)

@@ -25,7 +25,7 @@ constexpr const char* kHelp =
     "usage: bertrt embed MODEL TEXT...\n"
     "       bertrt embed MODEL --input FILE --output OUT [--batch-size N] [--pool cls|mean|max|pooler]\n"
     "                          [--normalize | --no-normalize] [--max-length N] [--threads N]\n"
-    "                          [--chunk-size N] [--no-checksum] [--quiet] [--progress-every S]\n"
+    "                          [--chunk-size N] [--verify-weights] [--quiet] [--progress-every S]\n"
     "Sentence embeddings with the model's pooling defaults (sentence-transformers settings when the\n"
     "model was converted from such a checkpoint; otherwise mean pooling, not normalized).\n"
     "With TEXT arguments: prints one JSON array per text, one a line.\n"
@@ -299,7 +299,7 @@ int cmd_embed(int argc, char** argv) {
   const Args args(argc, argv, 2,
                   {"--input", "--output", "--batch-size", "--pool", "--max-length", "--threads", "--chunk-size",
                    "--progress-every"},
-                  {"--help", "--normalize", "--no-normalize", "--no-checksum", "--quiet"});
+                  {"--help", "--normalize", "--no-normalize", "--verify-weights", "--quiet"});
   if (args.flag("--help")) {
     std::puts(kHelp);
     return 0;
@@ -328,7 +328,7 @@ int cmd_embed(int argc, char** argv) {
     throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "--batch-size and --chunk-size must be positive, --threads, "
                                                "--max-length and --progress-every not negative");
 
-  const Model model(model_path, !args.flag("--no-checksum"));
+  const Model model(model_path, args.flag("--verify-weights"));
   const bertrt_config& config = model.config();
   const bertrt_pool_mode mode = args.value("--pool") ? parse_pool(*args.value("--pool")) : config.default_pool;
   const bool normalize = args.flag("--normalize") ? true

@@ -10,10 +10,11 @@
 namespace bertrt::cli {
 
 int cmd_info(int argc, char** argv) {
-  const Args args(argc, argv, 2, {}, {"--help", "--no-checksum"});
+  const Args args(argc, argv, 2, {}, {"--help", "--verify-weights"});
   if (args.flag("--help")) {
-    std::puts("usage: bertrt info [MODEL] [--no-checksum]\nPrints the kernel ISA chosen for this CPU and, with MODEL,\n"
-              "the model's config, tokenizer settings, tensors (name, dtype, shape, bytes) and checksum.");
+    std::puts("usage: bertrt info [MODEL] [--verify-weights]\nPrints the kernel ISA chosen for this CPU and, with MODEL,\n"
+              "the model's config, tokenizer settings, tensors (name, dtype, shape, bytes) and checksums.\n"
+              "--verify-weights: also verify every tensor's data checksum (reads the whole file).");
     return 0;
   }
   const kernels::KernelTable& table = kernels::active();
@@ -23,11 +24,13 @@ int cmd_info(int argc, char** argv) {
   for (size_t i = 0; i < kernels::kernel_count(); ++i) std::printf("  %s\n", kernels::kernel_name(table, i));
   if (args.positional().empty()) return 0;
   const std::string path = args.positional()[0];
-  auto model = core::Model::open(path, !args.flag("--no-checksum"));
+  const bool verify_weights = args.flag("--verify-weights");
+  auto model = core::Model::open(path, verify_weights ? format::Verify::all : format::Verify::structure);
   const auto& c = model->config();
   const auto& f = model->file();
-  std::printf("model: %s\nformat version: %u\nchecksum: %016" PRIx64 " (%s)\n", path.c_str(), f.version(), f.checksum(),
-              args.flag("--no-checksum") ? "not verified" : "verified");
+  std::printf("model: %s\nformat version: %u\nheader checksum: %016" PRIx64 " (verified)\ntensor data: %s\n",
+              path.c_str(), f.version(), f.checksum(),
+              verify_weights ? "every tensor's checksum verified" : "not verified (--verify-weights checks it)");
   std::printf("config:\n  vocab_size %zu\n  hidden_size %zu\n  num_hidden_layers %zu\n  num_attention_heads %zu\n"
               "  intermediate_size %zu\n  max_position_embeddings %zu\n  type_vocab_size %zu\n  pad_token_id %" PRId64
               "\n  layer_norm_eps %g\n  hidden_act %s\n  weight_dtype %s\n  pooler %s\n",

@@ -69,7 +69,7 @@ int cmd_run(int argc, char** argv) {
   const Args args(argc, argv, 2,
                   {"--stage", "--out", "--input-ids", "--attention-mask", "--token-type-ids", "--position-ids",
                    "--inputs-embeds", "--hidden", "--pool", "--threads"},
-                  {"--help", "--output-hidden-states", "--output-attentions", "--normalize", "--no-checksum"});
+                  {"--help", "--output-hidden-states", "--output-attentions", "--normalize", "--verify-weights"});
   if (args.flag("--help")) {
     std::puts(
         "usage: bertrt run MODEL --stage lookup|embed|encode|forward --out DIR\n"
@@ -92,7 +92,7 @@ int cmd_run(int argc, char** argv) {
   std::filesystem::create_directories(*out_dir);
   auto out = [&](const std::string& name) { return (std::filesystem::path(*out_dir) / name).string(); };
 
-  Model model(args.positional()[0], !args.flag("--no-checksum"));
+  Model model(args.positional()[0], args.flag("--verify-weights"));
   Session session(model);
   session.set_threads(static_cast<int>(args.integer("--threads", 0)));
   const bertrt_config& c = model.config();

@@ -53,7 +53,7 @@ std::vector<Input> read_inputs(const std::string& path) {
 
 int cmd_tokenize(int argc, char** argv) {
   const Args args(argc, argv, 2, {"--vocab", "--pair", "--max-length", "--truncation", "--input"},
-                  {"--help", "--cased", "--no-checksum"});
+                  {"--help", "--cased", "--verify-weights"});
   if (args.flag("--help")) {
     std::puts(
         "usage: bertrt tokenize (MODEL | --vocab vocab.txt [--cased]) [--pair TEXT] [--max-length N]\n"
@@ -74,7 +74,7 @@ int cmd_tokenize(int argc, char** argv) {
   } else {
     if (texts.empty()) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "tokenize needs MODEL or --vocab");
     bertrt_model model;
-    model.impl = core::Model::open(texts.front(), !args.flag("--no-checksum"));
+    model.impl = core::Model::open(texts.front(), args.flag("--verify-weights") ? format::Verify::all : format::Verify::structure);
     texts.erase(texts.begin());
     bertrt_tokenizer* handle = nullptr;
     if (bertrt_tokenizer_from_model(&model, &handle) != BERTRT_OK)
