@@ -1,5 +1,6 @@
 // AVX-512 packed GEMM: tiles of up to 12 rows x 32 columns (two panels), 24 zmm accumulators,
-// A broadcast from memory, bias added in the epilogue, masked stores for the last columns.
+// A broadcast from memory, weights prefetched ahead, bias added in the epilogue, masked stores for
+// the last columns.
 #include <immintrin.h>
 
 #include "kernels/gemm_packed.h"
@@ -9,6 +10,10 @@ namespace {
 
 constexpr size_t P = kPackedPanel;
 constexpr int MR = 12;
+// Weight rows are prefetched this many k steps ahead (2 KiB per panel). In a forward the panels
+// come from L3 or DRAM on the first row tile of a block, where the hardware streamer alone
+// leaves the FMAs waiting; measured on bert-base and MiniLM forwards (docs/performance.md).
+constexpr size_t kPrefetchSteps = 32;
 
 inline __mmask16 cols_mask(size_t cols) {
   return cols >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << cols) - 1u);
@@ -22,6 +27,9 @@ inline void tile(size_t k, const float* a, size_t lda, const float* b0, const fl
     for (int q = 0; q < NP; ++q) acc[r][q] = _mm512_setzero_ps();
 #pragma GCC unroll 2
   for (size_t p = 0; p < k; ++p) {
+    // Past the panel's end this touches the next panel or beyond the mapping: prefetches never fault.
+    _mm_prefetch(reinterpret_cast<const char*>(b0 + (p + kPrefetchSteps) * P), _MM_HINT_T0);
+    if constexpr (NP == 2) _mm_prefetch(reinterpret_cast<const char*>(b1 + (p + kPrefetchSteps) * P), _MM_HINT_T0);
     const __m512 w0 = _mm512_load_ps(b0 + p * P);
     __m512 w1 = w0;
     if constexpr (NP == 2) w1 = _mm512_load_ps(b1 + p * P);
