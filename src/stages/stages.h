@@ -43,6 +43,7 @@ class Team {
   std::atomic<uint32_t> generation_{0};  // bumped to start a run
   std::atomic<uint32_t> state_{kClosed};  // kClosed bit | helpers inside the current run
   std::atomic<int> next_tid_{1};
+  std::atomic<int> caller_cpu_{-1};  // CPU of the thread in run(), for the helpers' placement
   int threads_ = 1;
   Fn fn_ = nullptr;
   void* ctx_ = nullptr;
