@@ -51,6 +51,23 @@ inline F sum_blocks(size_t count, Body&& body) {
   return Vec::add(Vec::add(a0, a1), Vec::add(a2, a3));
 }
 
+// Like sum_blocks for the maximum (exact, so the four accumulators give the same result as one).
+// Lanes past n and masked lanes must be returned as -inf; init is the identity (-inf).
+template <class Body>
+inline F max_blocks(size_t count, F init, Body&& body) {
+  F a0 = init, a1 = init, a2 = init, a3 = init;
+  size_t j = 0;
+  for (; j + 4 * kW <= count; j += 4 * kW) {
+    a0 = Vec::max(a0, body(j, kW, FullBlock{}));
+    a1 = Vec::max(a1, body(j + kW, kW, FullBlock{}));
+    a2 = Vec::max(a2, body(j + 2 * kW, kW, FullBlock{}));
+    a3 = Vec::max(a3, body(j + 3 * kW, kW, FullBlock{}));
+  }
+  for (; j + kW <= count; j += kW) a0 = Vec::max(a0, body(j, kW, FullBlock{}));
+  if (j < count) a1 = Vec::max(a1, body(j, count - j, TailBlock{}));
+  return Vec::max(Vec::max(a0, a1), Vec::max(a2, a3));
+}
+
 template <bool Tail>
 inline F ld(const float* p, size_t n) {
   if constexpr (Tail) return Vec::load_n(p, n);

@@ -34,12 +34,12 @@ inline void softmax_rows(float* x, size_t rows, size_t cols, size_t ld_x, float 
   const F neg_inf = Vec::set1(-__builtin_inff());
   for (size_t r = 0; r < rows; ++r) {
     float* row = x + r * ld_x;
-    F vmax = neg_inf;
-    for_blocks(cols, [&](size_t j, size_t n, auto tag) {
+    // Four independent max chains: with one, the pass waits on the max latency every vector.
+    const F vmax = max_blocks(cols, neg_inf, [&](size_t j, size_t n, auto tag) {
       constexpr bool t = decltype(tag)::tail;
       F v = Vec::mul(ld<t>(row + j, n), vscale);
       if constexpr (Masked || t) v = Vec::select(valid_lanes<Masked, t>(kv, j, n), v, neg_inf);
-      vmax = Vec::max(vmax, v);
+      return v;
     });
     const F vm = Vec::set1(Vec::reduce_max(vmax));
     F acc = Vec::zero();
