@@ -34,38 +34,33 @@ inline void for_blocks(size_t count, Body&& body) {
   if (j < count) body(j, count - j, TailBlock{});
 }
 
-// Like for_blocks, but body returns a vector that is summed; four independent accumulators so
-// the adds' latency does not serialise the loop. Tail lanes past n must be returned as zero.
-template <class Body>
-inline F sum_blocks(size_t count, Body&& body) {
-  F a0 = Vec::zero(), a1 = Vec::zero(), a2 = Vec::zero(), a3 = Vec::zero();
-  size_t j = 0;
-  for (; j + 4 * kW <= count; j += 4 * kW) {
-    a0 = Vec::add(a0, body(j, kW, FullBlock{}));
-    a1 = Vec::add(a1, body(j + kW, kW, FullBlock{}));
-    a2 = Vec::add(a2, body(j + 2 * kW, kW, FullBlock{}));
-    a3 = Vec::add(a3, body(j + 3 * kW, kW, FullBlock{}));
-  }
-  for (; j + kW <= count; j += kW) a0 = Vec::add(a0, body(j, kW, FullBlock{}));
-  if (j < count) a1 = Vec::add(a1, body(j, count - j, TailBlock{}));
-  return Vec::add(Vec::add(a0, a1), Vec::add(a2, a3));
-}
-
-// Like sum_blocks for the maximum (exact, so the four accumulators give the same result as one).
-// Lanes past n and masked lanes must be returned as -inf; init is the identity (-inf).
-template <class Body>
-inline F max_blocks(size_t count, F init, Body&& body) {
+// Like for_blocks, but body returns a vector that is folded with op (add, max) starting from
+// init; four independent accumulators so that op's latency does not serialise the loop. Tail
+// lanes past n must be returned as op's identity (0 for a sum, -inf for a max).
+template <class Op, class Body>
+inline F fold_blocks(size_t count, F init, Op&& op, Body&& body) {
   F a0 = init, a1 = init, a2 = init, a3 = init;
   size_t j = 0;
   for (; j + 4 * kW <= count; j += 4 * kW) {
-    a0 = Vec::max(a0, body(j, kW, FullBlock{}));
-    a1 = Vec::max(a1, body(j + kW, kW, FullBlock{}));
-    a2 = Vec::max(a2, body(j + 2 * kW, kW, FullBlock{}));
-    a3 = Vec::max(a3, body(j + 3 * kW, kW, FullBlock{}));
+    a0 = op(a0, body(j, kW, FullBlock{}));
+    a1 = op(a1, body(j + kW, kW, FullBlock{}));
+    a2 = op(a2, body(j + 2 * kW, kW, FullBlock{}));
+    a3 = op(a3, body(j + 3 * kW, kW, FullBlock{}));
   }
-  for (; j + kW <= count; j += kW) a0 = Vec::max(a0, body(j, kW, FullBlock{}));
-  if (j < count) a1 = Vec::max(a1, body(j, count - j, TailBlock{}));
-  return Vec::max(Vec::max(a0, a1), Vec::max(a2, a3));
+  for (; j + kW <= count; j += kW) a0 = op(a0, body(j, kW, FullBlock{}));
+  if (j < count) a1 = op(a1, body(j, count - j, TailBlock{}));
+  return op(op(a0, a1), op(a2, a3));
+}
+
+template <class Body>
+inline F sum_blocks(size_t count, Body&& body) {
+  return fold_blocks(count, Vec::zero(), [](F x, F y) { return Vec::add(x, y); }, body);
+}
+
+// The maximum is exact, so the four accumulators give the same result as one.
+template <class Body>
+inline F max_blocks(size_t count, F init, Body&& body) {
+  return fold_blocks(count, init, [](F x, F y) { return Vec::max(x, y); }, body);
 }
 
 template <bool Tail>
