@@ -118,6 +118,24 @@ def make_hf_model(out_dir, vocab_path, hidden=8, layers=1, heads=2, intermediate
     return out_dir
 
 
+def run_threads(work, n=4):
+    """Runs work(k) on n threads at once; returns the exceptions they raised."""
+    errors = []
+
+    def guarded(k):
+        try:
+            work(k)
+        except Exception as e:  # reported by the caller
+            errors.append(e)
+
+    threads = [threading.Thread(target=guarded, args=(k,)) for k in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
 def load(case, name):
     return np.load(os.path.join(FIXTURES, case["dir"], name))
 
@@ -318,22 +336,13 @@ class ApiTest(unittest.TestCase):
         batches = [rng.integers(0, m.vocab_size, size=(2, 16)) for _ in range(6)]
         want = [m.forward(b)["last_hidden_state"] for b in batches]
         results = {}
-        errors = []
 
         def work(k):
-            try:
-                for rep in range(5):
-                    for i, b in enumerate(batches):
-                        results[(k, rep, i)] = m.forward(b)["last_hidden_state"]
-            except Exception as e:  # pragma: no cover - reported below
-                errors.append(e)
+            for rep in range(5):
+                for i, b in enumerate(batches):
+                    results[(k, rep, i)] = m.forward(b)["last_hidden_state"]
 
-        threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        self.assertEqual(errors, [])
+        self.assertEqual(run_threads(work), [])
         for (k, rep, i), got in results.items():
             np.testing.assert_array_equal(got, want[i])
         self.assertGreaterEqual(m._pooled_sessions(), 2)
@@ -469,23 +478,15 @@ class ThreadsFixtureTest(unittest.TestCase):
         want = [run(c) for c in cases]
         texts = mixed_texts(30, seed=11)
         want_texts = m.encode_texts(texts, batch_size=4)
-        errors, results = [], {}
+        results = {}
 
         def work(k):
-            try:
-                for rep in range(3):
-                    for i, c in enumerate(cases):
-                        results[(k, rep, i)] = run(c)
-                    results[(k, rep, "texts")] = m.encode_texts(texts, batch_size=4)
-            except Exception as e:  # pragma: no cover - reported below
-                errors.append(e)
+            for rep in range(3):
+                for i, c in enumerate(cases):
+                    results[(k, rep, i)] = run(c)
+                results[(k, rep, "texts")] = m.encode_texts(texts, batch_size=4)
 
-        threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        self.assertEqual(errors, [])
+        self.assertEqual(run_threads(work), [])
         self.assertEqual(len(results), 4 * 3 * (len(cases) + 1))
         for (k, rep, i), got in results.items():
             if i == "texts":

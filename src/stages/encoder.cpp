@@ -39,6 +39,24 @@ int thread_count(const Workspace& ws) {
 
 namespace {
 
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(_M_X64)
+  _mm_pause();
+#endif
+}
+
+// Waits until ready(): spins briefly (the next run usually starts, and helpers usually leave,
+// within microseconds), then sleeps on cv. Whoever makes ready() true notifies cv under m.
+template <class Ready>
+void spin_then_wait(std::mutex& m, std::condition_variable& cv, Ready&& ready) {
+  for (int spins = 0; spins < 2000; ++spins) {
+    if (ready()) return;
+    cpu_relax();
+  }
+  std::unique_lock<std::mutex> lock(m);
+  cv.wait(lock, ready);
+}
+
 // y[m, N] = act(x[m, K] W + bias) on a packed W. Work is split into blocks of up to kRows rows x
 // kCols columns (panel-aligned), column-block major so that one thread walks one weight slice;
 // bias is added in the micro-kernel's epilogue and the activation applied to each block while it
@@ -166,13 +184,8 @@ void linear_cols_job(long job, const float* x, const WeightMatrix& w, const floa
 // finds the jobs taken and moves on. Which thread runs a job never changes its bits.
 void wait_done(const PhaseSync& s, long jobs) {
   for (int spins = 0; s.done.load(std::memory_order_acquire) < jobs; ++spins) {
-    if (spins < 4000) {
-#if defined(__x86_64__) || defined(_M_X64)
-      _mm_pause();
-#endif
-    } else {
-      std::this_thread::yield();
-    }
+    if (spins < 4000) cpu_relax();
+    else std::this_thread::yield();
   }
 }
 
@@ -272,18 +285,8 @@ void Team::run(int threads, Fn fn, void* ctx) {
   started_.notify_all();
   fn(ctx, 0);
   // Close the run, then wait for the helpers inside it.
-  uint32_t s = state_.fetch_or(kClosed, std::memory_order_acq_rel) | kClosed;
-  for (int spins = 0; s != kClosed; ++spins) {
-    if (spins < 2000) {
-#if defined(__x86_64__) || defined(_M_X64)
-      _mm_pause();
-#endif
-    } else {
-      std::unique_lock<std::mutex> lock(mutex_);
-      left_.wait(lock, [&] { return state_.load(std::memory_order_acquire) == kClosed; });
-    }
-    s = state_.load(std::memory_order_acquire);
-  }
+  state_.fetch_or(kClosed, std::memory_order_acq_rel);
+  spin_then_wait(mutex_, left_, [&] { return state_.load(std::memory_order_acquire) == kClosed; });
 }
 
 void Team::work() {
@@ -291,19 +294,8 @@ void Team::work() {
   // later bump (the first run's, or the destructor's).
   uint32_t seen = 0;
   for (;;) {
-    uint32_t g = generation_.load(std::memory_order_acquire);
-    for (int spins = 0; g == seen; ++spins) {
-      if (spins < 2000) {
-#if defined(__x86_64__) || defined(_M_X64)
-        _mm_pause();
-#endif
-      } else {
-        std::unique_lock<std::mutex> lock(mutex_);
-        started_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
-      }
-      g = generation_.load(std::memory_order_acquire);
-    }
-    seen = g;
+    spin_then_wait(mutex_, started_, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+    seen = generation_.load(std::memory_order_acquire);
     if (stop_.load(std::memory_order_acquire)) return;
     // Enter the run unless it is closed already.
     uint32_t s = state_.load(std::memory_order_relaxed);

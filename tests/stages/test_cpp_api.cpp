@@ -8,19 +8,10 @@
 
 #include "bertrt/bertrt.hpp"
 #include "common/fixtures.h"
+#include "common/status.h"
 
 using bertrt::testing::converted_model;
-
-namespace {
-bertrt_status status_of(auto&& fn) {
-  try {
-    fn();
-  } catch (const bertrt::Error& e) {
-    return e.status();
-  }
-  return BERTRT_OK;
-}
-}  // namespace
+using bertrt::testing::status_of;
 
 TEST_CASE("mismatched buffer sizes are shape errors") {
   bertrt::Model model(converted_model("tiny"));

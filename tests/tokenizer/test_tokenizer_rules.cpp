@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/status.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer_test_util.h"
 
@@ -22,6 +23,7 @@ using bertrt::core::Encoding;
 using bertrt::core::Tokenizer;
 using bertrt::core::TokenizerConfig;
 using bertrt_test::tokenizer_for;
+using bertrt::testing::status_of;
 
 namespace {
 
@@ -60,15 +62,6 @@ std::vector<std::string> token_strings(const Tokenizer& t, const Encoding& e) {
   std::vector<std::string> out;
   for (auto s : t.tokens(e)) out.emplace_back(s);
   return out;
-}
-
-bertrt_status status_of(auto&& fn) {
-  try {
-    fn();
-  } catch (const bertrt::Error& e) {
-    return e.status();
-  }
-  return BERTRT_OK;
 }
 
 std::string repeat(std::string_view s, std::size_t n) {
