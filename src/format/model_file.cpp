@@ -97,9 +97,6 @@ ModelFile ModelFile::parse(const uint8_t* data, size_t size, Verify verify) {
   Cursor h(data + 8, kHeaderSize - 8, "header");
   ModelFile mf;
   mf.version_ = static_cast<uint32_t>(h.u(4));
-  if (mf.version_ == 1)
-    throw Error(BERTRT_ERROR_UNSUPPORTED, "model file: format version 1 is not supported (this library reads version " +
-                                              std::to_string(kFormatVersion) + "); convert the checkpoint again");
   const uint32_t flags = static_cast<uint32_t>(h.u(4));
   const uint64_t file_size = h.u(8);
   const uint64_t meta_offset = h.u(8), meta_size = h.u(8);
@@ -108,7 +105,8 @@ ModelFile ModelFile::parse(const uint8_t* data, size_t size, Verify verify) {
   if (mf.version_ != kFormatVersion)
     throw Error(BERTRT_ERROR_UNSUPPORTED, "model file: format version " + std::to_string(mf.version_) +
                                               " is not supported (this library reads version " +
-                                              std::to_string(kFormatVersion) + ")");
+                                              std::to_string(kFormatVersion) + ")" +
+                                              (mf.version_ < kFormatVersion ? "; convert the checkpoint again" : ""));
   if (flags != 0) throw Error(BERTRT_ERROR_UNSUPPORTED, "model file: unknown header flags " + std::to_string(flags));
   if (file_size != size)
     fail("header says " + std::to_string(file_size) + " bytes but the file has " + std::to_string(size) +
