@@ -119,11 +119,13 @@ def make_hf_model(out_dir, vocab_path, hidden=8, layers=1, heads=2, intermediate
 
 
 def run_threads(work, n=4):
-    """Runs work(k) on n threads at once; returns the exceptions they raised."""
+    """Runs work(k) on n threads, released together by a barrier; returns the exceptions they raised."""
     errors = []
+    start = threading.Barrier(n)
 
     def guarded(k):
         try:
+            start.wait()
             work(k)
         except Exception as e:  # reported by the caller
             errors.append(e)
@@ -342,9 +344,14 @@ class ApiTest(unittest.TestCase):
                 for i, b in enumerate(batches):
                     results[(k, rep, i)] = m.forward(b)["last_hidden_state"]
 
-        self.assertEqual(run_threads(work), [])
-        for (k, rep, i), got in results.items():
-            np.testing.assert_array_equal(got, want[i])
+        # Two sessions in the pool show that two forwards ran at the same time (the GIL is released
+        # while computing). Whether calls overlap is up to the OS scheduler, so a few attempts.
+        for _ in range(20):
+            self.assertEqual(run_threads(work), [])
+            for (k, rep, i), got in results.items():
+                np.testing.assert_array_equal(got, want[i])
+            if m._pooled_sessions() >= 2:
+                break
         self.assertGreaterEqual(m._pooled_sessions(), 2)
 
     def test_tokenize(self):
