@@ -3,7 +3,9 @@
 // and accumulates shifted sums of d = x - K and d^2, with K the float mean of the row's first
 // 4 kW values (so |K - mean| is a fraction of the spread and var = mean(d^2) - mean(d)^2 does not
 // cancel; no E[x^2] - mean^2); pass 2 re-reads the row from L1 and writes
-// ((x - K) - mean(d)) * inv_std * gamma + beta. Shorter rows use the corrected three-pass form in
+// fma(fma(x - K, inv_std, -mean(d) * inv_std), gamma, beta), and prefetches the next row's inputs
+// (one prefetch per cache line): pass 2 reads nothing from L2, so without it the fills of the next
+// row's inputs only start when pass 1 of that row does. Shorter rows use the corrected three-pass form in
 // layernorm_finish. Accumulation is in float over kW lanes; tests/kernels bounds the difference
 // from the double-precision scalar reference at 1e-5 * max(1, |ref|), with row means up to 100x
 // the spread.
@@ -13,6 +15,26 @@
 
 namespace bertrt::kernels::BERTRT_ISA_NS {
 namespace {
+
+constexpr size_t kLineFloats = 64 / sizeof(float);
+
+// Pass 2: x [h] := ((x - shift) - corr) / sqrt(var + eps) * gamma + beta, written as
+// fma(fma(x - shift, inv, -corr * inv), gamma, beta): x - shift is exact in the large-mean case and
+// corr * inv is small, so this is as accurate as the subtract-then-scale form with one operation
+// fewer. prefetch_next(k) is called once per 64-byte line of floats (k a multiple of 16).
+template <class Prefetch>
+inline void normalize_row(float* x, const float* gamma, const float* beta, float eps, size_t h, F vshift,
+                          double corr, double var, Prefetch&& prefetch_next) {
+  const double inv = 1.0 / __builtin_sqrt(var + static_cast<double>(eps));
+  const F vinv = Vec::set1(static_cast<float>(inv));
+  const F vneg_corr = Vec::set1(static_cast<float>(-corr * inv));
+  for_blocks(h, [&](size_t k, size_t n, auto tag) {
+    constexpr bool t = decltype(tag)::tail;
+    if (kW >= kLineFloats || k % kLineFloats == 0) prefetch_next(k);
+    const F y = Vec::fma(Vec::sub(ld<t>(x + k, n), vshift), vinv, vneg_corr);
+    st<t>(x + k, Vec::fma(y, ld<t>(gamma + k, n), ld<t>(beta + k, n)), n);
+  });
+}
 
 // x [h] holds the row, sum its float sum; normalises in place.
 // Corrected two-pass: m = sum / h rounded to float, d = x - m (exact for rows whose values lie
@@ -54,22 +76,16 @@ inline void layernorm_finish(float* x, const float* gamma, const float* beta, fl
   const double corr = static_cast<double>(Vec::reduce_add(s0)) * inv_h;
   double var = static_cast<double>(Vec::reduce_add(q0)) * inv_h - corr * corr;
   if (var < 0.0) var = 0.0;
-  const F vcorr = Vec::set1(static_cast<float>(corr));
-  const F vinv = Vec::set1(static_cast<float>(1.0 / __builtin_sqrt(var + static_cast<double>(eps))));
-  for_blocks(h, [&](size_t k, size_t n, auto tag) {
-    constexpr bool t = decltype(tag)::tail;
-    const F y = Vec::mul(Vec::sub(Vec::sub(ld<t>(x + k, n), vmean), vcorr), vinv);
-    st<t>(x + k, Vec::fma(y, ld<t>(gamma + k, n), ld<t>(beta + k, n)), n);
-  });
+  normalize_row(x, gamma, beta, eps, h, vmean, corr, var, [](size_t) {});
 }
 
 // Two-pass row for h >= 4 kW. make(j, n, tag) forms x[j, j + n) (lanes past n zero), stores it
-// to x + j and returns it. Shift K: float mean of x[0, 4 kW); d = x - K is exact for values within
+// to x + j and returns it; prefetch_next(k) as in normalize_row. Shift K: float mean of x[0, 4 kW); d = x - K is exact for values within
 // a factor 2 of K (the large-mean case); c = mean(d) in double, var = mean(d^2) - c^2 with c^2
 // small next to var because K is the mean of 4 kW samples of the row.
-template <class Make>
+template <class Make, class Prefetch>
 inline void layernorm_fused_row(float* x, const float* gamma, const float* beta, float eps, size_t h,
-                                Make&& make) {
+                                Make&& make, Prefetch&& prefetch_next) {
   const F x0 = make(0, kW, FullBlock{});
   const F x1 = make(kW, kW, FullBlock{});
   const F x2 = make(2 * kW, kW, FullBlock{});
@@ -109,13 +125,7 @@ inline void layernorm_fused_row(float* x, const float* gamma, const float* beta,
   const double corr = static_cast<double>(Vec::reduce_add(s0)) * inv_h;
   double var = static_cast<double>(Vec::reduce_add(q0)) * inv_h - corr * corr;
   if (var < 0.0) var = 0.0;
-  const F vcorr = Vec::set1(static_cast<float>(corr));
-  const F vinv = Vec::set1(static_cast<float>(1.0 / __builtin_sqrt(var + static_cast<double>(eps))));
-  for_blocks(h, [&](size_t k, size_t n, auto tag) {
-    constexpr bool t = decltype(tag)::tail;
-    const F y = Vec::mul(Vec::sub(Vec::sub(ld<t>(x + k, n), vk), vcorr), vinv);
-    st<t>(x + k, Vec::fma(y, ld<t>(gamma + k, n), ld<t>(beta + k, n)), n);
-  });
+  normalize_row(x, gamma, beta, eps, h, vk, corr, var, prefetch_next);
 }
 
 template <bool HasBias>
@@ -132,7 +142,13 @@ inline void add_bias_layernorm_rows(const float* a, const float* b, const float*
       st<t>(o + j, s, n);
       return s;  // tail lanes past n are zero
     };
-    if (h >= 4 * kW) layernorm_fused_row(o, gamma, beta, eps, h, make);
+    const bool last = i + 1 == rows;
+    auto prefetch_next = [&](size_t k) {
+      if (last) return;
+      Vec::prefetch(ar + h + k);
+      Vec::prefetch(br + h + k);
+    };
+    if (h >= 4 * kW) layernorm_fused_row(o, gamma, beta, eps, h, make, prefetch_next);
     else layernorm_finish(o, gamma, beta, eps, h, Vec::reduce_add(sum_blocks(h, make)));
   }
 }
@@ -167,7 +183,18 @@ inline void embed_layernorm_rows(const EmbedLayerNormArgs& args) {
       st<t>(o + j, s, n);
       return s;
     };
-    if (h >= 4 * kW) layernorm_fused_row(o, args.gamma, args.beta, args.eps, h, make);
+    auto prefetch_next = [&](size_t k) {
+      if (i + 1 == args.rows) return;
+      // The next word row is a random row of the table (L3 or memory): the line that holds
+      // element k of it; position rows follow one another and stay with the streamer.
+      const void* next = word_row(i + 1);
+      if constexpr (Src == WordSource::table_f16 || Src == WordSource::table_bf16) {
+        if (k % (2 * kLineFloats) == 0) Vec::prefetch(static_cast<const uint16_t*>(next) + k);
+      } else {
+        Vec::prefetch(static_cast<const float*>(next) + k);
+      }
+    };
+    if (h >= 4 * kW) layernorm_fused_row(o, args.gamma, args.beta, args.eps, h, make, prefetch_next);
     else layernorm_finish(o, args.gamma, args.beta, args.eps, h, Vec::reduce_add(sum_blocks(h, make)));
   }
 }

@@ -102,7 +102,10 @@ struct Vec {
     s = _mm_max_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
   }
-  static void prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0); }
+  // A volatile asm rather than _mm_prefetch: GCC 12's dead-code elimination drops
+  // __builtin_prefetch when it sits in a lambda inlined into a loop (the LayerNorm kernels' next-row
+  // prefetch vanished that way). Prefetches never fault, so p may point past any mapping.
+  static void prefetch(const void* p) { asm volatile("prefetcht0 %0" : : "m"(*static_cast<const char*>(p))); }
 };
 
 }  // namespace

@@ -85,7 +85,9 @@ struct Vec {
 
   static float reduce_add(F v) { return vaddvq_f32(v); }
   static float reduce_max(F v) { return vmaxvq_f32(v); }
-  static void prefetch(const void* p) { __builtin_prefetch(p); }
+  // A volatile asm rather than __builtin_prefetch, which GCC 12 can drop as dead code when it
+  // sits in an inlined lambda (see simd_avx512.h). Prefetches never fault.
+  static void prefetch(const void* p) { asm volatile("prfm pldl1keep, [%0]" : : "r"(p)); }
 };
 
 }  // namespace
