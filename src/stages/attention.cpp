@@ -42,10 +42,8 @@ AttentionPlan attention_plan(const ModelConfig& c, Workspace& ws, size_t batch, 
   p.slice = (p.kt_floats + v_floats + P - 1) / P * P;
   p.scores = grow(ws.scores, static_cast<size_t>(threads) * T * T);
   // Per thread: K^T packed [ceil(T/16) panels of d x 16] then V packed [ceil(d/16) panels of T x 16],
-  // each slice a multiple of 16 floats so every slice starts 64-byte aligned.
-  float* pack_base = grow(ws.attn_pack, static_cast<size_t>(threads) * p.slice + P);
-  while (reinterpret_cast<uintptr_t>(pack_base) % 64) ++pack_base;
-  p.pack = pack_base;
+  // each slice a multiple of 16 floats so that every slice starts 64-byte aligned as the buffer does.
+  p.pack = grow(ws.attn_pack, static_cast<size_t>(threads) * p.slice);
   return p;
 }
 

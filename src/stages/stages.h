@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/aligned.h"
 #include "model/model.h"
 
 namespace bertrt::core {
@@ -55,18 +56,19 @@ class Team {
 // Scratch memory owned by a Session. Buffers only grow, so calls at the same or a smaller
 // shape allocate nothing.
 struct Workspace {
-  std::vector<float> embedded;   // [N, H]  embedding output inside forward
-  std::vector<float> qkv;        // [N, 3H]
-  std::vector<float> context;    // [N, H]
-  std::vector<float> projected;  // [N, H]
-  std::vector<float> attn_norm;  // [N, H]  output of the attention block
-  std::vector<float> ffn;        // [N, I]
-  std::vector<float> ping, pong; // [N, H]  layer outputs when the caller keeps no hidden states
-  std::vector<float> scores;     // [threads, T, T]
+  // Float buffers are cache-line aligned (common/aligned.h).
+  AlignedVector<float> embedded;   // [N, H]  embedding output inside forward
+  AlignedVector<float> qkv;        // [N, 3H]
+  AlignedVector<float> context;    // [N, H]
+  AlignedVector<float> projected;  // [N, H]
+  AlignedVector<float> attn_norm;  // [N, H]  output of the attention block
+  AlignedVector<float> ffn;        // [N, I]
+  AlignedVector<float> ping, pong; // [N, H]  layer outputs when the caller keeps no hidden states
+  AlignedVector<float> scores;     // [threads, T, T]
   std::vector<size_t> row_blocks;  // (first row, rows) pairs of the packed GEMM's row blocks
-  std::vector<float> attn_pack;  // [threads, 2, T rounded up to 16, head_dim] packed K^T and V (+ 64-byte alignment)
-  std::vector<float> weights;    // widened f16/bf16 weight matrix [in, out]
-  std::vector<float> pooled;     // [B, H]
+  AlignedVector<float> attn_pack;  // [threads, 2, T rounded up to 16, head_dim] packed K^T and V
+  AlignedVector<float> weights;    // widened f16/bf16 weight matrix [in, out]
+  AlignedVector<float> pooled;     // [B, H]
   std::vector<int64_t> ids;      // [N] default position/type ids
   std::vector<uint8_t> key_valid;  // [B, T]
   std::vector<float*> layer_out;   // [L] destinations of the layers inside encode
@@ -76,8 +78,8 @@ struct Workspace {
   int threads = 0;               // 0: OpenMP default
 };
 
-template <typename T>
-T* grow(std::vector<T>& v, size_t n) {
+template <typename T, typename A>
+T* grow(std::vector<T, A>& v, size_t n) {
   if (v.size() < n) v.resize(n);
   return v.data();
 }
