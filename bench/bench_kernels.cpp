@@ -255,7 +255,7 @@ void BM_masked_softmax(benchmark::State& state) {
   std::vector<uint8_t> valid(h, 1);
   for (size_t c = h - h / 8; c < h; ++c) valid[c] = 0;  // padded tail
   auto run = [&] {
-    active().masked_softmax(x.data(), n, h, h, 0.125f, valid.data());
+    active().masked_softmax(x.data(), n, h, h, 0.125f, valid.data(), nullptr);
     benchmark::ClobberMemory();
   };
   for (auto _ : state) run();

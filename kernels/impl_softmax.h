@@ -1,5 +1,6 @@
 // Masked softmax, written once against Vec. Three passes per row: max of x*scale over the valid
-// columns, e = exp(x*scale - max) stored (masked columns 0) while summing, then e * (1/sum).
+// columns, e = exp(x*scale - max) stored (masked columns 0) while summing, then e * (1/sum) -- or,
+// with inv_sums set, 1/sum written there and the third pass left to the caller.
 // exp is exp_v (impl_common.h, <= 1.5e-7 relative); the sum is a float sum over kW lanes.
 // tests/kernels checks every output within 1e-6 absolute of the scalar reference.
 #pragma once
@@ -20,13 +21,16 @@ inline M valid_lanes(const uint8_t* kv, size_t j, size_t n) {
 }
 
 template <bool Masked>
-inline void softmax_rows(float* x, size_t rows, size_t cols, size_t ld_x, float scale, const uint8_t* kv) {
+inline void softmax_rows(float* x, size_t rows, size_t cols, size_t ld_x, float scale, const uint8_t* kv,
+                         float* inv_sums) {
   if constexpr (Masked) {
     bool any = false;
     for (size_t c = 0; c < cols && !any; ++c) any = kv[c] != 0;
     if (!any) {
-      for (size_t r = 0; r < rows; ++r)
+      for (size_t r = 0; r < rows; ++r) {
         for_blocks(cols, [&](size_t j, size_t n, auto tag) { st<decltype(tag)::tail>(x + r * ld_x + j, Vec::zero(), n); });
+        if (inv_sums) inv_sums[r] = 0.0f;
+      }
       return;
     }
   }
@@ -50,7 +54,12 @@ inline void softmax_rows(float* x, size_t rows, size_t cols, size_t ld_x, float 
       st<t>(row + j, e, n);
       acc = Vec::add(acc, e);
     });
-    const F vinv = Vec::set1(static_cast<float>(1.0 / static_cast<double>(Vec::reduce_add(acc))));
+    const float inv = static_cast<float>(1.0 / static_cast<double>(Vec::reduce_add(acc)));
+    if (inv_sums) {
+      inv_sums[r] = inv;
+      continue;
+    }
+    const F vinv = Vec::set1(inv);
     for_blocks(cols, [&](size_t j, size_t n, auto tag) {
       constexpr bool t = decltype(tag)::tail;
       st<t>(row + j, Vec::mul(ld<t>(row + j, n), vinv), n);
@@ -60,9 +69,10 @@ inline void softmax_rows(float* x, size_t rows, size_t cols, size_t ld_x, float 
 
 }  // namespace
 
-void masked_softmax(float* x, size_t rows, size_t cols, size_t ld, float scale, const uint8_t* key_valid) {
-  if (key_valid) softmax_rows<true>(x, rows, cols, ld, scale, key_valid);
-  else softmax_rows<false>(x, rows, cols, ld, scale, key_valid);
+void masked_softmax(float* x, size_t rows, size_t cols, size_t ld, float scale, const uint8_t* key_valid,
+                    float* inv_sums) {
+  if (key_valid) softmax_rows<true>(x, rows, cols, ld, scale, key_valid, inv_sums);
+  else softmax_rows<false>(x, rows, cols, ld, scale, key_valid, inv_sums);
 }
 
 }  // namespace bertrt::kernels::BERTRT_ISA_NS

@@ -14,7 +14,8 @@
   void embed_layernorm(const EmbedLayerNormArgs& args);                                                     \
   void add_bias_layernorm(const float* a, const float* b, const float* bias, const float* gamma,            \
                           const float* beta, float eps, size_t n, size_t hidden, float* out);               \
-  void masked_softmax(float* x, size_t rows, size_t cols, size_t ld, float scale, const uint8_t* key_valid); \
+  void masked_softmax(float* x, size_t rows, size_t cols, size_t ld, float scale, const uint8_t* key_valid,  \
+                      float* inv_sums);                                                                     \
   void bias_activation(float* x, size_t rows, size_t cols, size_t ld, const float* bias, Activation act);    \
   void f16_to_f32(const uint16_t* src, size_t n, float* dst);                                               \
   void bf16_to_f32(const uint16_t* src, size_t n, float* dst);                                              \

@@ -57,8 +57,11 @@ struct KernelTable {
 
   // In place over rows [rows, cols] with row stride ld: x = softmax(x * scale) over the columns
   // whose key_valid entry is nonzero (key_valid [cols], null = all valid); masked columns become 0.
-  // A row with no valid column becomes all zeros. Max-subtracted.
-  void (*masked_softmax)(float* x, size_t rows, size_t cols, size_t ld, float scale, const uint8_t* key_valid);
+  // A row with no valid column becomes all zeros. Max-subtracted. With inv_sums [rows] set, the
+  // rows are left unnormalised, e = exp(x * scale - max), and inv_sums[r] = 1 / sum(e) (0 for a
+  // row with no valid column): attention scales the rows of P V instead (d values, not cols).
+  void (*masked_softmax)(float* x, size_t rows, size_t cols, size_t ld, float scale, const uint8_t* key_valid,
+                         float* inv_sums);
 
   // In place over rows [rows, cols] with row stride ld: x = act(x + bias); bias [cols] or null.
   void (*bias_activation)(float* x, size_t rows, size_t cols, size_t ld, const float* bias, Activation act);

@@ -40,7 +40,8 @@ AttentionPlan attention_plan(const ModelConfig& c, Workspace& ws, size_t batch, 
   p.kt_floats = (T + P - 1) / P * P * d;
   const size_t v_floats = kernels::packed_floats(T, d);
   p.slice = (p.kt_floats + v_floats + P - 1) / P * P;
-  p.scores = grow(ws.scores, static_cast<size_t>(threads) * T * T);
+  p.scores = grow(ws.scores, static_cast<size_t>(threads) * (T * T + T));
+  p.inv_sums = p.scores + static_cast<size_t>(threads) * T * T;
   // Per thread: K^T packed [ceil(T/16) panels of d x 16] then V packed [ceil(d/16) panels of T x 16],
   // each slice a multiple of 16 floats so that every slice starts 64-byte aligned as the buffer does.
   p.pack = grow(ws.attn_pack, static_cast<size_t>(threads) * p.slice);
@@ -79,15 +80,29 @@ void attention_job(const ModelConfig& c, const AttentionPlan& plan, int tid, siz
   // Query rows after the last valid token are padding: not computed, context and probabilities 0.
   const size_t qrows = span.end;
   gemm(qrows, keys, d, q, ld, kt, nullptr, scores, keys);
-  k.masked_softmax(scores, qrows, keys, keys, scale, span.contiguous ? nullptr : key_valid + b * T + span.begin);
+  // The softmax rows stay unnormalised and the rows of P V (d values each) are scaled by 1 / sum
+  // instead of the rows of P (keys values each); probabilities, when asked for, are scaled on the
+  // way out, so the context is the same with or without them.
+  float* inv_sums = plan.inv_sums + static_cast<size_t>(tid) * T;
+  k.masked_softmax(scores, qrows, keys, keys, scale, span.contiguous ? nullptr : key_valid + b * T + span.begin,
+                   inv_sums);
   kernels::pack_panels(v, keys, d, ld, vp);
   gemm(qrows, d, keys, scores, keys, vp, nullptr, ctx, h);
+  for (size_t t = 0; t < qrows; ++t) {
+    float* row = ctx + t * h;
+    const float s = inv_sums[t];
+    for (size_t i = 0; i < d; ++i) row[i] *= s;
+  }
   for (size_t t = qrows; t < T; ++t) std::memset(ctx + t * h, 0, d * sizeof(float));
   if (probs_out) {
     for (size_t t = 0; t < T; ++t) {
       float* row = probs_out + t * T;
       std::memset(row, 0, T * sizeof(float));
-      if (t < qrows) std::memcpy(row + span.begin, scores + t * keys, keys * sizeof(float));
+      if (t < qrows) {
+        const float* e = scores + t * keys;
+        const float s = inv_sums[t];
+        for (size_t j = 0; j < keys; ++j) row[span.begin + j] = e[j] * s;
+      }
     }
   }
 }

@@ -64,7 +64,7 @@ struct Workspace {
   AlignedVector<float> attn_norm;  // [N, H]  output of the attention block
   AlignedVector<float> ffn;        // [N, I]
   AlignedVector<float> ping, pong; // [N, H]  layer outputs when the caller keeps no hidden states
-  AlignedVector<float> scores;     // [threads, T, T]
+  AlignedVector<float> scores;     // [threads, T, T], then [threads, T] softmax 1 / row sums
   std::vector<size_t> row_blocks;  // (first row, rows) pairs of the packed GEMM's row blocks
   AlignedVector<float> attn_pack;  // [threads, 2, T rounded up to 16, head_dim] packed K^T and V
   AlignedVector<float> weights;    // widened f16/bf16 weight matrix [in, out]
@@ -116,6 +116,7 @@ void attention(const ModelConfig& c, Workspace& ws, const float* qkv, size_t bat
 // outside any parallel region); attention_job runs job b * heads + head on thread tid's scratch.
 struct AttentionPlan {
   float* scores = nullptr;  // [threads, T, T]
+  float* inv_sums = nullptr;  // [threads, T] 1 / softmax row sums
   float* pack = nullptr;    // [threads, slice], 64-byte aligned
   size_t slice = 0, kt_floats = 0;
 };
