@@ -39,6 +39,10 @@ int thread_count(const Workspace& ws) {
 
 namespace {
 
+int capped_threads(const Workspace& ws, int max_threads) {
+  return max_threads > 0 ? std::min(max_threads, thread_count(ws)) : thread_count(ws);
+}
+
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(_M_X64)
   _mm_pause();
@@ -63,7 +67,7 @@ void spin_then_wait(std::mutex& m, std::condition_variable& cv, Ready&& ready) {
 // is in cache. Each output element is computed by one call in a fixed k order: the result does not
 // depend on the thread count.
 void linear_packed(Workspace& ws, const float* x, size_t m, const WeightMatrix& w, const float* bias,
-                   kernels::Activation act, float* y, const RowSet* rowset) {
+                   kernels::Activation act, float* y, const RowSet* rowset, int max_threads) {
   constexpr size_t kCols = 64, kRows = 96;
   const kernels::KernelTable& k = kernels::active();
   const kernels::PackedGemmFn gemm = kernels::packed_gemm();
@@ -101,7 +105,7 @@ void linear_packed(Workspace& ws, const float* x, size_t m, const WeightMatrix& 
   const long jobs = col_blocks * row_blocks;
   // At least ~2 MFLOP per thread: below that a fork/join costs more than it saves.
   const long by_work = 1 + static_cast<long>(2.0 * static_cast<double>(computed_rows) * n * kk / 2e6);
-  const int threads = static_cast<int>(std::min<long>({thread_count(ws), jobs, by_work}));
+  const int threads = static_cast<int>(std::min<long>({capped_threads(ws, max_threads), jobs, by_work}));
   auto run = [&](long job) {
     const size_t cb = static_cast<size_t>(job / row_blocks), rb = static_cast<size_t>(job % row_blocks);
     const size_t c0 = cb * kCols, r0 = blocks[2 * rb], rows = blocks[2 * rb + 1];
@@ -125,14 +129,15 @@ void linear_packed(Workspace& ws, const float* x, size_t m, const WeightMatrix& 
 }  // namespace
 
 void linear(Workspace& ws, const float* x, size_t m, const WeightMatrix& w, const float* bias,
-            kernels::Activation act, float* y, const RowSet* rows) {
+            kernels::Activation act, float* y, const RowSet* rows, int max_threads) {
   if (w.packed) {
-    linear_packed(ws, x, m, w, bias, act, y, rows);
+    linear_packed(ws, x, m, w, bias, act, y, rows, max_threads);
     return;
   }
   const kernels::KernelTable& k = kernels::active();
 #ifdef BERTRT_HAVE_BLAS
-  openblas_set_num_threads(thread_count(ws));  // the session's count, never OpenBLAS's own default
+  // The session's count (or the cap), never OpenBLAS's own default.
+  openblas_set_num_threads(capped_threads(ws, max_threads));
 #endif
   const float* weights = static_cast<const float*>(w.data);
   if (w.dtype != kernels::DType::f32) {

@@ -97,8 +97,9 @@ struct RowSet {
   size_t batch = 0, seq_len = 0;
   const KeySpan* spans = nullptr;
 };
+// max_threads > 0 caps the threads below the session's count.
 void linear(Workspace& ws, const float* x, size_t m, const WeightMatrix& w, const float* bias,
-            kernels::Activation act, float* y, const RowSet* rows = nullptr);
+            kernels::Activation act, float* y, const RowSet* rows = nullptr, int max_threads = 0);
 
 // Which keys of each row are valid, and the contiguous span that holds them.
 struct KeySpan {
