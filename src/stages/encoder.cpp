@@ -155,18 +155,27 @@ void linear(Workspace& ws, const float* x, size_t m, const WeightMatrix& w, cons
 
 namespace {
 
-// Job `job` of the column-split packed linear (as linear_packed splits it): jobs are (64-column
-// block, row block) pairs over the computed rows' blocks; job number col_blocks * nblocks zeroes
-// the skipped rows. linear_cols_jobs gives the count.
+// Job `job` of the packed linear split as linear_packed splits it, into (64-column block, row
+// block) pairs over the computed rows' blocks; job number col_blocks * nblocks zeroes the skipped
+// rows. linear_cols_jobs gives the count. For PhaseWalker's `parts` shares the row blocks are cut
+// into `parts` ranges, share q holding range q's jobs (cols_share_begin), numbered column block
+// by column block inside it: a thread works on its own rows, and one weight slice at a time.
+constexpr size_t kColBlock = 64;
 long linear_cols_jobs(const WeightMatrix& w, size_t nblocks) {
-  return static_cast<long>((w.out + 63) / 64 * nblocks) + 1;
+  return static_cast<long>((w.out + kColBlock - 1) / kColBlock * nblocks) + 1;
+}
+size_t rows_share_begin(size_t nblocks, int parts, int q) {
+  return nblocks * static_cast<size_t>(q) / static_cast<size_t>(parts);
+}
+long cols_share_begin(const WeightMatrix& w, size_t nblocks, int parts, int q) {
+  if (q == parts) return linear_cols_jobs(w, nblocks);
+  return static_cast<long>((w.out + kColBlock - 1) / kColBlock * rows_share_begin(nblocks, parts, q));
 }
 void linear_cols_job(long job, const float* x, const WeightMatrix& w, const float* bias, kernels::Activation act,
-                     float* y, const size_t* blocks, size_t nblocks, size_t seq_len, size_t batch,
+                     float* y, const size_t* blocks, size_t nblocks, int parts, size_t seq_len, size_t batch,
                      const KeySpan* spans) {
-  constexpr size_t kCols = 64;
+  constexpr size_t kCols = kColBlock;
   const size_t n = w.out, kk = w.in;
-  const long row_blocks = static_cast<long>(nblocks);
   if (job == linear_cols_jobs(w, nblocks) - 1) {
     for (size_t b = 0; b < batch; ++b)
       if (spans[b].end < seq_len)
@@ -174,7 +183,11 @@ void linear_cols_job(long job, const float* x, const WeightMatrix& w, const floa
     return;
   }
   const auto* bp = static_cast<const float*>(w.data);
-  const size_t cb = static_cast<size_t>(job / row_blocks), rb = static_cast<size_t>(job % row_blocks);
+  int q = 0;
+  while (q + 1 < parts && job >= cols_share_begin(w, nblocks, parts, q + 1)) ++q;
+  const size_t rb0 = rows_share_begin(nblocks, parts, q), nrb = rows_share_begin(nblocks, parts, q + 1) - rb0;
+  const size_t local = static_cast<size_t>(job - cols_share_begin(w, nblocks, parts, q));
+  const size_t cb = local / nrb, rb = rb0 + local % nrb;
   const size_t c0 = cb * kCols, r0 = blocks[2 * rb], rows = blocks[2 * rb + 1];
   const size_t cols = std::min(kCols, n - c0);
   float* yb = y + r0 * n + c0;
@@ -183,10 +196,14 @@ void linear_cols_job(long job, const float* x, const WeightMatrix& w, const floa
 }
 
 // Work shared by a team through counters instead of barriers. Every thread walks the same
-// sequence of phases; in each it claims jobs from `next` until none are left, counting finished
-// ones in `done`. A phase starts only when the previous one's jobs are all done, but nobody waits
-// for a thread that has not arrived: a thread that comes late (descheduled on a busy machine)
-// finds the jobs taken and moves on. Which thread runs a job never changes its bits.
+// sequence of phases; in each it claims jobs until none are left, counting finished ones in
+// `done`. A phase's jobs are cut into one contiguous share per thread, each with its own `next`
+// counter: a thread claims from its own share first, then from the others' (so a thread that
+// is descheduled on a busy machine loses its share to the rest, and the caller alone can always
+// finish). Phases number their jobs in row order, so a thread mostly reads the rows it wrote in
+// the phase before, from its own core's cache. A phase starts only when the previous one's jobs
+// are all done, but nobody waits for a thread that has not arrived. Which thread runs a job never
+// changes its bits.
 void wait_done(const PhaseSync& s, long jobs) {
   for (int spins = 0; s.done.load(std::memory_order_acquire) < jobs; ++spins) {
     if (spins < 4000) cpu_relax();
@@ -196,16 +213,31 @@ void wait_done(const PhaseSync& s, long jobs) {
 
 class PhaseWalker {
  public:
-  explicit PhaseWalker(PhaseSync* sync) : sync_(sync) {}
+  // sync: `parts` counters per phase (share q's `next`, counting from 0 within the share, at
+  // sync[phase * parts + q]; the phase's `done` in share 0's).
+  PhaseWalker(PhaseSync* sync, int parts, int tid) : sync_(sync), parts_(parts), tid_(tid) {}
+  // Equal shares.
   template <typename Fn>
   void phase(long jobs, Fn&& fn) {
-    PhaseSync& s = sync_[p_];
-    if (s.next.load(std::memory_order_relaxed) < jobs) {
-      if (prev_) wait_done(*prev_, prev_jobs_);
+    phase(jobs, [&](int q) { return jobs * q / parts_; }, fn);
+  }
+  // Share q is [share_begin(q), share_begin(q + 1)), share_begin(0) = 0, share_begin(parts) = jobs.
+  template <typename Begin, typename Fn>
+  void phase(long jobs, Begin&& share_begin, Fn&& fn) {
+    PhaseSync* shares = sync_ + p_ * static_cast<size_t>(parts_);
+    PhaseSync& s = shares[0];
+    bool waited = false;
+    for (int i = 0; i < parts_; ++i) {
+      const int q = (tid_ + i) % parts_;
+      const long begin = share_begin(q), size = share_begin(q + 1) - begin;
+      std::atomic<long>& next = shares[q].next;
+      if (next.load(std::memory_order_relaxed) >= size) continue;
+      if (!waited && prev_) wait_done(*prev_, prev_jobs_);
+      waited = true;
       for (;;) {
-        const long j = s.next.fetch_add(1, std::memory_order_relaxed);
-        if (j >= jobs) break;
-        fn(j);
+        const long j = next.fetch_add(1, std::memory_order_relaxed);
+        if (j >= size) break;
+        fn(begin + j);
         s.done.fetch_add(1, std::memory_order_release);
       }
     }
@@ -219,6 +251,7 @@ class PhaseWalker {
 
  private:
   PhaseSync* sync_;
+  int parts_, tid_;
   const PhaseSync* prev_ = nullptr;
   long prev_jobs_ = 0;
   size_t p_ = 0;
@@ -380,11 +413,12 @@ void encode_packed(const Model& model, Workspace& ws, const float* x, size_t bat
 
   // Phases: the first QKV, then seven per layer.
   const size_t nphases = 1 + layers * 7;
-  if (ws.phase_capacity < nphases) {
-    ws.phases = std::make_unique<PhaseSync[]>(nphases);
-    ws.phase_capacity = nphases;
+  const size_t ncounters = nphases * static_cast<size_t>(threads);
+  if (ws.phase_capacity < ncounters) {
+    ws.phases = std::make_unique<PhaseSync[]>(ncounters);
+    ws.phase_capacity = ncounters;
   }
-  for (size_t i = 0; i < nphases; ++i) {
+  for (size_t i = 0; i < ncounters; ++i) {
     ws.phases[i].next.store(0, std::memory_order_relaxed);
     ws.phases[i].done.store(0, std::memory_order_relaxed);
   }
@@ -392,11 +426,11 @@ void encode_packed(const Model& model, Workspace& ws, const float* x, size_t bat
   const long ln_jobs = static_cast<long>((n + 15) / 16);
 
   auto run = [&](int tid) {
-    PhaseWalker walk(sync);
+    PhaseWalker walk(sync, threads, tid);
     auto cols = [&](const float* src, const WeightMatrix& wm, const float* bias, kernels::Activation act, float* y) {
-      walk.phase(linear_cols_jobs(wm, nblocks), [&](long j) {
-        linear_cols_job(j, src, wm, bias, act, y, blocks, nblocks, T, batch, spans);
-      });
+      walk.phase(
+          linear_cols_jobs(wm, nblocks), [&](int q) { return cols_share_begin(wm, nblocks, threads, q); },
+          [&](long j) { linear_cols_job(j, src, wm, bias, act, y, blocks, nblocks, threads, T, batch, spans); });
     };
     auto layernorm = [&](const float* a, const float* b, const float* bias, const float* gamma, const float* beta,
                          float* y) {
