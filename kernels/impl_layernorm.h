@@ -5,7 +5,8 @@
 // cancel; no E[x^2] - mean^2); pass 2 re-reads the row from L1 and writes
 // fma(fma(x - K, inv_std, -mean(d) * inv_std), gamma, beta), and prefetches the next row's inputs
 // (one prefetch per cache line): pass 2 reads nothing from L2, so without it the fills of the next
-// row's inputs only start when pass 1 of that row does. Shorter rows use the corrected three-pass form in
+// row's inputs only start when pass 1 of that row does. The statistics are float, 1/sqrt an
+// estimate refined by Newton steps (Vec::rsqrt). Shorter rows use the corrected three-pass form in
 // layernorm_finish. Accumulation is in float over kW lanes; tests/kernels bounds the difference
 // from the double-precision scalar reference at 1e-5 * max(1, |ref|), with row means up to 100x
 // the spread.
@@ -18,16 +19,19 @@ namespace {
 
 constexpr size_t kLineFloats = 64 / sizeof(float);
 
+// inv = 1 / sqrt(var + eps) and -corr * inv, broadcast.
+struct RowScale {
+  F inv, neg_corr;
+};
+
 // Pass 2: x [h] := ((x - shift) - corr) / sqrt(var + eps) * gamma + beta, written as
 // fma(fma(x - shift, inv, -corr * inv), gamma, beta): x - shift is exact in the large-mean case and
 // corr * inv is small, so this is as accurate as the subtract-then-scale form with one operation
 // fewer. prefetch_next(k) is called once per 64-byte line of floats (k a multiple of 16).
 template <class Prefetch>
-inline void normalize_row(float* x, const float* gamma, const float* beta, float eps, size_t h, F vshift,
-                          double corr, double var, Prefetch&& prefetch_next) {
-  const double inv = 1.0 / __builtin_sqrt(var + static_cast<double>(eps));
-  const F vinv = Vec::set1(static_cast<float>(inv));
-  const F vneg_corr = Vec::set1(static_cast<float>(-corr * inv));
+inline void normalize_row(float* x, const float* gamma, const float* beta, size_t h, F vshift, RowScale sc,
+                          Prefetch&& prefetch_next) {
+  const F vinv = sc.inv, vneg_corr = sc.neg_corr;
   for_blocks(h, [&](size_t k, size_t n, auto tag) {
     constexpr bool t = decltype(tag)::tail;
     if (kW >= kLineFloats || k % kLineFloats == 0) prefetch_next(k);
@@ -76,13 +80,16 @@ inline void layernorm_finish(float* x, const float* gamma, const float* beta, fl
   const double corr = static_cast<double>(Vec::reduce_add(s0)) * inv_h;
   double var = static_cast<double>(Vec::reduce_add(q0)) * inv_h - corr * corr;
   if (var < 0.0) var = 0.0;
-  normalize_row(x, gamma, beta, eps, h, vmean, corr, var, [](size_t) {});
+  const double inv = 1.0 / __builtin_sqrt(var + static_cast<double>(eps));
+  normalize_row(x, gamma, beta, h, vmean,
+                RowScale{Vec::set1(static_cast<float>(inv)), Vec::set1(static_cast<float>(-corr * inv))},
+                [](size_t) {});
 }
 
 // Two-pass row for h >= 4 kW. make(j, n, tag) forms x[j, j + n) (lanes past n zero), stores it
 // to x + j and returns it; prefetch_next(k) as in normalize_row. Shift K: float mean of x[0, 4 kW); d = x - K is exact for values within
-// a factor 2 of K (the large-mean case); c = mean(d) in double, var = mean(d^2) - c^2 with c^2
-// small next to var because K is the mean of 4 kW samples of the row.
+// a factor 2 of K (the large-mean case); c = mean(d), var = mean(d^2) - c^2 with c^2 small next to
+// var because K is the mean of 4 kW samples of the row.
 template <class Make, class Prefetch>
 inline void layernorm_fused_row(float* x, const float* gamma, const float* beta, float eps, size_t h,
                                 Make&& make, Prefetch&& prefetch_next) {
@@ -121,11 +128,14 @@ inline void layernorm_fused_row(float* x, const float* gamma, const float* beta,
   }
   s0 = Vec::add(Vec::add(s0, s1), Vec::add(s2, s3));
   q0 = Vec::add(Vec::add(q0, q1), Vec::add(q2, q3));
-  const double inv_h = 1.0 / static_cast<double>(h);
-  const double corr = static_cast<double>(Vec::reduce_add(s0)) * inv_h;
-  double var = static_cast<double>(Vec::reduce_add(q0)) * inv_h - corr * corr;
-  if (var < 0.0) var = 0.0;
-  normalize_row(x, gamma, beta, eps, h, vk, corr, var, prefetch_next);
+  // The row's statistics stay in vector registers, in float, with 1/sqrt from the estimate and a
+  // Newton step: between pass 1 and pass 2 of a row nothing else can run, and the double
+  // sqrt and divide, with the moves between scalar and vector registers, were most of that wait.
+  const F vinv_h = Vec::set1(1.0f / static_cast<float>(h));
+  const F vcorr = Vec::mul(Vec::set1(Vec::reduce_add(s0)), vinv_h);
+  const F vvar = Vec::max(Vec::fnma(vcorr, vcorr, Vec::mul(Vec::set1(Vec::reduce_add(q0)), vinv_h)), Vec::zero());
+  const F vinv = Vec::rsqrt(Vec::add(vvar, Vec::set1(eps)));
+  normalize_row(x, gamma, beta, h, vk, RowScale{vinv, Vec::mul(Vec::sub(Vec::zero(), vcorr), vinv)}, prefetch_next);
 }
 
 template <bool HasBias>

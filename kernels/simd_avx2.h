@@ -62,6 +62,12 @@ struct Vec {
   static F div(F a, F b) { return _mm256_div_ps(a, b); }
   static F fma(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }    // a*b + c
   static F fnma(F a, F b, F c) { return _mm256_fnmadd_ps(a, b, c); }  // c - a*b
+  // 1/sqrt(a) for a > 0 within a few float ulp: the 12-bit estimate and one Newton step.
+  static F rsqrt(F a) {
+    const F y = _mm256_rsqrt_ps(a);
+    const F t = _mm256_mul_ps(_mm256_mul_ps(a, y), y);  // a y^2, about 1
+    return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), y), _mm256_sub_ps(_mm256_set1_ps(3.0f), t));
+  }
   static F max(F a, F b) { return _mm256_max_ps(a, b); }
   static F min(F a, F b) { return _mm256_min_ps(a, b); }
   static F abs(F a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }

@@ -39,6 +39,12 @@ struct Vec {
   static F div(F a, F b) { return _mm512_div_ps(a, b); }
   static F fma(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
   static F fnma(F a, F b, F c) { return _mm512_fnmadd_ps(a, b, c); }
+  // 1/sqrt(a) for a > 0 within ~2 float ulp: the 14-bit estimate and one Newton step.
+  static F rsqrt(F a) {
+    const F y = _mm512_rsqrt14_ps(a);
+    const F t = _mm512_mul_ps(_mm512_mul_ps(a, y), y);  // a y^2, about 1
+    return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), y), _mm512_sub_ps(_mm512_set1_ps(3.0f), t));
+  }
   static F max(F a, F b) { return _mm512_max_ps(a, b); }
   static F min(F a, F b) { return _mm512_min_ps(a, b); }
   static F abs(F a) { return _mm512_abs_ps(a); }

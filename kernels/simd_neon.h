@@ -56,6 +56,13 @@ struct Vec {
   static F div(F a, F b) { return vdivq_f32(a, b); }
   static F fma(F a, F b, F c) { return vfmaq_f32(c, a, b); }
   static F fnma(F a, F b, F c) { return vfmsq_f32(c, a, b); }
+  // 1/sqrt(a) for a > 0 within a few float ulp: the 8-bit estimate and two Newton steps
+  // (vrsqrtsq_f32(a y, y) = (3 - a y^2) / 2).
+  static F rsqrt(F a) {
+    F y = vrsqrteq_f32(a);
+    y = vmulq_f32(y, vrsqrtsq_f32(vmulq_f32(a, y), y));
+    return vmulq_f32(y, vrsqrtsq_f32(vmulq_f32(a, y), y));
+  }
   static F max(F a, F b) { return vmaxq_f32(a, b); }
   static F min(F a, F b) { return vminq_f32(a, b); }
   static F abs(F a) { return vabsq_f32(a); }
