@@ -25,65 +25,43 @@ struct Strided {
   }
 };
 
-TEST_CASE("kernels: masked_softmax vs scalar") {
+// With inv_sums, the rows are left unnormalised and 1 / sum comes back per row; both forms are
+// checked against the scalar twin in the same form.
+TEST_CASE("kernels: masked_softmax vs scalar, normalised and with 1/sum per row") {
   for (const KernelTable* t : tables_under_test()) {
     for (size_t cols : kSizes) {
       for (int mode = 0; mode < 3; ++mode) {  // 0: no mask, 1: random mask, 2: all masked
-        INFO("isa=" << isa_str(t->isa) << " cols=" << cols << " mask_mode=" << mode);
-        Strided got(3, cols);
-        for (size_t r = 0; r < got.rows; ++r) fill_normal(got.row(r), cols, 0.0f, 8.0f);
-        got.row(0)[0] = 60.0f;  // a dominant entry: outputs near 1 and near 0
-        std::vector<uint8_t> valid(cols, 1);
-        if (mode == 1) {
-          for (auto& v : valid) v = uniform(0.0f, 1.0f) < 0.7f ? static_cast<uint8_t>(1 + rng()() % 200) : 0;
-          valid[cols / 2] = 1;
+        for (bool with_sums : {false, true}) {
+          INFO("isa=" << isa_str(t->isa) << " cols=" << cols << " mask_mode=" << mode << " inv_sums=" << with_sums);
+          Strided got(3, cols);
+          for (size_t r = 0; r < got.rows; ++r) fill_normal(got.row(r), cols, 0.0f, 8.0f);
+          got.row(0)[0] = 60.0f;  // a dominant entry: outputs near 1 and near 0
+          std::vector<uint8_t> valid(cols, 1);
+          if (mode == 1) {
+            for (auto& v : valid) v = uniform(0.0f, 1.0f) < 0.7f ? static_cast<uint8_t>(1 + rng()() % 200) : 0;
+            valid[cols / 2] = 1;
+          }
+          if (mode == 2) std::fill(valid.begin(), valid.end(), 0);
+          Strided want(3, cols);
+          for (size_t r = 0; r < got.rows; ++r) std::memcpy(want.row(r), got.row(r), cols * sizeof(float));
+          const uint8_t* kv = mode == 0 ? nullptr : valid.data();
+          const float scale = with_sums ? 0.17f : 0.125f;
+          Guarded<float> got_inv(got.rows), want_inv(got.rows);
+          for (size_t r = 0; r < got.rows; ++r) got_inv.data()[r] = std::numeric_limits<float>::quiet_NaN();
+          scalar::masked_softmax(want.row(0), want.rows, cols, want.ld, scale, kv, with_sums ? want_inv.data() : nullptr);
+          t->masked_softmax(got.row(0), got.rows, cols, got.ld, scale, kv, with_sums ? got_inv.data() : nullptr);
+          for (size_t r = 0; r < got.rows; ++r)
+            CHECK_MATCH(compare(got.row(r), want.row(r), cols, [](size_t) { return 1e-6; }));
+          CHECK_MATCH(got.gaps_untouched());
+          if (!with_sums) continue;
+          for (size_t r = 0; r < got.rows; ++r) {
+            INFO("row " << r);
+            CHECK(std::fabs(got_inv.data()[r] - want_inv.data()[r]) <= 1e-5 * std::fabs(want_inv.data()[r]));
+            if (mode == 2) CHECK(got_inv.data()[r] == 0.0f);
+            else CHECK(got_inv.data()[r] > 0.0f);  // unnormalised: the row sums to 1 / inv_sums[r], not 1
+          }
+          CHECK(got_inv.guards_intact());
         }
-        if (mode == 2) std::fill(valid.begin(), valid.end(), 0);
-        Strided want(3, cols);
-        for (size_t r = 0; r < got.rows; ++r) std::memcpy(want.row(r), got.row(r), cols * sizeof(float));
-        const uint8_t* kv = mode == 0 ? nullptr : valid.data();
-        const float scale = 0.125f;
-        scalar::masked_softmax(want.row(0), want.rows, cols, want.ld, scale, kv, nullptr);
-        t->masked_softmax(got.row(0), got.rows, cols, got.ld, scale, kv, nullptr);
-        for (size_t r = 0; r < got.rows; ++r)
-          CHECK_MATCH(compare(got.row(r), want.row(r), cols, [](size_t) { return 1e-6; }));
-        CHECK_MATCH(got.gaps_untouched());
-      }
-    }
-  }
-}
-
-TEST_CASE("kernels: masked_softmax left unnormalised, 1/sum per row, vs scalar") {
-  for (const KernelTable* t : tables_under_test()) {
-    for (size_t cols : kSizes) {
-      for (int mode = 0; mode < 3; ++mode) {  // 0: no mask, 1: random mask, 2: all masked
-        INFO("isa=" << isa_str(t->isa) << " cols=" << cols << " mask_mode=" << mode);
-        Strided got(3, cols);
-        for (size_t r = 0; r < got.rows; ++r) fill_normal(got.row(r), cols, 0.0f, 8.0f);
-        got.row(1)[cols - 1] = 55.0f;  // a dominant entry
-        std::vector<uint8_t> valid(cols, 1);
-        if (mode == 1) {
-          for (auto& v : valid) v = uniform(0.0f, 1.0f) < 0.6f ? static_cast<uint8_t>(1 + rng()() % 200) : 0;
-          valid[0] = 1;
-        }
-        if (mode == 2) std::fill(valid.begin(), valid.end(), 0);
-        Strided want(3, cols);
-        for (size_t r = 0; r < got.rows; ++r) std::memcpy(want.row(r), got.row(r), cols * sizeof(float));
-        const uint8_t* kv = mode == 0 ? nullptr : valid.data();
-        const float scale = 0.17f;
-        Guarded<float> got_inv(got.rows), want_inv(got.rows);
-        for (size_t r = 0; r < got.rows; ++r) got_inv.data()[r] = std::numeric_limits<float>::quiet_NaN();
-        scalar::masked_softmax(want.row(0), want.rows, cols, want.ld, scale, kv, want_inv.data());
-        t->masked_softmax(got.row(0), got.rows, cols, got.ld, scale, kv, got_inv.data());
-        for (size_t r = 0; r < got.rows; ++r) {
-          CHECK_MATCH(compare(got.row(r), want.row(r), cols, [](size_t) { return 1e-6; }));
-          INFO("row " << r);
-          CHECK(std::fabs(got_inv.data()[r] - want_inv.data()[r]) <= 1e-5 * std::fabs(want_inv.data()[r]));
-          if (mode == 2) CHECK(got_inv.data()[r] == 0.0f);
-          else CHECK(got_inv.data()[r] > 0.0f);  // unnormalised: the row sums to 1 / inv_sums[r], not 1
-        }
-        CHECK_MATCH(got.gaps_untouched());
-        CHECK(got_inv.guards_intact());
       }
     }
   }
