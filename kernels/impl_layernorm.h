@@ -87,9 +87,10 @@ inline void layernorm_finish(float* x, const float* gamma, const float* beta, fl
 }
 
 // Two-pass row for h >= 4 kW. make(j, n, tag) forms x[j, j + n) (lanes past n zero), stores it
-// to x + j and returns it; prefetch_next(k) as in normalize_row. Shift K: float mean of x[0, 4 kW); d = x - K is exact for values within
-// a factor 2 of K (the large-mean case); c = mean(d), var = mean(d^2) - c^2 with c^2 small next to
-// var because K is the mean of 4 kW samples of the row.
+// to x + j and returns it; prefetch_next(k) as in normalize_row. Shift K: float mean of
+// x[0, 4 kW); d = x - K is exact for values within a factor 2 of K (the large-mean case);
+// c = mean(d), var = mean(d^2) - c^2 with c^2 small next to var because K is the mean of 4 kW
+// samples of the row.
 template <class Make, class Prefetch>
 inline void layernorm_fused_row(float* x, const float* gamma, const float* beta, float eps, size_t h,
                                 Make&& make, Prefetch&& prefetch_next) {
@@ -193,11 +194,11 @@ inline void embed_layernorm_rows(const EmbedLayerNormArgs& args) {
       st<t>(o + j, s, n);
       return s;
     };
+    // The next word row is a random row of the table (L3 or memory): prefetch_next(k) fetches the
+    // line that holds its element k; position rows follow one another and stay with the streamer.
+    const void* next = i + 1 < args.rows ? word_row(i + 1) : nullptr;
     auto prefetch_next = [&](size_t k) {
-      if (i + 1 == args.rows) return;
-      // The next word row is a random row of the table (L3 or memory): the line that holds
-      // element k of it; position rows follow one another and stay with the streamer.
-      const void* next = word_row(i + 1);
+      if (!next) return;
       if constexpr (Src == WordSource::table_f16 || Src == WordSource::table_bf16) {
         if (k % (2 * kLineFloats) == 0) Vec::prefetch(static_cast<const uint16_t*>(next) + k);
       } else {

@@ -160,6 +160,7 @@ namespace {
 // rows. linear_cols_jobs gives the count. For PhaseWalker's `parts` shares the row blocks are cut
 // into `parts` ranges, share q holding range q's jobs (cols_share_begin), numbered column block
 // by column block inside it: a thread works on its own rows, and one weight slice at a time.
+// A job comes with its share q and its index `local` in the share.
 constexpr size_t kColBlock = 64;
 long linear_cols_jobs(const WeightMatrix& w, size_t nblocks) {
   return static_cast<long>((w.out + kColBlock - 1) / kColBlock * nblocks) + 1;
@@ -171,9 +172,9 @@ long cols_share_begin(const WeightMatrix& w, size_t nblocks, int parts, int q) {
   if (q == parts) return linear_cols_jobs(w, nblocks);
   return static_cast<long>((w.out + kColBlock - 1) / kColBlock * rows_share_begin(nblocks, parts, q));
 }
-void linear_cols_job(long job, const float* x, const WeightMatrix& w, const float* bias, kernels::Activation act,
-                     float* y, const size_t* blocks, size_t nblocks, int parts, size_t seq_len, size_t batch,
-                     const KeySpan* spans) {
+void linear_cols_job(long job, int q, long local, const float* x, const WeightMatrix& w, const float* bias,
+                     kernels::Activation act, float* y, const size_t* blocks, size_t nblocks, int parts,
+                     size_t seq_len, size_t batch, const KeySpan* spans) {
   constexpr size_t kCols = kColBlock;
   const size_t n = w.out, kk = w.in;
   if (job == linear_cols_jobs(w, nblocks) - 1) {
@@ -183,11 +184,8 @@ void linear_cols_job(long job, const float* x, const WeightMatrix& w, const floa
     return;
   }
   const auto* bp = static_cast<const float*>(w.data);
-  int q = 0;
-  while (q + 1 < parts && job >= cols_share_begin(w, nblocks, parts, q + 1)) ++q;
   const size_t rb0 = rows_share_begin(nblocks, parts, q), nrb = rows_share_begin(nblocks, parts, q + 1) - rb0;
-  const size_t local = static_cast<size_t>(job - cols_share_begin(w, nblocks, parts, q));
-  const size_t cb = local / nrb, rb = rb0 + local % nrb;
+  const size_t cb = static_cast<size_t>(local) / nrb, rb = rb0 + static_cast<size_t>(local) % nrb;
   const size_t c0 = cb * kCols, r0 = blocks[2 * rb], rows = blocks[2 * rb + 1];
   const size_t cols = std::min(kCols, n - c0);
   float* yb = y + r0 * n + c0;
@@ -216,12 +214,13 @@ class PhaseWalker {
   // sync: `parts` counters per phase (share q's `next`, counting from 0 within the share, at
   // sync[phase * parts + q]; the phase's `done` in share 0's).
   PhaseWalker(PhaseSync* sync, int parts, int tid) : sync_(sync), parts_(parts), tid_(tid) {}
-  // Equal shares.
+  // Equal shares; fn(job).
   template <typename Fn>
   void phase(long jobs, Fn&& fn) {
-    phase(jobs, [&](int q) { return jobs * q / parts_; }, fn);
+    phase(jobs, [&](int q) { return jobs * q / parts_; }, [&](long job, int, long) { fn(job); });
   }
-  // Share q is [share_begin(q), share_begin(q + 1)), share_begin(0) = 0, share_begin(parts) = jobs.
+  // Share q is [share_begin(q), share_begin(q + 1)), share_begin(0) = 0, share_begin(parts) = jobs;
+  // fn(job, q, i) runs job number `job`, the i-th of share q.
   template <typename Begin, typename Fn>
   void phase(long jobs, Begin&& share_begin, Fn&& fn) {
     PhaseSync* shares = sync_ + p_ * static_cast<size_t>(parts_);
@@ -237,7 +236,7 @@ class PhaseWalker {
       for (;;) {
         const long j = next.fetch_add(1, std::memory_order_relaxed);
         if (j >= size) break;
-        fn(begin + j);
+        fn(begin + j, q, j);
         s.done.fetch_add(1, std::memory_order_release);
       }
     }
@@ -430,7 +429,9 @@ void encode_packed(const Model& model, Workspace& ws, const float* x, size_t bat
     auto cols = [&](const float* src, const WeightMatrix& wm, const float* bias, kernels::Activation act, float* y) {
       walk.phase(
           linear_cols_jobs(wm, nblocks), [&](int q) { return cols_share_begin(wm, nblocks, threads, q); },
-          [&](long j) { linear_cols_job(j, src, wm, bias, act, y, blocks, nblocks, threads, T, batch, spans); });
+          [&](long j, int q, long i) {
+            linear_cols_job(j, q, i, src, wm, bias, act, y, blocks, nblocks, threads, T, batch, spans);
+          });
     };
     auto layernorm = [&](const float* a, const float* b, const float* bias, const float* gamma, const float* beta,
                          float* y) {
