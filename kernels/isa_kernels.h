@@ -19,6 +19,12 @@
   void bias_activation(float* x, size_t rows, size_t cols, size_t ld, const float* bias, Activation act);    \
   void f16_to_f32(const uint16_t* src, size_t n, float* dst);                                               \
   void bf16_to_f32(const uint16_t* src, size_t n, float* dst);                                              \
+  void gemm_packed_f32(size_t m, size_t n, size_t k, const float* a, size_t lda, const float* bp,           \
+                       const float* bias, float* c, size_t ldc);                                            \
+  void gemm_packed_f16(size_t m, size_t n, size_t k, const float* a, size_t lda, const uint16_t* bp,        \
+                       const float* bias, float* c, size_t ldc);                                            \
+  void gemm_packed_bf16(size_t m, size_t n, size_t k, const float* a, size_t lda, const uint16_t* bp,       \
+                        const float* bias, float* c, size_t ldc);                                           \
   /* Building blocks exposed for the accuracy tests: dst[i] = exp(src[i]) / erf(src[i]). */                 \
   void exp_f32(const float* src, size_t n, float* dst);                                                     \
   void erf_f32(const float* src, size_t n, float* dst);                                                     \

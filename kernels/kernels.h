@@ -69,6 +69,21 @@ struct KernelTable {
   // dst[i] = widen(src[i]) for n elements.
   void (*f16_to_f32)(const uint16_t* src, size_t n, float* dst);
   void (*bf16_to_f32)(const uint16_t* src, size_t n, float* dst);
+
+  // C[m, n] = A[m, k] (row stride lda) * W + bias on weights packed in the panel16 layout
+  // (kernels/gemm_packed.h). bp = first panel of the (panel-aligned) column range, bias (may be
+  // null) its first column; n may end inside a panel (columns past n are not written); C row
+  // stride ldc. No alignment is required (64-byte aligned panels are fastest). Each output element
+  // is computed in a fixed k order by one call: results do not depend on how a caller splits rows
+  // or panel-aligned column ranges.
+  void (*gemm_packed_f32)(size_t m, size_t n, size_t k, const float* a, size_t lda, const float* bp,
+                          const float* bias, float* c, size_t ldc);
+  // The same on f16 / bf16 panels (uint16_t elements, same layout), widened to f32 inside the
+  // micro-kernel, one panel row at a time; f32 accumulation.
+  void (*gemm_packed_f16)(size_t m, size_t n, size_t k, const float* a, size_t lda, const uint16_t* bp,
+                          const float* bias, float* c, size_t ldc);
+  void (*gemm_packed_bf16)(size_t m, size_t n, size_t k, const float* a, size_t lda, const uint16_t* bp,
+                           const float* bias, float* c, size_t ldc);
 };
 
 // The table chosen at start-up: the best ISA the CPU and OS support, or BERTRT_ISA if set

@@ -46,7 +46,7 @@ TEST_CASE("kernels: dispatch picks a supported ISA and honours BERTRT_ISA") {
 }
 
 TEST_CASE("kernels: every table entry is filled and named") {
-  REQUIRE(kernel_count() == 9);
+  REQUIRE(kernel_count() == 12);
   for (const KernelTable* t : tables_under_test()) {
     INFO("isa=" << isa_str(t->isa));
     CHECK(static_cast<bool>(t->gather_f32));
@@ -58,6 +58,10 @@ TEST_CASE("kernels: every table entry is filled and named") {
     CHECK(static_cast<bool>(t->bias_activation));
     CHECK(static_cast<bool>(t->f16_to_f32));
     CHECK(static_cast<bool>(t->bf16_to_f32));
+    CHECK(static_cast<bool>(t->gemm_packed_f32));
+    CHECK(static_cast<bool>(t->gemm_packed_f16));
+    CHECK(static_cast<bool>(t->gemm_packed_bf16));
+    CHECK(std::string(kernel_name(*t, kernel_count() - 1)) == std::string("gemm_packed_bf16__") + isa_name(t->isa));
     const std::string first = kernel_name(*t, 0);
     CHECK(first == std::string("gather_f32__") + isa_name(t->isa));
     CHECK(kernel_name(*t, kernel_count()) == nullptr);
