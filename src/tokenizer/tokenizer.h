@@ -113,7 +113,7 @@ class Tokenizer {
   int64_t mask_id() const noexcept;  // -1 when absent
   const TokenizerConfig& config() const noexcept;
 
-  struct Impl;  // opaque (defined in tokenizer.cpp)
+  struct Impl;  // opaque (defined in tokenizer_impl.h)
 
  private:
   Impl* impl_;
