@@ -6,7 +6,9 @@
 //                            non-spacing marks);
 //   lower_and_pretokenize()  lowercasing (full mapping, as Rust's char::to_lowercase);
 //   pretokenize()            BertPreTokenizer: whitespace ends a word, punctuation is a word of
-//                            its own, anything else goes into the word (push(), wordpiece.cpp).
+//                            its own, anything else goes into the word;
+//   push()                   appends a character to the word, keeping combining marks in
+//                            canonical (NFD) order.
 // Every finished word goes to WordPiece at once (flush(), wordpiece.cpp).
 #include <utf8proc.h>
 
@@ -178,6 +180,35 @@ inline void TextTokenizer::pretokenize(int32_t cp, uint8_t cls, std::size_t b0, 
   } else {
     push(cp, cls, b0, b1);
   }
+}
+
+// Appends one normalized character to the word; ccc > 0 only when accents are stripped, where
+// it is moved before earlier characters of higher class (NFD canonical ordering).
+void TextTokenizer::push(int32_t cp, uint8_t cls, std::size_t b0, std::size_t b1) {
+  char buf[4];
+  int len = utf8_encode(cp, buf);
+  std::size_t n = char_pos.size();
+  std::size_t p = n;
+  // A word already longer than max_input_chars_per_word becomes [UNK] whatever its order, so
+  // reordering stops there (which also bounds the insertion sort).
+  if (cls > 0 && n <= t.config.max_input_chars_per_word) {
+    while (p > run_start && ccc[p - 1] > cls) --p;
+  }
+  if (p == n) {
+    char_pos.push_back(static_cast<uint32_t>(word.size()));
+    word.append(buf, static_cast<std::size_t>(len));
+    orig.push_back(b0);
+    orig.push_back(b1);
+    ccc.push_back(cls);
+  } else {
+    uint32_t at = char_pos[p];
+    word.insert(at, buf, static_cast<std::size_t>(len));
+    char_pos.insert(char_pos.begin() + static_cast<std::ptrdiff_t>(p), at);
+    for (std::size_t k = p + 1; k <= n; ++k) char_pos[k] += static_cast<uint32_t>(len);
+    orig.insert(orig.begin() + static_cast<std::ptrdiff_t>(2 * p), {b0, b1});
+    ccc.insert(ccc.begin() + static_cast<std::ptrdiff_t>(p), cls);
+  }
+  if (cls == 0) run_start = char_pos.size();
 }
 
 }  // namespace bertrt::core::wordpiece

@@ -2,7 +2,7 @@
 // vocab.txt, and the vocabulary accessors. The rest of the class lives next door:
 //   encode.cpp          Tokenizer::encode: checks, truncation, the [CLS]/[SEP] template;
 //   batch.cpp           encode_batch, pad, encode_batch_padded;
-//   text_tokenizer.cpp  one text: special tokens, normalizer, pre-tokenizer;
+//   text_tokenizer.cpp  one text: special tokens, normalizer, pre-tokenizer (words);
 //   wordpiece.cpp       one word: WordPiece over the vocabulary trie (vocab_trie.h/.cpp);
 //   char_classes.h      Unicode and ASCII character classes;
 //   utf8.h/.cpp         UTF-8 decoding, validation and byte-to-character offsets;

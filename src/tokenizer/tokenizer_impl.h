@@ -6,9 +6,9 @@
 // Where each step of TextTokenizer lives (one pass over the text, linear in its length):
 //   text_tokenizer.cpp  run(): special tokens matched in the raw bytes; segment(): the text between
 //                       them, character by character: cleaning, CJK spacing, accent stripping,
-//                       lowercasing (the normalizer) and splitting into words (the pre-tokenizer);
-//   wordpiece.cpp       push(): appends a character to the current word (canonical order of
-//                       combining marks); flush(): WordPiece over the finished word.
+//                       lowercasing (the normalizer) and collecting words (the pre-tokenizer,
+//                       push() appends a character to the current word);
+//   wordpiece.cpp       flush(): WordPiece over the finished word.
 #pragma once
 
 #include <cstddef>
@@ -85,7 +85,7 @@ struct TextTokenizer {
   inline void lower_and_pretokenize(int32_t cp, uint8_t cls, std::size_t b0, std::size_t b1);
   inline void pretokenize(int32_t cp, uint8_t cls, std::size_t b0, std::size_t b1);
 
-  // Appends one normalized character (text bytes [b0, b1)) to the word (wordpiece.cpp).
+  // Appends one normalized character (text bytes [b0, b1)) to the word (text_tokenizer.cpp).
   void push(int32_t cp, uint8_t cls, std::size_t b0, std::size_t b1);
 
   // WordPiece over the collected word, then starts a new word (wordpiece.cpp).
