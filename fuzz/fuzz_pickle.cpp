@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "common/error.h"
-#include "tools/convert/pickle.h"
+#include "convert/pickle.h"
 
 using namespace bertrt::convert;
 

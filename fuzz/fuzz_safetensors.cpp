@@ -7,7 +7,7 @@
 #include <string>
 
 #include "common/error.h"
-#include "tools/convert/checkpoint.h"
+#include "convert/checkpoint.h"
 
 namespace {
 

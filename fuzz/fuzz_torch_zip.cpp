@@ -3,7 +3,7 @@
 #include <cstdint>
 
 #include "common/error.h"
-#include "tools/convert/pickle.h"
+#include "convert/pickle.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {

@@ -14,6 +14,12 @@ void require(const T* p, const char* name) {
   if (!p) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, std::string(name) + " is NULL");
 }
 
+// A BERTRT_ISA that names an unknown level, or one this CPU lacks, is an error of every call that
+// would compute with the kernels, not a silent fallback.
+void require_isa() {
+  if (const char* why = bertrt::kernels::isa_error()) throw Error(BERTRT_ERROR_UNSUPPORTED, why);
+}
+
 }  // namespace
 
 extern "C" {
@@ -27,9 +33,11 @@ bertrt_status bertrt_model_open(const char* path, const bertrt_open_options* opt
     require(path, "path");
     require(model_out, "model_out");
     *model_out = nullptr;
+    require_isa();
     const auto verify = options && options->verify_weights ? bertrt::format::Verify::all : bertrt::format::Verify::structure;
     auto model = std::make_unique<bertrt_model>();
     model->impl = bertrt::core::Model::open(path, verify);
+    model->weights_verified = verify == bertrt::format::Verify::all;
     *model_out = model.release();
   });
 }
@@ -67,6 +75,7 @@ bertrt_status bertrt_session_create(const bertrt_model* model, bertrt_session** 
     require(model, "model");
     require(session_out, "session_out");
     *session_out = nullptr;
+    require_isa();
     *session_out = new bertrt_session(model->impl);
   });
 }

@@ -8,6 +8,7 @@
 
 struct bertrt_model {
   std::shared_ptr<const bertrt::core::Model> impl;
+  bool weights_verified = false;  // opened with verify_weights
 };
 
 struct bertrt_session {

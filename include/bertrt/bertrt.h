@@ -22,10 +22,41 @@
  * Conventions
  * - Every call returns a bertrt_status; results come back through trailing *_out arguments or
  *   caller-allocated buffers. On failure, bertrt_last_error() holds a message for this thread.
+ *   (A few getters that cannot fail return their value directly; they say so.)
  * - Tensors are dense, row-major, C order: ids/masks int64 [B, T]; vectors float32 [B, T, H].
- * - A bertrt_model is immutable after opening and may be shared by any number of threads.
- *   A bertrt_session holds one caller's scratch memory; use one session per thread.
  * - The library never aborts the process on bad input.
+ *
+ * Strings
+ * - A `const char*` parameter without a length is a NUL-terminated UTF-8 string (paths, names).
+ *   Texts given with a length (text, text_len) are (pointer, length) byte ranges: they need no
+ *   NUL and may contain NUL bytes; bertrt_session_encode_texts takes either form.
+ * - Returned `const char*` are NUL-terminated and owned by the library; never free them. Their
+ *   lifetime is given at each call: static (lives as long as the program), "as long as the model"
+ *   (until bertrt_model_free), "as long as the tokenizer", or, for bertrt_last_error, until the
+ *   next bertrt call on the same thread.
+ *
+ * Buffers
+ * - Caller buffers are read or written only during the call; the library keeps no pointer to
+ *   them. Outputs must not overlap inputs or each other unless a call says otherwise (no call does
+ *   today: lookup, embed, encode, pool, forward and encode_texts all need separate buffers).
+ * - Arrays returned by an encoding (bertrt_encoding_ids, ...) live until bertrt_encoding_free.
+ *
+ * Threads
+ * - The library starts no threads of its own except a session's helper threads: no OpenMP, no
+ *   OpenBLAS, no global pool. A model starts none.
+ * - bertrt_session_set_threads(s, n): n >= 1 uses at most n threads per call: the calling thread
+ *   plus up to n - 1 helper threads that belong to the session. n = 0 (the default) means the
+ *   number of CPUs this process may run on (its affinity mask), counted when the call runs.
+ * - Helpers are started the first time a call splits its work over more than one thread, kept for
+ *   the session's lifetime, and joined by bertrt_session_free. Between calls they spin for a few
+ *   microseconds and then sleep on a condition variable: an idle session uses no CPU. n = 1 never
+ *   starts any.
+ * - Small calls use fewer threads than allowed (a cut-off of a few MFLOP of work per thread).
+ * - Results are bit-identical for every thread count.
+ * - One session must not be used by two threads at once; any number of sessions may share one
+ *   model. A model and a tokenizer are immutable after creation and may be used by any number of
+ *   threads at once; an encoding is read-only and may be read from any thread.
+ * - bertrt_last_error() is per thread.
  */
 #ifndef BERTRT_BERTRT_H
 #define BERTRT_BERTRT_H
@@ -67,14 +98,30 @@ typedef enum bertrt_status {
   BERTRT_ERROR_ATTENTION_MASK = 16   /* attention_mask values other than 0 and 1 */
 } bertrt_status;
 
-/* A constant name for a status ("BERTRT_ERROR_SHAPE", ...). */
+/* A constant name for a status ("BERTRT_ERROR_SHAPE", ...). Static string. */
 BERTRT_API const char* bertrt_status_str(bertrt_status status);
-/* The message of the last failed call on this thread ("" if none). Valid until the next call. */
+/* The message of the last failed call on this thread ("" if none). Owned by the library, valid
+ * until the next bertrt call on this thread (copy it to keep it). */
 BERTRT_API const char* bertrt_last_error(void);
 
-/* Library version "MAJOR.MINOR.PATCH" and the kernel ISA chosen at start-up ("avx512", ...). */
+/* Library version "MAJOR.MINOR.PATCH". Static string. */
 BERTRT_API const char* bertrt_version(void);
+
+/* ------------------------------------------------------------- kernels */
+
+/* The kernel ISA chosen at start-up ("scalar", "avx2", "avx512", "neon"): the best this CPU
+ * supports, or the level BERTRT_ISA names. Static string. */
 BERTRT_API const char* bertrt_kernel_isa(void);
+/* The best ISA this CPU and OS support (what is chosen when BERTRT_ISA is unset). Static string. */
+BERTRT_API const char* bertrt_kernel_best_isa(void);
+/* Why BERTRT_ISA could not be honoured (an unknown name, or a level this CPU lacks), or NULL when
+ * it is unset or honoured. While this is not NULL, bertrt_model_open and bertrt_session_create
+ * fail with BERTRT_ERROR_UNSUPPORTED and this text. Static string. */
+BERTRT_API const char* bertrt_kernel_isa_error(void);
+/* The kernels of the chosen ISA: bertrt_kernel_count() entries, each named "<entry>__<isa>"
+ * ("gather_f16__avx512", ...); bertrt_kernel_name returns NULL for index >= count. Static strings. */
+BERTRT_API size_t bertrt_kernel_count(void);
+BERTRT_API const char* bertrt_kernel_name(size_t index);
 
 /* ----------------------------------------------------------------- model */
 
@@ -90,6 +137,12 @@ typedef enum bertrt_pool_mode {
    * can read and reject. */
   BERTRT_POOL_MODE_MAX_ENUM = 0x7fffffff
 } bertrt_pool_mode;
+
+/* Pool-mode names: "cls", "mean", "max", "pooler" (NUL-terminated, exact lowercase).
+ * bertrt_pool_mode_from_name: BERTRT_ERROR_INVALID_ARGUMENT naming the valid names for any other.
+ * bertrt_pool_mode_name: static string, or NULL for a value that is not a mode. */
+BERTRT_API bertrt_status bertrt_pool_mode_from_name(const char* name, bertrt_pool_mode* mode_out);
+BERTRT_API const char* bertrt_pool_mode_name(bertrt_pool_mode mode);
 
 typedef enum bertrt_activation {
   BERTRT_ACTIVATION_GELU = 0,      /* exact erf form ("gelu") */
@@ -120,29 +173,80 @@ typedef struct bertrt_config {
   int has_pooler;                 /* pooler weights present */
   bertrt_pool_mode default_pool;  /* from sentence-transformers config, else MEAN */
   int default_normalize;          /* sentence-transformers Normalize module present */
-  const char* weight_dtype;       /* "f32", "f16" or "bf16" */
+  const char* weight_dtype;       /* "f32", "f16" or "bf16"; lives as long as the model */
 } bertrt_config;
 
+/* Opens (maps) a model file; path is NUL-terminated. options NULL: defaults. The model keeps the
+ * file mapped until bertrt_model_free. Errors: BERTRT_ERROR_IO, _FORMAT, _CHECKSUM, _UNSUPPORTED
+ * (also when BERTRT_ISA names an unknown level or one this CPU lacks: bertrt_kernel_isa_error()). */
 BERTRT_API bertrt_status bertrt_model_open(const char* path, const bertrt_open_options* options,
                                            bertrt_model** model_out);
+/* Frees a model (NULL: nothing). Sessions and tokenizers made from it keep what they need and may
+ * be freed later, but every string the model returned (weight_dtype, tensor names, ...) dies here. */
 BERTRT_API void bertrt_model_free(bertrt_model* model);
 BERTRT_API bertrt_status bertrt_model_get_config(const bertrt_model* model, bertrt_config* config_out);
 
+/* What the model file says about itself (for `bertrt info`). Strings live as long as the model. */
+typedef struct bertrt_model_file_info {
+  uint32_t format_version;
+  uint64_t header_checksum;   /* verified on every open */
+  int weights_verified;       /* opened with verify_weights: every tensor's data checksum verified */
+  size_t tensor_count;
+  const char* hidden_act;     /* as written in config.json ("gelu", "gelu_new", ...) */
+} bertrt_model_file_info;
+
+typedef struct bertrt_tensor_info {
+  const char* name;   /* "encoder.layer.0.attention.qkv.weight", ...; lives as long as the model */
+  const char* dtype;  /* "f32", "f16", "bf16", "i8", "i32"; static */
+  const char* layout; /* "row_major", or "panel" (pre-packed for the GEMM kernels); static */
+  size_t ndim;
+  uint64_t shape[8];  /* the first ndim entries; logical shape, also for packed matrices */
+  uint64_t nbytes;    /* bytes in the file */
+} bertrt_tensor_info;
+
+/* The tokenizer settings stored in the model file. Strings live as long as the model. */
+typedef struct bertrt_tokenizer_settings {
+  size_t vocab_size;
+  int do_lower_case;
+  int strip_accents;          /* -1: follow do_lower_case; 0: never; 1: always */
+  int tokenize_chinese_chars;
+  int64_t model_max_length;   /* from tokenizer_config.json, at most max_position_embeddings */
+  const char* unk_token;
+  const char* cls_token;
+  const char* sep_token;
+  const char* pad_token;
+  const char* mask_token;
+} bertrt_tokenizer_settings;
+
+BERTRT_API bertrt_status bertrt_model_get_file_info(const bertrt_model* model, bertrt_model_file_info* info_out);
+/* Tensor index in [0, tensor_count), in file order; BERTRT_ERROR_INVALID_ARGUMENT past the end. */
+BERTRT_API bertrt_status bertrt_model_get_tensor_info(const bertrt_model* model, size_t index,
+                                                      bertrt_tensor_info* info_out);
+BERTRT_API bertrt_status bertrt_model_get_tokenizer_settings(const bertrt_model* model,
+                                                             bertrt_tokenizer_settings* settings_out);
+
 /* --------------------------------------------------------------- session */
 
+/* A session shares the model (it keeps it alive: the model may be freed first) and owns its
+ * scratch memory and helper threads. BERTRT_ERROR_UNSUPPORTED when bertrt_kernel_isa_error() is
+ * set. One thread at a time per session (see Threads above). */
 BERTRT_API bertrt_status bertrt_session_create(const bertrt_model* model, bertrt_session** session_out);
+/* Joins the session's helper threads and frees it (NULL: nothing). */
 BERTRT_API void bertrt_session_free(bertrt_session* session);
-/* Threads used by this session's calls (0 = the OpenMP default). */
+/* Threads per call: n >= 1 at most n (the caller plus up to n - 1 helpers of this session); 0 (the
+ * default) the CPUs in this process's affinity mask, counted at each call. Negative: an error. */
 BERTRT_API bertrt_status bertrt_session_set_threads(bertrt_session* session, int threads);
 
-/* inputs_embeds_out[B, T, H] = word_embeddings[input_ids[B, T]]. Nothing else is computed. */
+/* inputs_embeds_out[B, T, H] = word_embeddings[input_ids[B, T]]. Nothing else is computed.
+ * The session's calls below write only the caller's output buffers and the session's scratch. */
 BERTRT_API bertrt_status bertrt_session_lookup(bertrt_session* session, const int64_t* input_ids,
                                                size_t batch, size_t seq_len, float* inputs_embeds_out);
 
 /* embedding_output[B, T, H] = LayerNorm(inputs_embeds + position_embeddings[position_ids]
  *                                        + token_type_embeddings[token_type_ids]).
  * token_type_ids NULL: zeros. position_ids NULL: 0..T-1 in every row. inputs_embeds may be any
- * caller vectors; NaN/Inf in them is rejected with BERTRT_ERROR_NON_FINITE. */
+ * caller vectors; NaN/Inf in them is rejected with BERTRT_ERROR_NON_FINITE.
+ * embedding_output_out must not overlap inputs_embeds. */
 BERTRT_API bertrt_status bertrt_session_embed(bertrt_session* session, const float* inputs_embeds,
                                               const int64_t* token_type_ids, const int64_t* position_ids,
                                               size_t batch, size_t seq_len, float* embedding_output_out);
@@ -157,13 +261,15 @@ typedef struct bertrt_encode_outputs {
 
 /* last_hidden_state_out[B, T, H] = the encoder layers applied to hidden[B, T, H].
  * attention_mask NULL: all ones. Keys with mask 0 are ignored; outputs at masked positions are
- * finite but unspecified. extra may be NULL. */
+ * finite but unspecified. extra may be NULL. last_hidden_state_out, extra->hidden_states and
+ * extra->attentions must not overlap hidden or each other. */
 BERTRT_API bertrt_status bertrt_session_encode(bertrt_session* session, const float* hidden,
                                                const int64_t* attention_mask, size_t batch, size_t seq_len,
                                                const bertrt_encode_outputs* extra, float* last_hidden_state_out);
 
 /* pooled_out[B, H] from last_hidden_state[B, T, H]; normalize nonzero divides each row by its
- * L2 norm (at least 1e-12). attention_mask NULL: all ones. */
+ * L2 norm (at least 1e-12). attention_mask NULL: all ones. pooled_out must not overlap
+ * last_hidden_state. */
 BERTRT_API bertrt_status bertrt_session_pool(bertrt_session* session, const float* last_hidden_state,
                                              const int64_t* attention_mask, size_t batch, size_t seq_len,
                                              bertrt_pool_mode mode, int normalize, float* pooled_out);
@@ -186,7 +292,8 @@ typedef struct bertrt_forward_outputs {
   float* attentions;        /* [L, B, heads, T, T], optional */
 } bertrt_forward_outputs;
 
-/* lookup (when input_ids is given) -> embed -> encode (-> pooler). */
+/* lookup (when input_ids is given) -> embed -> encode (-> pooler). The output buffers must not
+ * overlap the inputs or each other. */
 BERTRT_API bertrt_status bertrt_session_forward(bertrt_session* session, const bertrt_forward_inputs* inputs,
                                                 const bertrt_forward_outputs* outputs);
 
@@ -208,22 +315,35 @@ typedef struct bertrt_tokenizer_options {
   int tokenize_chinese_chars;/* put spaces around CJK ideographs */
 } bertrt_tokenizer_options;
 
-/* The tokenizer stored in a model file (it keeps its own copy: free it in any order). */
+/* The tokenizer stored in a model file (it keeps its own copy: free it in any order).
+ * A tokenizer is immutable: any number of threads may encode with it at once. */
 BERTRT_API bertrt_status bertrt_tokenizer_from_model(const bertrt_model* model, bertrt_tokenizer** tokenizer_out);
-/* A tokenizer from a plain vocab.txt (one token a line, split on '\n' only). options NULL: uncased. */
+/* A tokenizer from a plain vocab.txt (one token a line, split on '\n' only); vocab_path is
+ * NUL-terminated. options NULL: uncased. */
 BERTRT_API bertrt_status bertrt_tokenizer_from_vocab_file(const char* vocab_path, const bertrt_tokenizer_options* options,
                                                           bertrt_tokenizer** tokenizer_out);
 BERTRT_API void bertrt_tokenizer_free(bertrt_tokenizer* tokenizer);
+/* These getters return their value directly (0 or -1 for a NULL tokenizer). */
 BERTRT_API size_t bertrt_tokenizer_vocab_size(const bertrt_tokenizer* tokenizer);
-/* The token string of an id, or NULL when out of range. */
+/* Ids of the special tokens: pad (0 when the vocabulary has none, as Hugging Face pads then),
+ * cls, sep, unk (always present). -1 for a NULL tokenizer. */
+BERTRT_API int64_t bertrt_tokenizer_pad_id(const bertrt_tokenizer* tokenizer);
+BERTRT_API int64_t bertrt_tokenizer_cls_id(const bertrt_tokenizer* tokenizer);
+BERTRT_API int64_t bertrt_tokenizer_sep_id(const bertrt_tokenizer* tokenizer);
+BERTRT_API int64_t bertrt_tokenizer_unk_id(const bertrt_tokenizer* tokenizer);
+/* The token string of an id (NUL-terminated, lives as long as the tokenizer), or NULL when out of
+ * range. */
 BERTRT_API const char* bertrt_tokenizer_id_to_token(const bertrt_tokenizer* tokenizer, int64_t id);
 
 /* Encodes text (and text_pair, may be NULL) with [CLS]/[SEP]. max_length 0: no truncation.
- * Lengths are in bytes; texts must be valid UTF-8. */
+ * text and text_pair are (pointer, length) byte ranges (no NUL needed); they must be valid UTF-8.
+ * The encoding owns its arrays; free it with bertrt_encoding_free. */
 BERTRT_API bertrt_status bertrt_tokenizer_encode(const bertrt_tokenizer* tokenizer, const char* text, size_t text_len,
                                                  const char* text_pair, size_t text_pair_len, size_t max_length,
                                                  bertrt_truncation truncation, bertrt_encoding** encoding_out);
 BERTRT_API void bertrt_encoding_free(bertrt_encoding* encoding);
+/* Number of tokens. The arrays below hold length entries (offsets 2 * length), belong to the
+ * encoding and live until bertrt_encoding_free; NULL for a NULL encoding. */
 BERTRT_API size_t bertrt_encoding_length(const bertrt_encoding* encoding);
 BERTRT_API const int64_t* bertrt_encoding_ids(const bertrt_encoding* encoding);
 BERTRT_API const int64_t* bertrt_encoding_token_type_ids(const bertrt_encoding* encoding);
@@ -235,7 +355,10 @@ BERTRT_API const int64_t* bertrt_encoding_sequence_ids(const bertrt_encoding* en
 
 /* Batch encoding into caller buffers [batch, padded_len], padded with pad id / type 0 / mask 0.
  * pad_to 0: pad to the longest row; otherwise to pad_to (rows longer than pad_to are an error
- * unless max_length truncates them). text_pairs may be NULL. padded_len_out receives the width. */
+ * unless max_length truncates them). texts[i] and text_pairs[i] are NUL-terminated; text_pairs
+ * may be NULL, and so may any text_pairs[i]. padded_len_out receives the width: call
+ * bertrt_tokenizer_encode_batch_size first, allocate [batch, width], then encode_batch.
+ * token_type_ids_out and attention_mask_out may be NULL. */
 BERTRT_API bertrt_status bertrt_tokenizer_encode_batch_size(const bertrt_tokenizer* tokenizer, const char* const* texts,
                                                             const char* const* text_pairs, size_t batch, size_t max_length,
                                                             bertrt_truncation truncation, size_t pad_to,
@@ -245,6 +368,37 @@ BERTRT_API bertrt_status bertrt_tokenizer_encode_batch(const bertrt_tokenizer* t
                                                        bertrt_truncation truncation, size_t padded_len,
                                                        int64_t* input_ids_out, int64_t* token_type_ids_out,
                                                        int64_t* attention_mask_out);
+
+/* ------------------------------------------------------------ texts -> vectors */
+
+/* Called after each batch: done texts of total embedded so far. */
+typedef void (*bertrt_progress_fn)(size_t done, size_t total, void* user_data);
+
+typedef struct bertrt_encode_texts_options {
+  size_t max_length;        /* tokens per text, [CLS] and [SEP] included; longer texts are cut.
+                               0: the model's max_position_embeddings */
+  size_t batch_size;        /* texts per forward; 0: 32 */
+  bertrt_pool_mode pool;    /* CLS, MEAN, MAX or POOLER */
+  int normalize;            /* nonzero: L2-normalise each vector */
+  bertrt_progress_fn progress; /* NULL: none */
+  void* progress_user_data;    /* passed to progress unchanged */
+} bertrt_encode_texts_options;
+
+/* Sentence embeddings: out[count, H] for texts[count], in input order. Each text is encoded alone
+ * (no pair) with tokenizer, cut to max_length tokens; texts are sorted by token count (longest
+ * first, stable) and run batch_size at a time through forward (input_ids and attention_mask,
+ * padded with the tokenizer's pad id), then pooled. Padding is masked out: a text's vector does
+ * not depend on its batch beyond float32 rounding, and not at all on the thread count.
+ * text_lens NULL: every texts[i] is NUL-terminated; otherwise texts[i] is a (pointer, length) byte
+ * range of text_lens[i] bytes. Texts must be valid UTF-8.
+ * options NULL: the model's default pooling and normalisation (bertrt_config.default_pool,
+ * default_normalize), max_length and batch_size 0. truncated_out (may be NULL) receives how many
+ * texts were cut. count 0 writes nothing. out must not overlap the texts. On error, out is
+ * unspecified and bertrt_last_error() names the text ("texts[3]: ..."). */
+BERTRT_API bertrt_status bertrt_session_encode_texts(bertrt_session* session, const bertrt_tokenizer* tokenizer,
+                                                     const char* const* texts, const size_t* text_lens, size_t count,
+                                                     const bertrt_encode_texts_options* options, float* out,
+                                                     size_t* truncated_out);
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,9 @@
 //   session.lookup(ids, B, T, embeds);     // edit embeds here
 //   session.embed(embeds, {}, {}, B, T, hidden);
 //   session.encode(hidden, mask, B, T, last);
+//
+// Lifetimes and threads are as in bertrt.h: a Model, and a Tokenizer, may be shared by threads;
+// a Session is used by one thread at a time.
 #pragma once
 
 #include <cstddef>
@@ -24,6 +27,31 @@ namespace bertrt {
 
 inline void check(bertrt_status status) {
   if (status != BERTRT_OK) throw Error(status, std::string(bertrt_status_str(status)) + ": " + bertrt_last_error());
+}
+
+// "cls", "mean", "max", "pooler" <-> bertrt_pool_mode (throws Error naming the valid names).
+inline bertrt_pool_mode pool_mode_from_name(const std::string& name) {
+  bertrt_pool_mode mode = BERTRT_POOL_MEAN;
+  check(bertrt_pool_mode_from_name(name.c_str(), &mode));
+  return mode;
+}
+inline std::string pool_mode_name(bertrt_pool_mode mode) {
+  const char* name = bertrt_pool_mode_name(mode);
+  return name ? name : "";
+}
+
+// The kernels chosen for this CPU: ISA, best ISA, why BERTRT_ISA was not honoured ("" if it was
+// or is unset), and the kernel names ("<entry>__<isa>").
+inline std::string kernel_isa() { return bertrt_kernel_isa(); }
+inline std::string kernel_best_isa() { return bertrt_kernel_best_isa(); }
+inline std::string kernel_isa_error() {
+  const char* why = bertrt_kernel_isa_error();
+  return why ? why : "";
+}
+inline std::vector<std::string> kernel_names() {
+  std::vector<std::string> names;
+  for (size_t i = 0; i < bertrt_kernel_count(); ++i) names.emplace_back(bertrt_kernel_name(i));
+  return names;
 }
 
 namespace detail {
@@ -65,10 +93,29 @@ class Model {
   size_t hidden_size() const { return static_cast<size_t>(config_.hidden_size); }
   const bertrt_model* get() const { return handle_.get(); }
 
+  // What the file says about itself; strings live as long as this Model.
+  bertrt_model_file_info file_info() const {
+    bertrt_model_file_info info{};
+    check(bertrt_model_get_file_info(handle_.get(), &info));
+    return info;
+  }
+  bertrt_tensor_info tensor_info(size_t index) const {
+    bertrt_tensor_info info{};
+    check(bertrt_model_get_tensor_info(handle_.get(), index, &info));
+    return info;
+  }
+  bertrt_tokenizer_settings tokenizer_settings() const {
+    bertrt_tokenizer_settings settings{};
+    check(bertrt_model_get_tokenizer_settings(handle_.get(), &settings));
+    return settings;
+  }
+
  private:
   std::unique_ptr<bertrt_model, detail::ModelDeleter> handle_;
   bertrt_config config_{};
 };
+
+class Tokenizer;
 
 class Session {
  public:
@@ -121,6 +168,11 @@ class Session {
   void forward(const bertrt_forward_inputs& inputs, const bertrt_forward_outputs& outputs) {
     check(bertrt_session_forward(handle_.get(), &inputs, &outputs));
   }
+  // Sentence embeddings out[texts.size(), H] (bertrt_session_encode_texts); options null: the
+  // model's pooling defaults. Returns how many texts were cut to max_length. Defined below Tokenizer.
+  size_t encode_texts(const Tokenizer& tokenizer, std::span<const std::string> texts, std::span<float> out,
+                      const bertrt_encode_texts_options* options = nullptr);
+  bertrt_session* get() { return handle_.get(); }
 
  private:
   std::unique_ptr<bertrt_session, detail::SessionDeleter> handle_;
@@ -130,6 +182,12 @@ class Session {
 
 struct Encoding {
   std::vector<int64_t> ids, token_type_ids, attention_mask, offsets, sequence_ids;
+};
+
+// A padded batch: [batch, seq_len] each, padded with the pad id, type 0 and mask 0.
+struct BatchEncoding {
+  size_t batch = 0, seq_len = 0;
+  std::vector<int64_t> ids, token_type_ids, attention_mask;
 };
 
 class Tokenizer {
@@ -159,14 +217,58 @@ class Tokenizer {
     out.sequence_ids.assign(bertrt_encoding_sequence_ids(e), bertrt_encoding_sequence_ids(e) + n);
     return out;
   }
+  // texts (and pairs: empty, or one per text) encoded and padded to the longest row (pad_to 0)
+  // or to pad_to. Texts are passed as NUL-terminated strings: they must not contain NUL bytes.
+  BatchEncoding encode_batch(std::span<const std::string> texts, std::span<const std::string> pairs = {},
+                             size_t max_length = 0, bertrt_truncation truncation = BERTRT_TRUNCATION_LONGEST_FIRST,
+                             size_t pad_to = 0) const {
+    if (!pairs.empty() && pairs.size() != texts.size())
+      throw Error(BERTRT_ERROR_INVALID_ARGUMENT, std::to_string(texts.size()) + " texts but " +
+                                                     std::to_string(pairs.size()) + " pairs");
+    std::vector<const char*> t, p;
+    for (const std::string& s : texts) t.push_back(s.c_str());
+    for (const std::string& s : pairs) p.push_back(s.c_str());
+    BatchEncoding out;
+    out.batch = texts.size();
+    const char* const* pp = pairs.empty() ? nullptr : p.data();
+    check(bertrt_tokenizer_encode_batch_size(handle_.get(), t.data(), pp, t.size(), max_length, truncation, pad_to,
+                                             &out.seq_len));
+    const size_t n = out.batch * out.seq_len;
+    out.ids.resize(n);
+    out.token_type_ids.resize(n);
+    out.attention_mask.resize(n);
+    check(bertrt_tokenizer_encode_batch(handle_.get(), t.data(), pp, t.size(), max_length, truncation, out.seq_len,
+                                        out.ids.data(), out.token_type_ids.data(), out.attention_mask.data()));
+    return out;
+  }
   std::string id_to_token(int64_t id) const {
     const char* s = bertrt_tokenizer_id_to_token(handle_.get(), id);
     return s ? s : "";
   }
+  size_t vocab_size() const { return bertrt_tokenizer_vocab_size(handle_.get()); }
+  int64_t pad_id() const { return bertrt_tokenizer_pad_id(handle_.get()); }
+  int64_t cls_id() const { return bertrt_tokenizer_cls_id(handle_.get()); }
+  int64_t sep_id() const { return bertrt_tokenizer_sep_id(handle_.get()); }
+  int64_t unk_id() const { return bertrt_tokenizer_unk_id(handle_.get()); }
   const bertrt_tokenizer* get() const { return handle_.get(); }
 
  private:
   std::unique_ptr<bertrt_tokenizer, detail::TokenizerDeleter> handle_;
 };
+
+inline size_t Session::encode_texts(const Tokenizer& tokenizer, std::span<const std::string> texts,
+                                    std::span<float> out, const bertrt_encode_texts_options* options) {
+  detail::need(out, texts.size() * hidden_, "out");
+  std::vector<const char*> ptrs;
+  std::vector<size_t> lens;
+  for (const std::string& s : texts) {
+    ptrs.push_back(s.data());
+    lens.push_back(s.size());
+  }
+  size_t truncated = 0;
+  check(bertrt_session_encode_texts(handle_.get(), tokenizer.get(), ptrs.data(), lens.data(), texts.size(), options,
+                                    out.data(), &truncated));
+  return truncated;
+}
 
 }  // namespace bertrt

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "bertrt/bertrt.hpp"
-#include "glue.h"
+#include "bertrt/convert.h"
 
 namespace py = pybind11;
 
@@ -155,24 +155,13 @@ std::span<const int64_t> span_of(const std::optional<IdArray>& a) {
 py::array_t<float> new_floats(std::vector<py::ssize_t> shape) { return py::array_t<float>(shape); }
 std::span<float> span_of(py::array_t<float>& a) { return {a.mutable_data(), static_cast<size_t>(a.size())}; }
 
+// A pool-mode name ("cls", "mean", "max", "pooler") as its enum (bertrt_pool_mode_from_name).
 bertrt_pool_mode parse_pool(const std::string& mode) {
-  if (mode == "cls") return BERTRT_POOL_CLS;
-  if (mode == "mean") return BERTRT_POOL_MEAN;
-  if (mode == "max") return BERTRT_POOL_MAX;
-  if (mode == "pooler") return BERTRT_POOL_POOLER;
-  throw Error(BERTRT_ERROR_INVALID_ARGUMENT,
-              "BERTRT_ERROR_INVALID_ARGUMENT: pooling must be cls, mean, max or pooler, not '" + mode + "'");
-}
-
-const char* pool_name(bertrt_pool_mode mode) {
-  switch (mode) {
-    case BERTRT_POOL_CLS: return "cls";
-    case BERTRT_POOL_MEAN: return "mean";
-    case BERTRT_POOL_MAX: return "max";
-    case BERTRT_POOL_POOLER: return "pooler";
-    default: break;
-  }
-  return "mean";
+  bertrt_pool_mode m = BERTRT_POOL_MEAN;
+  const bertrt_status status = bertrt_pool_mode_from_name(mode.c_str(), &m);
+  if (status != BERTRT_OK)
+    throw Error(status, std::string(bertrt_status_str(status)) + ": pooling: " + bertrt_last_error());
+  return m;
 }
 
 const char* activation_name(bertrt_activation a) {
@@ -264,23 +253,11 @@ class PyModel {
     return free_.size();
   }
 
-  // The model's tokenizer, made on first use (call without the GIL). pad_id(): its padding id.
+  // The model's tokenizer, made on first use (call without the GIL).
   const bertrt::Tokenizer& tokenizer() {
-    std::call_once(tokenizer_once_, [this] {
-      auto t = std::make_unique<bertrt::Tokenizer>(*model_);
-      const char* empty[1] = {""};
-      int64_t ids[3], types[3], mask[3];
-      bertrt::check(bertrt_tokenizer_encode_batch(t->get(), empty, nullptr, 1, 0, BERTRT_TRUNCATION_LONGEST_FIRST, 3,
-                                                  ids, types, mask));
-      pad_id_ = ids[2];
-      tokenizer_ = std::move(t);
-    });
+    std::call_once(tokenizer_once_, [this] { tokenizer_ = std::make_unique<bertrt::Tokenizer>(*model_); });
     if (!tokenizer_) throw Error(BERTRT_ERROR_INTERNAL, "BERTRT_ERROR_INTERNAL: tokenizer unavailable");
     return *tokenizer_;
-  }
-  int64_t pad_id() {
-    tokenizer();
-    return pad_id_;
   }
 
  private:
@@ -291,7 +268,6 @@ class PyModel {
   std::vector<std::unique_ptr<bertrt::Session>> free_;
   std::once_flag tokenizer_once_;
   std::unique_ptr<bertrt::Tokenizer> tokenizer_;
-  int64_t pad_id_ = 0;
 };
 
 Lease::~Lease() {
@@ -311,7 +287,7 @@ py::dict config_dict(const bertrt_config& c) {
   d["layer_norm_eps"] = c.layer_norm_eps;
   d["hidden_act"] = activation_name(c.hidden_act);
   d["has_pooler"] = c.has_pooler != 0;
-  d["default_pool"] = pool_name(c.default_pool);
+  d["default_pool"] = bertrt::pool_mode_name(c.default_pool);
   d["default_normalize"] = c.default_normalize != 0;
   d["weight_dtype"] = c.weight_dtype ? c.weight_dtype : "";
   return d;
@@ -468,6 +444,38 @@ py::dict forward_from_embeds(PyModel& m, const py::object& inputs_embeds, const 
 
 // ------------------------------------------------------------------------------------ text
 
+// The code-point index of every byte offset 0..size of a valid UTF-8 text: the number of
+// characters that start before it; an offset inside a character maps to that character's index.
+std::vector<int64_t> char_index_table(const std::string& text) {
+  std::vector<int64_t> index(text.size() + 1);
+  int64_t chars = 0;
+  for (size_t b = 0; b <= text.size(); ++b) {
+    const bool continuation = b < text.size() && (static_cast<unsigned char>(text[b]) & 0xC0) == 0x80;
+    index[b] = continuation ? chars - 1 : chars;
+    if (b < text.size() && !continuation) ++chars;
+  }
+  return index;
+}
+
+// An encoding's byte offsets [n, 2] as code-point offsets, each pair in the text its sequence id
+// names (0: text, 1: pair); template tokens (sequence id -1) stay (0, 0).
+std::vector<int64_t> char_offsets(const std::string& text, const std::string* pair, const bertrt::Encoding& e) {
+  const std::vector<int64_t> first = char_index_table(text);
+  const std::vector<int64_t> second = pair ? char_index_table(*pair) : std::vector<int64_t>{0};
+  auto at = [](const std::vector<int64_t>& index, int64_t offset) {
+    return index[std::min(static_cast<size_t>(std::max<int64_t>(offset, 0)), index.size() - 1)];
+  };
+  std::vector<int64_t> out(e.offsets.size(), 0);
+  for (size_t i = 0; i < e.sequence_ids.size(); ++i) {
+    const int64_t seq = e.sequence_ids[i];
+    if (seq != 0 && !(seq == 1 && pair)) continue;
+    const std::vector<int64_t>& index = seq == 0 ? first : second;
+    out[2 * i] = at(index, e.offsets[2 * i]);
+    out[2 * i + 1] = at(index, e.offsets[2 * i + 1]);
+  }
+  return out;
+}
+
 struct TokenizeOptions {
   size_t max_length = 0;  // 0: no truncation
   bertrt_truncation truncation = BERTRT_TRUNCATION_LONGEST_FIRST;
@@ -523,12 +531,11 @@ py::object tokenize(PyModel& m, const py::object& texts_obj, const py::object& p
   {
     py::gil_scoped_release release;
     const bertrt::Tokenizer& tok = m.tokenizer();
-    pad_id = m.pad_id();
+    pad_id = tok.pad_id();
     for (size_t i = 0; i < n; ++i) {
       const std::string* pair = pairs.empty() ? nullptr : &pairs[i];
       encodings[i] = tok.encode(texts[i], pair, opt.max_length, opt.truncation);
-      offsets[i] = bertrt::python::char_offsets(texts[i], pair, encodings[i].offsets.data(),
-                                                encodings[i].sequence_ids.data(), encodings[i].ids.size());
+      offsets[i] = char_offsets(texts[i], pair, encodings[i]);
     }
   }
   auto vec = [](const std::vector<int64_t>& v, std::vector<py::ssize_t> shape) {
@@ -598,47 +605,19 @@ py::array_t<float> encode_texts(PyModel& m, const py::object& texts_obj, int64_t
   const size_t limit = static_cast<size_t>(max_length.value_or(m.config().max_position_embeddings));
   const size_t n = texts.size(), H = m.hidden();
   auto out = new_floats({py::ssize_t(n), py::ssize_t(H)});
-  float* result = out.mutable_data();
+  bertrt_encode_texts_options options{};
+  options.max_length = limit;
+  options.batch_size = static_cast<size_t>(batch_size);
+  options.pool = mode;
+  options.normalize = norm ? 1 : 0;
+  if (progress) {
+    options.progress = [](size_t done, size_t total, void*) { std::fprintf(stderr, "\rbertrt: %zu/%zu texts", done, total); };
+  }
   {
     py::gil_scoped_release release;
     const bertrt::Tokenizer& tok = m.tokenizer();
-    const int64_t pad_id = m.pad_id();
-    std::vector<std::vector<int64_t>> ids(n);
-    for (size_t i = 0; i < n; ++i) ids[i] = tok.encode(texts[i], nullptr, limit).ids;
-    // Longest first, so that rows of one batch have similar lengths; results go back in input order.
-    std::vector<size_t> order(n);
-    std::iota(order.begin(), order.end(), size_t{0});
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ids[a].size() > ids[b].size(); });
     Lease s = m.acquire();
-    std::vector<int64_t> batch_ids, batch_mask;
-    std::vector<float> last, pooled;
-    const size_t bs = static_cast<size_t>(batch_size);
-    for (size_t start = 0; start < n; start += bs) {
-      const size_t b = std::min(bs, n - start);
-      size_t width = 0;
-      for (size_t k = 0; k < b; ++k) width = std::max(width, ids[order[start + k]].size());
-      batch_ids.assign(b * width, pad_id);
-      batch_mask.assign(b * width, 0);
-      for (size_t k = 0; k < b; ++k) {
-        const auto& row = ids[order[start + k]];
-        std::copy(row.begin(), row.end(), batch_ids.begin() + static_cast<std::ptrdiff_t>(k * width));
-        std::fill_n(batch_mask.begin() + static_cast<std::ptrdiff_t>(k * width), row.size(), 1);
-      }
-      last.resize(b * width * H);
-      pooled.resize(b * H);
-      bertrt_forward_inputs in{};
-      in.input_ids = batch_ids.data();
-      in.attention_mask = batch_mask.data();
-      in.batch = b;
-      in.seq_len = width;
-      bertrt_forward_outputs outs{};
-      outs.last_hidden_state = last.data();
-      s->forward(in, outs);
-      s->pool(last, batch_mask, b, width, mode, norm, pooled);
-      for (size_t k = 0; k < b; ++k)
-        std::copy_n(pooled.data() + k * H, H, result + order[start + k] * H);
-      if (progress) std::fprintf(stderr, "\rbertrt: %zu/%zu texts", start + b, n);
-    }
+    s->encode_texts(tok, texts, span_of(out), &options);
     if (progress) std::fprintf(stderr, "\n");
   }
   return out;
@@ -678,7 +657,10 @@ PYBIND11_MODULE(bertrt, mod) {
       "convert",
       [](const std::string& hf_dir, const std::string& out_path, const std::string& dtype) {
         py::gil_scoped_release release;
-        bertrt::python::convert_directory(hf_dir, out_path, dtype);
+        bertrt_convert_options options{};
+        options.dtype = dtype.c_str();
+        const bertrt_status status = bertrt_convert(hf_dir.c_str(), out_path.c_str(), &options);
+        if (status != BERTRT_OK) throw Error(status, std::string(bertrt_status_str(status)) + ": " + bertrt_last_error());
       },
       py::arg("hf_dir"), py::arg("out_path"), py::arg("dtype") = "f32",
       "Converts a Hugging Face checkpoint directory into a bertrt model file (dtype f32, f16 or bf16).");
@@ -688,9 +670,9 @@ PYBIND11_MODULE(bertrt, mod) {
                       "concurrent call borrows its own session from the model's pool.")
       .def(py::init<const std::string&, std::optional<int>, bool>(), py::arg("path"),
            py::arg("threads") = py::none(), py::arg("verify_weights") = false,
-           "Opens a model file. threads: threads per call (None: the OpenMP default). The header,\n"
-           "metadata and tensor table are always checked; verify_weights=True also verifies every\n"
-           "tensor's data checksum (reads the whole file once).")
+           "Opens a model file. threads: threads per call (None: the CPUs this process\n"
+           "may run on). The header, metadata and tensor table are always checked; verify_weights=True\n"
+           "also verifies every tensor's data checksum (reads the whole file once).")
       .def_property_readonly("config", [](const PyModel& m) { return config_dict(m.config()); })
       .def_property_readonly("hidden_size", [](const PyModel& m) { return m.config().hidden_size; })
       .def_property_readonly("num_layers", [](const PyModel& m) { return m.config().num_hidden_layers; })

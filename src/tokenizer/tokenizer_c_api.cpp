@@ -88,6 +88,19 @@ BERTRT_API size_t bertrt_tokenizer_vocab_size(const bertrt_tokenizer* tokenizer)
   return tokenizer->impl->vocab_size();
 }
 
+BERTRT_API int64_t bertrt_tokenizer_pad_id(const bertrt_tokenizer* tokenizer) {
+  return tokenizer == nullptr || tokenizer->impl == nullptr ? -1 : tokenizer->impl->pad_id();
+}
+BERTRT_API int64_t bertrt_tokenizer_cls_id(const bertrt_tokenizer* tokenizer) {
+  return tokenizer == nullptr || tokenizer->impl == nullptr ? -1 : tokenizer->impl->cls_id();
+}
+BERTRT_API int64_t bertrt_tokenizer_sep_id(const bertrt_tokenizer* tokenizer) {
+  return tokenizer == nullptr || tokenizer->impl == nullptr ? -1 : tokenizer->impl->sep_id();
+}
+BERTRT_API int64_t bertrt_tokenizer_unk_id(const bertrt_tokenizer* tokenizer) {
+  return tokenizer == nullptr || tokenizer->impl == nullptr ? -1 : tokenizer->impl->unk_id();
+}
+
 BERTRT_API const char* bertrt_tokenizer_id_to_token(const bertrt_tokenizer* tokenizer, int64_t id) {
   if (tokenizer == nullptr || tokenizer->impl == nullptr) return nullptr;
   return tokenizer->impl->id_to_token_cstr(id);

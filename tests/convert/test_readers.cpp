@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "common/error.h"
-#include "tools/convert/checkpoint.h"
-#include "tools/convert/pickle.h"
+#include "convert/checkpoint.h"
+#include "convert/pickle.h"
 
 namespace fs = std::filesystem;
 using namespace bertrt::convert;

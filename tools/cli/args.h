@@ -7,7 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "common/error.h"
+#include "bertrt/bertrt.h"
+#include "bertrt/error.hpp"
 
 namespace bertrt::cli {
 
@@ -74,5 +75,15 @@ class Args {
   std::map<std::string, std::vector<std::string>> values_;
   std::set<std::string> flags_;
 };
+
+// The value of --pool as a mode (bertrt_pool_mode_from_name), or fallback when it is not given.
+inline bertrt_pool_mode pool_option(const Args& args, bertrt_pool_mode fallback) {
+  const auto name = args.value("--pool");
+  if (!name) return fallback;
+  bertrt_pool_mode mode = fallback;
+  const bertrt_status status = bertrt_pool_mode_from_name(name->c_str(), &mode);
+  if (status != BERTRT_OK) throw Error(status, std::string("--pool: ") + bertrt_last_error());
+  return mode;
+}
 
 }  // namespace bertrt::cli

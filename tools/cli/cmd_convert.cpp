@@ -1,10 +1,16 @@
 #include <cstdio>
 
+#include "bertrt/error.hpp"
+#include "bertrt/convert.h"
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "convert/convert.h"
 
 namespace bertrt::cli {
+namespace {
+
+void print_note(const char* message, void*) { std::fprintf(stderr, "note: %s\n", message); }
+
+}  // namespace
 
 int cmd_convert(int argc, char** argv) {
   const Args args(argc, argv, 2, {"--dtype", "--output"}, {"--help", "--quiet"});
@@ -19,14 +25,14 @@ int cmd_convert(int argc, char** argv) {
   auto out = args.value("-o");
   if (!out) out = args.value("--output");
   if (!out) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "convert needs -o MODEL");
-  convert::ConvertOptions options;
   const std::string dtype = args.value("--dtype").value_or("f32");
-  if (dtype == "f32") options.dtype = format::TensorDType::f32;
-  else if (dtype == "f16") options.dtype = format::TensorDType::f16;
-  else if (dtype == "bf16") options.dtype = format::TensorDType::bf16;
-  else throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "--dtype must be f32, f16 or bf16");
-  if (!args.flag("--quiet")) options.note = [](const std::string& s) { std::fprintf(stderr, "note: %s\n", s.c_str()); };
-  convert::convert_directory(args.positional()[0], *out, options);
+  if (dtype != "f32" && dtype != "f16" && dtype != "bf16")
+    throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "--dtype must be f32, f16 or bf16");
+  bertrt_convert_options options{};
+  options.dtype = dtype.c_str();
+  if (!args.flag("--quiet")) options.note = print_note;
+  const bertrt_status status = bertrt_convert(args.positional()[0].c_str(), out->c_str(), &options);
+  if (status != BERTRT_OK) throw Error(status, bertrt_last_error());
   if (!args.flag("--quiet")) std::fprintf(stderr, "wrote %s\n", out->c_str());
   return 0;
 }

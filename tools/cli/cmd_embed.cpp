@@ -9,7 +9,6 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <numeric>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,32 +41,13 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-bertrt_pool_mode parse_pool(const std::string& mode) {
-  if (mode == "cls") return BERTRT_POOL_CLS;
-  if (mode == "mean") return BERTRT_POOL_MEAN;
-  if (mode == "max") return BERTRT_POOL_MAX;
-  if (mode == "pooler") return BERTRT_POOL_POOLER;
-  throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "--pool must be cls, mean, max or pooler, not '" + mode + "'");
-}
-
-// Embeds texts with one session: tokenize, order by length, batch, forward, pool.
+// Embeds texts with one session through bertrt_session_encode_texts (tokenize, order by length,
+// batch, forward, pool); counts the texts cut to max_length.
 class Embedder {
  public:
-  Embedder(const Model& model, int threads, size_t batch_size, size_t max_length, bertrt_pool_mode mode,
-           bool normalize)
-      : session_(model),
-        tokenizer_(model),
-        hidden_(model.hidden_size()),
-        batch_size_(batch_size),
-        max_length_(max_length),
-        mode_(mode),
-        normalize_(normalize) {
+  Embedder(const Model& model, int threads, const bertrt_encode_texts_options& options)
+      : session_(model), tokenizer_(model), hidden_(model.hidden_size()), options_(options) {
     if (threads > 0) session_.set_threads(threads);
-    const char* empty[1] = {""};
-    int64_t ids[3], types[3], mask[3];
-    check(bertrt_tokenizer_encode_batch(tokenizer_.get(), empty, nullptr, 1, 0, BERTRT_TRUNCATION_LONGEST_FIRST, 3,
-                                        ids, types, mask));
-    pad_id_ = ids[2];
   }
   size_t hidden() const { return hidden_; }
   // Texts cut to max_length tokens so far.
@@ -76,57 +56,21 @@ class Embedder {
   // out[texts.size(), H] in the order of texts. on_batch (may be empty) gets the rows done so far.
   void embed(const std::vector<std::string>& texts, std::vector<float>& out,
              const std::function<void(size_t)>& on_batch = {}) {
-    const size_t n = texts.size(), H = hidden_;
-    out.assign(n * H, 0.0f);
-    std::vector<std::vector<int64_t>> ids(n);
-    for (size_t i = 0; i < n; ++i) {
-      // One token of headroom tells a text that fits from one that was cut; only those are encoded twice.
-      ids[i] = tokenizer_.encode(texts[i], nullptr, max_length_ + 1).ids;
-      if (ids[i].size() > max_length_) {
-        ids[i] = tokenizer_.encode(texts[i], nullptr, max_length_).ids;
-        ++truncated_;
-      }
+    out.assign(texts.size() * hidden_, 0.0f);
+    bertrt_encode_texts_options o = options_;
+    if (on_batch) {
+      o.progress = [](size_t done, size_t, void* user) { (*static_cast<const std::function<void(size_t)>*>(user))(done); };
+      o.progress_user_data = const_cast<std::function<void(size_t)>*>(&on_batch);
     }
-    std::vector<size_t> order(n);
-    std::iota(order.begin(), order.end(), size_t{0});
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ids[a].size() > ids[b].size(); });
-    for (size_t start = 0; start < n; start += batch_size_) {
-      const size_t b = std::min(batch_size_, n - start);
-      size_t width = 0;
-      for (size_t k = 0; k < b; ++k) width = std::max(width, ids[order[start + k]].size());
-      batch_ids_.assign(b * width, pad_id_);
-      batch_mask_.assign(b * width, 0);
-      for (size_t k = 0; k < b; ++k) {
-        const auto& row = ids[order[start + k]];
-        std::copy(row.begin(), row.end(), batch_ids_.begin() + static_cast<std::ptrdiff_t>(k * width));
-        std::fill_n(batch_mask_.begin() + static_cast<std::ptrdiff_t>(k * width), row.size(), 1);
-      }
-      last_.resize(b * width * H);
-      pooled_.resize(b * H);
-      bertrt_forward_inputs in{};
-      in.input_ids = batch_ids_.data();
-      in.attention_mask = batch_mask_.data();
-      in.batch = b;
-      in.seq_len = width;
-      bertrt_forward_outputs outs{};
-      outs.last_hidden_state = last_.data();
-      session_.forward(in, outs);
-      session_.pool(last_, batch_mask_, b, width, mode_, normalize_, pooled_);
-      for (size_t k = 0; k < b; ++k) std::copy_n(pooled_.data() + k * H, H, out.data() + order[start + k] * H);
-      if (on_batch) on_batch(start + b);
-    }
+    truncated_ += session_.encode_texts(tokenizer_, texts, out, &o);
   }
 
  private:
   Session session_;
   Tokenizer tokenizer_;
-  size_t hidden_, batch_size_, max_length_;
-  bertrt_pool_mode mode_;
-  bool normalize_;
-  int64_t pad_id_ = 0;
+  size_t hidden_;
+  bertrt_encode_texts_options options_;
   size_t truncated_ = 0;
-  std::vector<int64_t> batch_ids_, batch_mask_;
-  std::vector<float> last_, pooled_;
 };
 
 void append_json_vector(std::string& s, const float* v, size_t n) {
@@ -330,13 +274,14 @@ int cmd_embed(int argc, char** argv) {
 
   const Model model(model_path, args.flag("--verify-weights"));
   const bertrt_config& config = model.config();
-  const bertrt_pool_mode mode = args.value("--pool") ? parse_pool(*args.value("--pool")) : config.default_pool;
-  const bool normalize = args.flag("--normalize") ? true
-                         : args.flag("--no-normalize") ? false
-                                                       : config.default_normalize != 0;
+  bertrt_encode_texts_options options{};
+  options.pool = pool_option(args, config.default_pool);
+  options.normalize = args.flag("--normalize") ? 1 : args.flag("--no-normalize") ? 0 : config.default_normalize;
   const size_t max_length =
       max_length_arg > 0 ? static_cast<size_t>(max_length_arg) : static_cast<size_t>(config.max_position_embeddings);
-  Embedder embedder(model, static_cast<int>(threads), static_cast<size_t>(batch_size), max_length, mode, normalize);
+  options.max_length = max_length;
+  options.batch_size = static_cast<size_t>(batch_size);
+  Embedder embedder(model, static_cast<int>(threads), options);
   const size_t H = embedder.hidden();
   std::vector<float> vectors;
 

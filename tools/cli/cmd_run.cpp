@@ -139,13 +139,8 @@ int cmd_run(int argc, char** argv) {
                          {B, heads, T, T});
   };
   auto write_pool = [&]() {
-    if (auto mode = args.value("--pool")) {
-      bertrt_pool_mode m;
-      if (*mode == "cls") m = BERTRT_POOL_CLS;
-      else if (*mode == "mean") m = BERTRT_POOL_MEAN;
-      else if (*mode == "max") m = BERTRT_POOL_MAX;
-      else if (*mode == "pooler") m = BERTRT_POOL_POOLER;
-      else throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "--pool must be cls, mean, max or pooler");
+    if (args.value("--pool")) {
+      const bertrt_pool_mode m = pool_option(args, BERTRT_POOL_MEAN);
       std::vector<float> pooled(B * H);
       session.pool(last, span_of(mask), B, T, m, args.flag("--normalize"), pooled);
       npy::write_float32(out("pooled.npy"), pooled.data(), {B, H});

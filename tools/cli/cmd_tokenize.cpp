@@ -4,12 +4,12 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "c_api_types.h"
+#include <memory>
+#include <optional>
+
+#include "bertrt/bertrt.hpp"
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "model/model.h"
-#include "tokenizer/tokenizer.h"
-#include "tokenizer/tokenizer_c_api.h"
 
 namespace bertrt::cli {
 namespace {
@@ -65,22 +65,18 @@ int cmd_tokenize(int argc, char** argv) {
     return 0;
   }
   std::vector<std::string> texts = args.positional();
-  std::shared_ptr<const core::Tokenizer> tokenizer;
+  std::unique_ptr<Tokenizer> tokenizer;
   if (auto vocab = args.value("--vocab")) {
-    core::TokenizerConfig config;
-    config.do_lower_case = !args.flag("--cased");
-    config.strip_accents = args.flag("--cased") ? 0 : -1;
-    tokenizer = std::make_shared<const core::Tokenizer>(core::Tokenizer::from_vocab_file(*vocab, config));
+    bertrt_tokenizer_options options{};
+    options.do_lower_case = args.flag("--cased") ? 0 : 1;
+    options.strip_accents = args.flag("--cased") ? 0 : -1;
+    options.tokenize_chinese_chars = 1;
+    tokenizer = std::make_unique<Tokenizer>(*vocab, options);
   } else {
     if (texts.empty()) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "tokenize needs MODEL or --vocab");
-    bertrt_model model;
-    model.impl = core::Model::open(texts.front(), args.flag("--verify-weights") ? format::Verify::all : format::Verify::structure);
+    const Model model(texts.front(), args.flag("--verify-weights"));
     texts.erase(texts.begin());
-    bertrt_tokenizer* handle = nullptr;
-    if (bertrt_tokenizer_from_model(&model, &handle) != BERTRT_OK)
-      throw Error(BERTRT_ERROR_FORMAT, bertrt_last_error());
-    tokenizer = handle->impl;
-    bertrt_tokenizer_free(handle);
+    tokenizer = std::make_unique<Tokenizer>(model);  // keeps its own copy of the vocabulary
   }
   const size_t max_length = static_cast<size_t>(args.integer("--max-length", 0));
   const std::string strategy = args.value("--truncation").value_or("longest_first");
@@ -96,17 +92,16 @@ int cmd_tokenize(int argc, char** argv) {
   if (inputs.empty()) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "nothing to tokenize (give TEXT or --input FILE)");
 
   for (const Input& in : inputs) {
-    const std::string_view pair_view = in.pair ? std::string_view(*in.pair) : std::string_view();
-    const core::Encoding e = tokenizer->encode(in.text, in.pair ? &pair_view : nullptr, max_length, truncation);
+    const Encoding e = tokenizer->encode(in.text, in.pair ? &*in.pair : nullptr, max_length, truncation);
     nlohmann::ordered_json out;
     out["ids"] = e.ids;
     std::vector<std::string> tokens;
-    for (auto t : tokenizer->tokens(e)) tokens.emplace_back(t);
+    for (int64_t id : e.ids) tokens.push_back(tokenizer->id_to_token(id));
     out["tokens"] = tokens;
     out["token_type_ids"] = e.token_type_ids;
     out["attention_mask"] = e.attention_mask;
     nlohmann::ordered_json offsets = nlohmann::ordered_json::array();
-    for (size_t i = 0; i < e.size(); ++i) offsets.push_back({e.offsets[2 * i], e.offsets[2 * i + 1]});
+    for (size_t i = 0; i < e.ids.size(); ++i) offsets.push_back({e.offsets[2 * i], e.offsets[2 * i + 1]});
     out["offsets"] = offsets;
     std::cout << out.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << '\n';
   }

@@ -4,8 +4,8 @@
 #include <string>
 
 #include "bertrt/bertrt.h"
+#include "bertrt/error.hpp"
 #include "cli/commands.h"
-#include "common/error.h"
 
 #ifdef BERTRT_HAVE_BLAS
 // OpenBLAS (pthread build) starts its worker threads when it is loaded and lets them spin,

@@ -4,7 +4,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "common/error.h"
+#include "bertrt/error.hpp"
 
 namespace bertrt::npy {
 namespace {

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "tools/convert/checkpoint.h"
+#include "convert/checkpoint.h"
 
 namespace bertrt::convert::torch_pickle {
 

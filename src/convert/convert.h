@@ -11,8 +11,8 @@ namespace bertrt::convert {
 
 struct ConvertOptions {
   format::TensorDType dtype = format::TensorDType::f32;  // storage of word embeddings and matrices
-  // f32 matrices are stored pre-packed in the GEMM panel layout (kernels/gemm_packed.h); false:
-  // row-major (the OpenBLAS path).
+  // Weight matrices are stored pre-packed in the GEMM panel layout (kernels/gemm_packed.h) in the
+  // file's dtype; false: row-major (as earlier converters wrote them; packed once at open).
   bool pack_matrices = true;
   // Receives notes (skipped tensors, chosen files). Null: silent.
   std::function<void(const std::string&)> note;

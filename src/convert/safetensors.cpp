@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
-#include "tools/convert/checkpoint.h"
+#include "convert/checkpoint.h"
 
 namespace bertrt::convert {
 namespace {

@@ -1,5 +1,5 @@
 // Element types of checkpoint tensors.
-#include "tools/convert/checkpoint.h"
+#include "convert/checkpoint.h"
 
 namespace bertrt::convert {
 

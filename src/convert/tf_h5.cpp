@@ -2,7 +2,7 @@
 // BERT's weights are taken from the `bert` layer group only; the pre-training heads (nsp___cls,
 // mlm___cls) are skipped. Names are mapped to PyTorch's and kernels transposed to [out, in].
 #include "common/error.h"
-#include "tools/convert/checkpoint.h"
+#include "convert/checkpoint.h"
 
 #ifdef BERTRT_HAVE_HDF5
 

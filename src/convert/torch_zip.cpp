@@ -11,8 +11,8 @@
 #include <zip.h>
 
 #include "common/error.h"
-#include "tools/convert/checkpoint.h"
-#include "tools/convert/pickle.h"
+#include "convert/checkpoint.h"
+#include "convert/pickle.h"
 
 namespace bertrt::convert {
 namespace torch_pickle {

@@ -1,6 +1,6 @@
 // Restricted unpickler for torch.save state dicts (see pickle.h). Objects live in an arena and refer
 // to each other by index, so self-referencing pickles cannot leak or recurse.
-#include "tools/convert/pickle.h"
+#include "convert/pickle.h"
 
 #include <cstdio>
 #include <cstring>
@@ -297,140 +297,160 @@ class Unpickler {
     l.items.insert(l.items.end(), v.begin(), v.end());
   }
 
+  // PROTO, FRAME, MARK, POP, DUP and the scalar constants (None, bools, ints, floats, strings,
+  // bytes). True when op was one of them.
+  bool scalar_op(uint8_t op) {
+    switch (op) {
+      case 0x80: {  // PROTO
+        const uint8_t v = u8();
+        if (v > 5) unsupported("pickle protocol " + std::to_string(v));
+        return true;
+      }
+      case 0x95: uint_le(8); return true;  // FRAME: frames are only a read-ahead hint
+      case '(': marks_.push_back(stack_.size()); return true;  // MARK
+      case '0': pop(); return true;                            // POP
+      case '1': pop_mark(); return true;                       // POP_MARK
+      case '2': push(top()); return true;                      // DUP
+      case 'N': { Obj o; o.kind = Kind::none; push(make(std::move(o))); return true; }
+      case 0x88:
+      case 0x89: { Obj o; o.kind = Kind::boolean; o.i = op == 0x88; push(make(std::move(o))); return true; }
+      case 'J': push(make_int(static_cast<int32_t>(static_cast<uint32_t>(uint_le(4))))); return true;  // BININT
+      case 'K': push(make_int(static_cast<int64_t>(uint_le(1)))); return true;                          // BININT1
+      case 'M': push(make_int(static_cast<int64_t>(uint_le(2)))); return true;                          // BININT2
+      case 0x8a: {                                                                                       // LONG1
+        const uint8_t n = u8();
+        if (n > 8) unsupported("integer of " + std::to_string(n) + " bytes");
+        uint64_t v = uint_le(n);
+        if (n > 0 && n < 8 && (v >> (8 * n - 1)) & 1) v |= ~uint64_t{0} << (8 * n);  // sign-extend
+        push(make_int(static_cast<int64_t>(v)));
+        return true;
+      }
+      case 'G': {  // BINFLOAT (big-endian double)
+        need(8);
+        uint64_t bits = 0;
+        for (int k = 0; k < 8; ++k) bits = (bits << 8) | p_[k];
+        p_ += 8;
+        Obj o;
+        o.kind = Kind::floating;
+        std::memcpy(&o.f, &bits, 8);
+        push(make(std::move(o)));
+        return true;
+      }
+      case 'X':     // BINUNICODE
+      case 0x8c:    // SHORT_BINUNICODE
+      case 0x8d:    // BINUNICODE8
+      case 'B':     // BINBYTES
+      case 'C':     // SHORT_BINBYTES
+      case 0x8e: {  // BINBYTES8
+        const size_t len_bytes = (op == 0x8c || op == 'C') ? 1 : (op == 0x8d || op == 0x8e) ? 8 : 4;
+        const uint64_t n = uint_le(len_bytes);
+        Obj o;
+        o.kind = (op == 'B' || op == 'C' || op == 0x8e) ? Kind::bytes : Kind::string;
+        o.s = bytes(n);
+        push(make(std::move(o)));
+        return true;
+      }
+      default: return false;
+    }
+  }
+
+  // Tuples, lists and dicts, and filling them. True when op was one of them.
+  bool container_op(uint8_t op) {
+    switch (op) {
+      case ')': push(make_seq(Kind::tuple, {})); return true;  // EMPTY_TUPLE
+      case 't': push(make_seq(Kind::tuple, pop_mark())); return true;
+      case 0x85:
+      case 0x86:
+      case 0x87: {  // TUPLE1..3
+        const size_t n = static_cast<size_t>(op - 0x84);
+        std::vector<size_t> items(n);
+        for (size_t k = n; k-- > 0;) items[k] = pop();
+        push(make_seq(Kind::tuple, std::move(items)));
+        return true;
+      }
+      case ']': push(make_seq(Kind::list, {})); return true;  // EMPTY_LIST
+      case 'l': push(make_seq(Kind::list, pop_mark())); return true;
+      case '}': push(make_seq(Kind::dict, {})); return true;  // EMPTY_DICT
+      case 'd': {                                              // DICT
+        std::vector<size_t> kv = pop_mark();
+        const size_t id = make_seq(Kind::dict, {});
+        set_items(id, kv);
+        push(id);
+        return true;
+      }
+      case 'a': {  // APPEND
+        const size_t v = pop();
+        append_items(top(), {v});
+        return true;
+      }
+      case 'e': {  // APPENDS
+        std::vector<size_t> v = pop_mark();
+        append_items(top(), v);
+        return true;
+      }
+      case 's': {  // SETITEM
+        const size_t v = pop();
+        const size_t k = pop();
+        set_items(top(), {k, v});
+        return true;
+      }
+      case 'u': {  // SETITEMS
+        std::vector<size_t> kv = pop_mark();
+        set_items(top(), kv);
+        return true;
+      }
+      default: return false;
+    }
+  }
+
+  // Memo, globals, persistent ids, REDUCE and BUILD. True when op was one of them.
+  bool object_op(uint8_t op) {
+    switch (op) {
+      case 'q': memo_put(uint_le(1)); return true;     // BINPUT
+      case 'r': memo_put(uint_le(4)); return true;     // LONG_BINPUT
+      case 0x94: memo_put(memo_.size()); return true;  // MEMOIZE
+      case 'h': memo_get(uint_le(1)); return true;     // BINGET
+      case 'j': memo_get(uint_le(4)); return true;     // LONG_BINGET
+      case 'c': {                                      // GLOBAL
+        std::string module = line();
+        std::string name = line();
+        push_global(module, name);
+        return true;
+      }
+      case 0x93: {  // STACK_GLOBAL
+        const size_t name = pop();
+        const size_t module = pop();
+        if (objs_[name].kind != Kind::string || objs_[module].kind != Kind::string) fail("STACK_GLOBAL operands are not strings");
+        push_global(objs_[module].s, objs_[name].s);
+        return true;
+      }
+      case 'Q': persistent_load(); return true;  // BINPERSID
+      case 'R': reduce(); return true;
+      case 'b': {  // BUILD: object state (e.g. a state dict's _metadata) carries no weights
+        pop();
+        const size_t target = top();
+        const Kind k = objs_[target].kind;
+        if (k != Kind::dict && k != Kind::tensor) fail(std::string("BUILD on a ") + kind_name(k));
+        return true;
+      }
+      default: return false;
+    }
+  }
+
+  // Runs opcodes until STOP; returns the id of the object STOP pops.
   size_t run_ops() {
     while (true) {
       op_pos_ = static_cast<size_t>(p_ - begin_);
       if (p_ >= end_) fail("ends without STOP");
       const uint8_t op = *p_++;
-      switch (op) {
-        case 0x80: {  // PROTO
-          const uint8_t v = u8();
-          if (v > 5) unsupported("pickle protocol " + std::to_string(v));
-          break;
-        }
-        case 0x95: uint_le(8); break;  // FRAME: frames are only a read-ahead hint
-        case '.': {                    // STOP
-          if (!marks_.empty()) fail("STOP with an open MARK");
-          return pop();
-        }
-        case '(': marks_.push_back(stack_.size()); break;  // MARK
-        case '0': pop(); break;                            // POP
-        case '1': pop_mark(); break;                       // POP_MARK
-        case '2': push(top()); break;                      // DUP
-        case 'N': { Obj o; o.kind = Kind::none; push(make(std::move(o))); break; }
-        case 0x88:
-        case 0x89: { Obj o; o.kind = Kind::boolean; o.i = op == 0x88; push(make(std::move(o))); break; }
-        case 'J': push(make_int(static_cast<int32_t>(static_cast<uint32_t>(uint_le(4))))); break;  // BININT
-        case 'K': push(make_int(static_cast<int64_t>(uint_le(1)))); break;                          // BININT1
-        case 'M': push(make_int(static_cast<int64_t>(uint_le(2)))); break;                          // BININT2
-        case 0x8a: {                                                                                 // LONG1
-          const uint8_t n = u8();
-          if (n > 8) unsupported("integer of " + std::to_string(n) + " bytes");
-          uint64_t v = uint_le(n);
-          if (n > 0 && n < 8 && (v >> (8 * n - 1)) & 1) v |= ~uint64_t{0} << (8 * n);  // sign-extend
-          push(make_int(static_cast<int64_t>(v)));
-          break;
-        }
-        case 'G': {  // BINFLOAT (big-endian double)
-          need(8);
-          uint64_t bits = 0;
-          for (int k = 0; k < 8; ++k) bits = (bits << 8) | p_[k];
-          p_ += 8;
-          Obj o;
-          o.kind = Kind::floating;
-          std::memcpy(&o.f, &bits, 8);
-          push(make(std::move(o)));
-          break;
-        }
-        case 'X':     // BINUNICODE
-        case 0x8c:    // SHORT_BINUNICODE
-        case 0x8d:    // BINUNICODE8
-        case 'B':     // BINBYTES
-        case 'C':     // SHORT_BINBYTES
-        case 0x8e: {  // BINBYTES8
-          const size_t len_bytes = (op == 0x8c || op == 'C') ? 1 : (op == 0x8d || op == 0x8e) ? 8 : 4;
-          const uint64_t n = uint_le(len_bytes);
-          Obj o;
-          o.kind = (op == 'B' || op == 'C' || op == 0x8e) ? Kind::bytes : Kind::string;
-          o.s = bytes(n);
-          push(make(std::move(o)));
-          break;
-        }
-        case ')': push(make_seq(Kind::tuple, {})); break;  // EMPTY_TUPLE
-        case 't': push(make_seq(Kind::tuple, pop_mark())); break;
-        case 0x85:
-        case 0x86:
-        case 0x87: {  // TUPLE1..3
-          const size_t n = static_cast<size_t>(op - 0x84);
-          std::vector<size_t> items(n);
-          for (size_t k = n; k-- > 0;) items[k] = pop();
-          push(make_seq(Kind::tuple, std::move(items)));
-          break;
-        }
-        case ']': push(make_seq(Kind::list, {})); break;  // EMPTY_LIST
-        case 'l': push(make_seq(Kind::list, pop_mark())); break;
-        case '}': push(make_seq(Kind::dict, {})); break;  // EMPTY_DICT
-        case 'd': {                                        // DICT
-          std::vector<size_t> kv = pop_mark();
-          const size_t id = make_seq(Kind::dict, {});
-          set_items(id, kv);
-          push(id);
-          break;
-        }
-        case 'a': {  // APPEND
-          const size_t v = pop();
-          append_items(top(), {v});
-          break;
-        }
-        case 'e': {  // APPENDS
-          std::vector<size_t> v = pop_mark();
-          append_items(top(), v);
-          break;
-        }
-        case 's': {  // SETITEM
-          const size_t v = pop();
-          const size_t k = pop();
-          set_items(top(), {k, v});
-          break;
-        }
-        case 'u': {  // SETITEMS
-          std::vector<size_t> kv = pop_mark();
-          set_items(top(), kv);
-          break;
-        }
-        case 'q': memo_put(uint_le(1)); break;  // BINPUT
-        case 'r': memo_put(uint_le(4)); break;  // LONG_BINPUT
-        case 0x94: memo_put(memo_.size()); break;  // MEMOIZE
-        case 'h': memo_get(uint_le(1)); break;  // BINGET
-        case 'j': memo_get(uint_le(4)); break;  // LONG_BINGET
-        case 'c': {                              // GLOBAL
-          std::string module = line();
-          std::string name = line();
-          push_global(module, name);
-          break;
-        }
-        case 0x93: {  // STACK_GLOBAL
-          const size_t name = pop();
-          const size_t module = pop();
-          if (objs_[name].kind != Kind::string || objs_[module].kind != Kind::string) fail("STACK_GLOBAL operands are not strings");
-          push_global(objs_[module].s, objs_[name].s);
-          break;
-        }
-        case 'Q': persistent_load(); break;  // BINPERSID
-        case 'R': reduce(); break;
-        case 'b': {  // BUILD: object state (e.g. a state dict's _metadata) carries no weights
-          pop();
-          const size_t target = top();
-          const Kind k = objs_[target].kind;
-          if (k != Kind::dict && k != Kind::tensor) fail(std::string("BUILD on a ") + kind_name(k));
-          break;
-        }
-        default: {
-          char hex[8];
-          std::snprintf(hex, sizeof hex, "0x%02x", op);
-          unsupported(std::string("opcode ") + hex + " is not supported by this reader");
-        }
+      if (op == '.') {  // STOP
+        if (!marks_.empty()) fail("STOP with an open MARK");
+        return pop();
       }
+      if (scalar_op(op) || container_op(op) || object_op(op)) continue;
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "0x%02x", op);
+      unsupported(std::string("opcode ") + hex + " is not supported by this reader");
     }
   }
 

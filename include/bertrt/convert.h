@@ -1,0 +1,47 @@
+/*
+ * bertrt converter — a Hugging Face BERT checkpoint directory -> a bertrt model file.
+ *
+ *   bertrt_convert_options options = {"f16", NULL, NULL};
+ *   if (bertrt_convert("path/to/bert-base-uncased", "bert-f16.bertrt", &options) != BERTRT_OK)
+ *     fprintf(stderr, "%s\n", bertrt_last_error());
+ *
+ * The converter is not part of libbertrt: link libbertrt_convert.a, which holds the converter
+ * and the whole runtime, in place of libbertrt (pkg-config --static --libs bertrt-convert).
+ * It reads config.json, vocab.txt, tokenizer_config.json, special_tokens_map.json,
+ * sentence-transformers modules (modules.json, 1_Pooling/config.json, 2_Normalize) and the weights
+ * (model.safetensors, sharded safetensors, pytorch_model.bin or tf_model.h5 when built with HDF5).
+ * Strings are NUL-terminated UTF-8 paths. Thread-safe: conversions share no state.
+ */
+#ifndef BERTRT_CONVERT_H
+#define BERTRT_CONVERT_H
+
+#include "bertrt/bertrt.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Receives one note ("skipping 'cls.predictions.bias' (not part of BertModel: task head)",
+ * "reading .../model.safetensors", ...). message is NUL-terminated and valid only during the call. */
+typedef void (*bertrt_convert_note_fn)(const char* message, void* user_data);
+
+typedef struct bertrt_convert_options {
+  /* Storage of the word embeddings and weight matrices: "f32" (NULL: f32), "f16" or "bf16";
+   * biases, LayerNorm parameters and position/type embeddings stay f32. */
+  const char* dtype;
+  bertrt_convert_note_fn note; /* NULL: no notes */
+  void* note_user_data;        /* passed to note unchanged */
+} bertrt_convert_options;
+
+/* Converts the checkpoint in directory hf_dir into the model file out_path (replaced if it
+ * exists). options NULL: f32, no notes. Errors: BERTRT_ERROR_INVALID_ARGUMENT (NULL path, unknown
+ * dtype), BERTRT_ERROR_IO (missing files, cannot write), BERTRT_ERROR_FORMAT (malformed files,
+ * shapes that disagree with config.json), BERTRT_ERROR_UNSUPPORTED (model_type other than bert,
+ * relative position embeddings, unknown pooling); bertrt_last_error() names the file and field. */
+BERTRT_API bertrt_status bertrt_convert(const char* hf_dir, const char* out_path, const bertrt_convert_options* options);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BERTRT_CONVERT_H */

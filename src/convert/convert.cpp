@@ -1,0 +1,249 @@
+// Converter, metadata: a Hugging Face checkpoint directory -> model file. The config, tokenizer
+// settings and sentence-transformers defaults are read here; the weights in convert_weights.cpp.
+#include "convert/convert.h"
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "common/error.h"
+#include "convert/convert_internal.h"
+#include "model/names.h"
+
+namespace bertrt::convert {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace detail {
+
+void fail(const std::string& message) { throw Error(BERTRT_ERROR_FORMAT, "convert: " + message); }
+
+std::string read_text(const fs::path& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw Error(BERTRT_ERROR_IO, "convert: cannot read '" + path.string() + "'");
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+json read_json(const fs::path& path) {
+  try {
+    return json::parse(read_text(path));
+  } catch (const json::exception& e) {
+    fail("'" + path.string() + "' is not valid JSON: " + e.what());
+  }
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::fail;
+using detail::read_json;
+using detail::read_text;
+
+int64_t int_field(const json& config, const char* key, std::optional<int64_t> fallback) {
+  if (!config.contains(key) || config[key].is_null()) {
+    if (!fallback) fail(std::string("config.json has no '") + key + "'");
+    return *fallback;
+  }
+  if (!config[key].is_number_integer()) fail(std::string("config.json: '") + key + "' is not an integer");
+  return config[key].get<int64_t>();
+}
+
+// A special token in tokenizer_config.json / special_tokens_map.json: a string or {"content": ...}.
+std::optional<std::string> token_field(const json& j, const char* key) {
+  if (!j.is_object() || !j.contains(key)) return std::nullopt;
+  const json& v = j[key];
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_object() && v.contains("content") && v["content"].is_string()) return v["content"].get<std::string>();
+  return std::nullopt;
+}
+
+// vocab.txt: one token a line, split on '\n' only (released vocabularies hold U+2028 inside
+// entries); a trailing '\r' is dropped, and the empty piece after the last newline is not a token.
+std::vector<std::string> read_vocab(const fs::path& path) {
+  const std::string text = read_text(path);
+  std::vector<std::string> vocab;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    vocab.push_back(std::move(line));
+    start = end + 1;
+  }
+  return vocab;
+}
+
+// What a sentence-transformers folder (modules.json) says: where the transformer lives, and the
+// default pooling and normalisation. Without modules.json: the directory itself, mean, off.
+struct SentenceTransformers {
+  fs::path model_dir;
+  std::string pool_mode = "mean";
+  bool normalize = false;
+};
+
+// The pooling mode of a sentence-transformers Pooling module's config.json.
+std::string pooling_mode(const fs::path& config_path) {
+  const json p = read_json(config_path);
+  if (p.value("pooling_mode_cls_token", false)) return "cls";
+  if (p.value("pooling_mode_max_tokens", false)) return "max";
+  if (p.value("pooling_mode_mean_tokens", false)) return "mean";
+  if (p.contains("pooling_mode") && p["pooling_mode"].is_string()) {
+    std::string mode = p["pooling_mode"].get<std::string>();
+    if (mode != "cls" && mode != "mean" && mode != "max")
+      throw Error(BERTRT_ERROR_UNSUPPORTED, "convert: pooling mode '" + mode + "' is not supported");
+    return mode;
+  }
+  throw Error(BERTRT_ERROR_UNSUPPORTED,
+              "convert: " + config_path.string() + " asks for a pooling mode bertrt does not support");
+}
+
+SentenceTransformers read_sentence_transformers(const fs::path& dir, const ConvertOptions& o) {
+  SentenceTransformers st;
+  st.model_dir = dir;
+  if (!fs::exists(dir / "modules.json")) return st;
+  const json modules = read_json(dir / "modules.json");
+  if (!modules.is_array()) fail("modules.json is not a list");
+  for (const json& m : modules) {
+    const std::string type = m.value("type", "");
+    const std::string path = m.value("path", "");
+    if (path.find("..") != std::string::npos) fail("modules.json: path '" + path + "' leaves the directory");
+    if (type.find("Transformer") != std::string::npos) {
+      st.model_dir = dir / path;
+    } else if (type.find("Pooling") != std::string::npos) {
+      st.pool_mode = pooling_mode(dir / path / "config.json");
+      if (o.note) o.note("sentence-transformers pooling: " + st.pool_mode);
+    } else if (type.find("Normalize") != std::string::npos) {
+      st.normalize = true;
+      if (o.note) o.note("sentence-transformers normalization: on");
+    } else if (o.note) {
+      o.note("ignoring sentence-transformers module '" + type + "'");
+    }
+  }
+  return st;
+}
+
+// config.json's dimensions, checked for range and consistency.
+detail::Dims read_dims(const json& config) {
+  if (config.contains("model_type") && config["model_type"].is_string()) {
+    const std::string type = config["model_type"].get<std::string>();
+    if (type != "bert")
+      throw Error(BERTRT_ERROR_UNSUPPORTED, "convert: model_type '" + type + "' is not supported (bert)");
+  }
+  if (config.contains("position_embedding_type") && config["position_embedding_type"] != "absolute")
+    throw Error(BERTRT_ERROR_UNSUPPORTED, "convert: only absolute position embeddings are supported");
+  detail::Dims d;
+  d.vocab = int_field(config, "vocab_size", std::nullopt);
+  d.hidden = int_field(config, "hidden_size", std::nullopt);
+  d.layers = int_field(config, "num_hidden_layers", std::nullopt);
+  d.heads = int_field(config, "num_attention_heads", std::nullopt);
+  d.intermediate = int_field(config, "intermediate_size", std::nullopt);
+  d.positions = int_field(config, "max_position_embeddings", std::nullopt);
+  d.types = int_field(config, "type_vocab_size", 2);
+  for (auto [name, v] : {std::pair{"vocab_size", d.vocab}, {"hidden_size", d.hidden}, {"num_attention_heads", d.heads},
+                         {"intermediate_size", d.intermediate}, {"max_position_embeddings", d.positions},
+                         {"type_vocab_size", d.types}})
+    if (v <= 0 || v > (1 << 20)) fail(std::string("config.json: ") + name + " = " + std::to_string(v) + " is out of range");
+  if (d.layers < 0 || d.layers > 1024) fail("config.json: num_hidden_layers out of range");
+  if (d.hidden % d.heads != 0) fail("config.json: hidden_size is not a multiple of num_attention_heads");
+  return d;
+}
+
+void add_config(format::ModelFileWriter& w, const json& config, const detail::Dims& d, const SentenceTransformers& st,
+                const ConvertOptions& o) {
+  const int64_t pad = int_field(config, "pad_token_id", 0);
+  const double eps = config.contains("layer_norm_eps") ? config["layer_norm_eps"].get<double>() : 1e-12;
+  const std::string act = config.value("hidden_act", std::string("gelu"));
+  w.set_int(names::kMetaVocabSize, d.vocab);
+  w.set_int(names::kMetaHiddenSize, d.hidden);
+  w.set_int(names::kMetaNumLayers, d.layers);
+  w.set_int(names::kMetaNumHeads, d.heads);
+  w.set_int(names::kMetaIntermediateSize, d.intermediate);
+  w.set_int(names::kMetaMaxPositions, d.positions);
+  w.set_int(names::kMetaTypeVocabSize, d.types);
+  w.set_int(names::kMetaPadTokenId, pad);
+  w.set_float(names::kMetaLayerNormEps, eps);
+  w.set_string(names::kMetaHiddenAct, act);
+  w.set_string(names::kMetaWeightDtype, format::dtype_name(o.dtype));
+  w.set_string(names::kMetaPoolingMode, st.pool_mode);
+  w.set_int(names::kMetaPoolingNormalize, st.normalize ? 1 : 0);
+  w.set_string(names::kMetaSource, "converted from a Hugging Face BERT checkpoint by bertrt 0.1.0");
+}
+
+// A boolean field of tokenizer_config.json, or fallback when absent or not a boolean.
+bool bool_field(const json& j, const char* key, bool fallback) {
+  return j.is_object() && j.contains(key) && j[key].is_boolean() ? j[key].get<bool>() : fallback;
+}
+
+// tokenizer_config.json settings, special tokens and model_max_length.
+void add_tokenizer_settings(format::ModelFileWriter& w, const json& tok_config, const json& special, int64_t positions) {
+  int strip = -1;
+  if (tok_config.is_object() && tok_config.contains("strip_accents") && tok_config["strip_accents"].is_boolean())
+    strip = tok_config["strip_accents"].get<bool>() ? 1 : 0;
+  w.set_int(names::kMetaDoLowerCase, bool_field(tok_config, "do_lower_case", true) ? 1 : 0);
+  w.set_int(names::kMetaStripAccents, strip);
+  w.set_int(names::kMetaTokenizeChinese, bool_field(tok_config, "tokenize_chinese_chars", true) ? 1 : 0);
+  const std::pair<const char*, const char*> specials[] = {{"unk_token", names::kMetaUnkToken},
+                                                          {"cls_token", names::kMetaClsToken},
+                                                          {"sep_token", names::kMetaSepToken},
+                                                          {"pad_token", names::kMetaPadToken},
+                                                          {"mask_token", names::kMetaMaskToken}};
+  const std::map<std::string, std::string> default_special = {{"unk_token", "[UNK]"}, {"cls_token", "[CLS]"},
+                                                              {"sep_token", "[SEP]"}, {"pad_token", "[PAD]"},
+                                                              {"mask_token", "[MASK]"}};
+  for (const auto& [field, key] : specials) {
+    std::string value = default_special.at(field);
+    if (auto v = token_field(special, field)) value = *v;
+    else if (auto v2 = token_field(tok_config, field)) value = *v2;
+    w.set_string(key, value);
+  }
+  int64_t max_len = positions;
+  if (tok_config.is_object() && tok_config.contains("model_max_length") && tok_config["model_max_length"].is_number()) {
+    const double m = tok_config["model_max_length"].get<double>();
+    if (m > 0 && m < static_cast<double>(positions)) max_len = static_cast<int64_t>(m);
+  }
+  w.set_int(names::kMetaModelMaxLength, max_len);
+}
+
+// vocab.txt (the transformer folder's, else the top directory's) and the tokenizer settings.
+void add_tokenizer(format::ModelFileWriter& w, const fs::path& dir, const fs::path& model_dir, const detail::Dims& d) {
+  fs::path vocab_path = model_dir / "vocab.txt";
+  if (!fs::exists(vocab_path)) vocab_path = dir / "vocab.txt";
+  const std::vector<std::string> vocab = read_vocab(vocab_path);
+  if (static_cast<int64_t>(vocab.size()) != d.vocab)
+    fail("vocab.txt has " + std::to_string(vocab.size()) + " entries but config.json says vocab_size " +
+         std::to_string(d.vocab));
+  w.set_list(names::kMetaVocab, vocab);
+  json tok_config = json::object(), special = json::object();
+  for (const fs::path& p : {model_dir, dir}) {
+    if (tok_config.empty() && fs::exists(p / "tokenizer_config.json")) tok_config = read_json(p / "tokenizer_config.json");
+    if (special.empty() && fs::exists(p / "special_tokens_map.json")) special = read_json(p / "special_tokens_map.json");
+  }
+  add_tokenizer_settings(w, tok_config, special, d.positions);
+}
+
+}  // namespace
+
+format::ModelFileWriter build_model_file(const std::string& hf_dir, const ConvertOptions& o) {
+  const fs::path dir(hf_dir);
+  if (!fs::is_directory(dir)) throw Error(BERTRT_ERROR_IO, "convert: '" + hf_dir + "' is not a directory");
+  const SentenceTransformers st = read_sentence_transformers(dir, o);
+  const json config = read_json(st.model_dir / "config.json");
+  const detail::Dims dims = read_dims(config);
+  format::ModelFileWriter w;
+  add_config(w, config, dims, st, o);
+  add_tokenizer(w, dir, st.model_dir, dims);
+  detail::add_weights(w, st.model_dir, dims, o);
+  return w;
+}
+
+void convert_directory(const std::string& hf_dir, const std::string& out_path, const ConvertOptions& options) {
+  build_model_file(hf_dir, options).write(out_path);
+}
+
+}  // namespace bertrt::convert

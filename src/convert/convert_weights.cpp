@@ -1,0 +1,347 @@
+// Converter, weights: reads the checkpoint's tensors, maps Hugging Face names to BertModel's, and
+// adds them to the model file (fused QKV, [in, out] matrices, GEMM panels for f32, f16/bf16 storage).
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "common/error.h"
+#include "convert/checkpoint.h"
+#include "convert/convert_internal.h"
+#include "kernels/gemm_packed.h"
+#include "model/names.h"
+
+namespace bertrt::convert {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using detail::fail;
+using detail::read_json;
+
+namespace {
+
+// Element i of a source tensor widened to double.
+std::vector<float> to_f32(const SourceTensor& t) {
+  size_t n = 1;
+  for (int64_t d : t.shape) n *= static_cast<size_t>(d);
+  std::vector<float> out(n);
+  const uint8_t* p = t.data.data();
+  if (t.data.size() != n * source_dtype_size(t.dtype)) fail("tensor '" + t.name + "': data size does not match shape");
+  switch (t.dtype) {
+    case SourceDType::f32: std::memcpy(out.data(), p, n * 4); break;
+    case SourceDType::f64:
+      for (size_t i = 0; i < n; ++i) {
+        double v;
+        std::memcpy(&v, p + 8 * i, 8);
+        out[i] = static_cast<float>(v);
+      }
+      break;
+    case SourceDType::f16:
+    case SourceDType::bf16:
+      for (size_t i = 0; i < n; ++i) {
+        uint16_t h;
+        std::memcpy(&h, p + 2 * i, 2);
+        if (t.dtype == SourceDType::bf16) {
+          const uint32_t bits = static_cast<uint32_t>(h) << 16;
+          std::memcpy(&out[i], &bits, 4);
+        } else {
+          const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+          uint32_t exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
+          if (exp == 0 && man == 0) {
+            bits = sign;
+          } else if (exp == 0) {
+            exp = 113;
+            while (!(man & 0x400)) {
+              man <<= 1;
+              --exp;
+            }
+            bits = sign | (exp << 23) | ((man & 0x3ff) << 13);
+          } else if (exp == 31) {
+            bits = sign | 0x7f800000u | (man << 13);
+          } else {
+            bits = sign | ((exp + 112) << 23) | (man << 13);
+          }
+          std::memcpy(&out[i], &bits, 4);
+        }
+      }
+      break;
+    default:
+      fail("tensor '" + t.name + "' has dtype " + source_dtype_name(t.dtype) + "; weights must be floating point");
+  }
+  return out;
+}
+
+std::vector<uint8_t> encode(const std::vector<float>& values, format::TensorDType dtype) {
+  std::vector<uint8_t> out(values.size() * format::dtype_size(dtype));
+  if (dtype == format::TensorDType::f32) {
+    std::memcpy(out.data(), values.data(), out.size());
+    return out;
+  }
+  for (size_t i = 0; i < values.size(); ++i) {
+    const uint16_t h = dtype == format::TensorDType::f16 ? f32_to_f16(values[i]) : f32_to_bf16(values[i]);
+    std::memcpy(out.data() + 2 * i, &h, 2);
+  }
+  return out;
+}
+
+std::string shape_str(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+// Hugging Face names -> canonical BertModel names: drop the `bert.` prefix, legacy LayerNorm
+// gamma/beta -> weight/bias. Returns "" for tensors that are not part of BertModel.
+std::string canonical_name(std::string name) {
+  if (name.rfind("bert.", 0) == 0) name = name.substr(5);
+  const bool in_layernorm = name.find("LayerNorm.") != std::string::npos;
+  if (in_layernorm && name.size() > 6 && name.compare(name.size() - 6, 6, ".gamma") == 0)
+    name = name.substr(0, name.size() - 6) + ".weight";
+  if (in_layernorm && name.size() > 5 && name.compare(name.size() - 5, 5, ".beta") == 0)
+    name = name.substr(0, name.size() - 5) + ".bias";
+  if (name.rfind("embeddings.", 0) == 0 || name.rfind("encoder.", 0) == 0 || name.rfind("pooler.", 0) == 0)
+    return name;
+  return "";
+}
+
+class TensorSet {
+ public:
+  void add(SourceTensor t, const ConvertOptions& o) {
+    const std::string original = t.name;
+    const std::string name = canonical_name(t.name);
+    if (name.empty()) {
+      if (o.note) o.note("skipping '" + original + "' (not part of BertModel: task head)");
+      return;
+    }
+    if (name == "embeddings.position_ids" || name == "embeddings.token_type_ids") {
+      if (o.note) o.note("skipping '" + original + "' (buffer, not a weight)");
+      return;
+    }
+    if (tensors_.count(name)) fail("two tensors map to '" + name + "' (second: '" + original + "')");
+    t.name = name;
+    tensors_.emplace(name, std::move(t));
+  }
+  bool has(const std::string& name) const { return tensors_.count(name) != 0; }
+  // The tensor as f32 after checking its shape.
+  std::vector<float> take(const std::string& name, const std::vector<int64_t>& shape) const {
+    auto it = tensors_.find(name);
+    if (it == tensors_.end()) fail("missing tensor '" + name + "'");
+    if (it->second.shape != shape)
+      fail("tensor '" + name + "' has shape " + shape_str(it->second.shape) + ", expected " + shape_str(shape));
+    return to_f32(it->second);
+  }
+  std::vector<std::string> unused(const std::set<std::string>& used) const {
+    std::vector<std::string> out;
+    for (const auto& [name, t] : tensors_)
+      if (!used.count(name)) out.push_back(name);
+    return out;
+  }
+
+ private:
+  std::map<std::string, SourceTensor> tensors_;
+};
+
+// PyTorch Linear weight [out, in] -> [in, out].
+std::vector<float> transpose(const std::vector<float>& w, size_t out, size_t in) {
+  std::vector<float> t(w.size());
+  for (size_t o = 0; o < out; ++o)
+    for (size_t i = 0; i < in; ++i) t[i * out + o] = w[o * in + i];
+  return t;
+}
+
+std::vector<std::string> weight_files(const fs::path& dir, std::string* kind) {
+  auto from_index = [&](const fs::path& index) {
+    const json j = read_json(index);
+    if (!j.contains("weight_map") || !j["weight_map"].is_object()) fail("'" + index.string() + "' has no weight_map");
+    std::set<std::string> files;
+    for (const auto& [name, file] : j["weight_map"].items()) {
+      if (!file.is_string()) fail("'" + index.string() + "': weight_map entry is not a file name");
+      const std::string f = file.get<std::string>();
+      if (f.find('/') != std::string::npos || f.find("..") != std::string::npos)
+        fail("'" + index.string() + "' names a file outside the directory: '" + f + "'");
+      files.insert(f);
+    }
+    std::vector<std::string> out;
+    for (const auto& f : files) out.push_back((dir / f).string());
+    return out;
+  };
+  if (fs::exists(dir / "model.safetensors")) {
+    *kind = "safetensors";
+    return {(dir / "model.safetensors").string()};
+  }
+  if (fs::exists(dir / "model.safetensors.index.json")) {
+    *kind = "safetensors";
+    return from_index(dir / "model.safetensors.index.json");
+  }
+  if (fs::exists(dir / "pytorch_model.bin")) {
+    *kind = "torch";
+    return {(dir / "pytorch_model.bin").string()};
+  }
+  if (fs::exists(dir / "pytorch_model.bin.index.json")) {
+    *kind = "torch";
+    return from_index(dir / "pytorch_model.bin.index.json");
+  }
+  if (fs::exists(dir / "tf_model.h5")) {
+    *kind = "h5";
+    return {(dir / "tf_model.h5").string()};
+  }
+  throw Error(BERTRT_ERROR_IO, "convert: no weights in '" + dir.string() +
+                                   "' (model.safetensors, model.safetensors.index.json, pytorch_model.bin or tf_model.h5)");
+}
+
+
+// Adds tensors to the writer: matrices in [in, out] orientation, packed into GEMM panels (unless
+// the options say otherwise); everything else row-major.
+class WeightWriter {
+ public:
+  WeightWriter(format::ModelFileWriter& w, const TensorSet& set, const ConvertOptions& o) : w_(w), set_(set), o_(o) {}
+
+  std::vector<float> take(const std::string& name, const std::vector<int64_t>& shape) {
+    used_.insert(name);
+    return set_.take(name, shape);
+  }
+  const std::set<std::string>& used() const { return used_; }
+
+  // A matrix [in, out] (y = x W): packed into GEMM panels in the file's dtype (f32, f16 or bf16;
+  // the padding columns are zeros in every dtype), or row-major when the options say so.
+  void matrix(const std::string& name, const std::vector<float>& m, int64_t in, int64_t out) {
+    if (o_.pack_matrices) {
+      static_assert(kernels::kPackedPanel == format::kPanelWidth);
+      std::vector<float> packed(kernels::packed_floats(static_cast<size_t>(in), static_cast<size_t>(out)));
+      kernels::pack_panels(m.data(), static_cast<size_t>(in), static_cast<size_t>(out), static_cast<size_t>(out),
+                           packed.data());
+      w_.add_packed_tensor(name, {u(in), u(out)}, format::kPanelWidth, encode(packed, o_.dtype), o_.dtype);
+    } else {
+      w_.add_tensor(name, o_.dtype, {u(in), u(out)}, encode(m, o_.dtype));
+    }
+  }
+  // A PyTorch tensor stored as it is, in dtype.
+  void plain(const std::string& dst, const std::string& src, const std::vector<int64_t>& shape,
+             format::TensorDType dtype = kF32) {
+    std::vector<uint64_t> dims;
+    for (int64_t d : shape) dims.push_back(u(d));
+    w_.add_tensor(dst, dtype, dims, encode(take(src, shape), dtype));
+  }
+  // A PyTorch Linear (weight [out, in], bias [out]) as a matrix [in, out] and its bias.
+  void linear(const std::string& src, const std::string& dst_w, const std::string& dst_b, int64_t out, int64_t in) {
+    matrix(dst_w, transpose(take(src + ".weight", {out, in}), static_cast<size_t>(out), static_cast<size_t>(in)), in,
+           out);
+    plain(dst_b, src + ".bias", {out});
+  }
+  format::ModelFileWriter& writer() { return w_; }
+
+  static constexpr format::TensorDType kF32 = format::TensorDType::f32;
+  static uint64_t u(int64_t v) { return static_cast<uint64_t>(v); }
+
+ private:
+  format::ModelFileWriter& w_;
+  const TensorSet& set_;
+  const ConvertOptions& o_;
+  std::set<std::string> used_;
+};
+
+void add_embeddings(WeightWriter& ww, const detail::Dims& d, format::TensorDType dtype) {
+  const int64_t H = d.hidden;
+  ww.plain(names::kWordEmbeddings, "embeddings.word_embeddings.weight", {d.vocab, H}, dtype);
+  ww.plain(names::kPositionEmbeddings, "embeddings.position_embeddings.weight", {d.positions, H});
+  ww.plain(names::kTokenTypeEmbeddings, "embeddings.token_type_embeddings.weight", {d.types, H});
+  ww.plain(names::kEmbeddingsLnGamma, "embeddings.LayerNorm.weight", {H});
+  ww.plain(names::kEmbeddingsLnBeta, "embeddings.LayerNorm.bias", {H});
+}
+
+// Fused QKV of layer l: [H, 3H] with Q, K, V side by side in the columns, and its bias [3H].
+void add_qkv(WeightWriter& ww, const std::string& p, int li, int64_t H) {
+  std::vector<float> qkv(static_cast<size_t>(H * 3 * H)), qkv_bias;
+  const char* parts[] = {"query", "key", "value"};
+  for (int part = 0; part < 3; ++part) {
+    const std::string base = p + "attention.self." + parts[part];
+    const std::vector<float> wt = transpose(ww.take(base + ".weight", {H, H}), static_cast<size_t>(H), static_cast<size_t>(H));
+    for (int64_t i = 0; i < H; ++i)
+      std::memcpy(&qkv[static_cast<size_t>(i * 3 * H + part * H)], &wt[static_cast<size_t>(i * H)],
+                  static_cast<size_t>(H) * sizeof(float));
+    const std::vector<float> b = ww.take(base + ".bias", {H});
+    qkv_bias.insert(qkv_bias.end(), b.begin(), b.end());
+  }
+  ww.matrix(names::layer(li, names::kQkvWeight), qkv, H, 3 * H);
+  ww.writer().add_tensor(names::layer(li, names::kQkvBias), WeightWriter::kF32, {WeightWriter::u(3 * H)},
+                         encode(qkv_bias, WeightWriter::kF32));
+}
+
+void add_layer(WeightWriter& ww, const detail::Dims& d, int64_t l) {
+  const std::string p = "encoder.layer." + std::to_string(l) + ".";
+  const int li = static_cast<int>(l);
+  const int64_t H = d.hidden, I = d.intermediate;
+  add_qkv(ww, p, li, H);
+  auto layer_norm = [&](const std::string& src, const char* dst_g, const char* dst_b) {
+    ww.plain(names::layer(li, dst_g), src + ".weight", {H});
+    ww.plain(names::layer(li, dst_b), src + ".bias", {H});
+  };
+  ww.linear(p + "attention.output.dense", names::layer(li, names::kAttnOutWeight),
+            names::layer(li, names::kAttnOutBias), H, H);
+  layer_norm(p + "attention.output.LayerNorm", names::kAttnLnGamma, names::kAttnLnBeta);
+  ww.linear(p + "intermediate.dense", names::layer(li, names::kFfnUpWeight), names::layer(li, names::kFfnUpBias), I, H);
+  ww.linear(p + "output.dense", names::layer(li, names::kFfnDownWeight), names::layer(li, names::kFfnDownBias), H, I);
+  layer_norm(p + "output.LayerNorm", names::kOutLnGamma, names::kOutLnBeta);
+}
+
+void add_pooler(WeightWriter& ww, const TensorSet& set, int64_t H, const ConvertOptions& o) {
+  const bool has_w = set.has("pooler.dense.weight"), has_b = set.has("pooler.dense.bias");
+  if (has_w != has_b)
+    fail(std::string("pooler is incomplete: missing '") + (has_w ? "pooler.dense.bias" : "pooler.dense.weight") + "'");
+  if (has_w) ww.linear("pooler.dense", names::kPoolerWeight, names::kPoolerBias, H, H);
+  else if (o.note) o.note("no pooler weights: pooler_output will be unavailable");
+}
+
+}  // namespace
+
+uint16_t f32_to_f16(float value) {
+  uint32_t x;
+  std::memcpy(&x, &value, 4);
+  const uint32_t sign = (x >> 16) & 0x8000u;
+  const uint32_t abs = x & 0x7fffffffu;
+  if (abs >= 0x7f800000u) return static_cast<uint16_t>(sign | 0x7c00u | (abs > 0x7f800000u ? 0x200u : 0u));
+  if (abs >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // rounds to >= 65520: inf
+  if (abs < 0x38800000u) {  // below the smallest normal half: subnormal or zero
+    float f;
+    uint32_t absbits = abs;
+    std::memcpy(&f, &absbits, 4);
+    // Subnormal halves are multiples of 2^-24; nearbyint rounds half to even.
+    const float scaled = std::nearbyint(f * 16777216.0f);
+    return static_cast<uint16_t>(sign | static_cast<uint32_t>(scaled));
+  }
+  const uint32_t mantissa_odd = (abs >> 13) & 1u;
+  const uint32_t rounded = abs + 0xfffu + mantissa_odd;
+  return static_cast<uint16_t>(sign | (((rounded - 0x38000000u) >> 13) & 0x7fffu));
+}
+
+uint16_t f32_to_bf16(float value) {
+  uint32_t x;
+  std::memcpy(&x, &value, 4);
+  if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((x >> 16) | 0x40u);  // quiet NaN
+  const uint32_t lsb = (x >> 16) & 1u;
+  return static_cast<uint16_t>((x + 0x7fffu + lsb) >> 16);
+}
+
+namespace detail {
+
+void add_weights(format::ModelFileWriter& w, const fs::path& model_dir, const Dims& dims, const ConvertOptions& o) {
+  std::string kind;
+  const std::vector<std::string> files = weight_files(model_dir, &kind);
+  TensorSet set;
+  for (const std::string& file : files) {
+    if (o.note) o.note("reading " + file);
+    std::vector<SourceTensor> tensors = kind == "safetensors" ? read_safetensors(file)
+                                        : kind == "torch"     ? read_torch_zip(file)
+                                                              : read_tf_h5(file);
+    for (auto& t : tensors) set.add(std::move(t), o);
+  }
+  WeightWriter ww(w, set, o);
+  add_embeddings(ww, dims, o.dtype);
+  for (int64_t l = 0; l < dims.layers; ++l) add_layer(ww, dims, l);
+  add_pooler(ww, set, dims.hidden, o);
+  for (const std::string& name : set.unused(ww.used()))
+    if (o.note) o.note("skipping '" + name + "' (not used by BertModel with this config)");
+}
+
+}  // namespace detail
+
+}  // namespace bertrt::convert
