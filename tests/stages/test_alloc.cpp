@@ -97,10 +97,17 @@ std::string first_model() {
 }  // namespace
 
 // Every kernel table, the scalar reference included, keeps the guarantee (meson runs this test
-// under each BERTRT_ISA).
+// under each BERTRT_ISA; a level this CPU lacks makes opening a model fail, so that run is skipped
+// with a note).
 #define ALLOC_CHECK(expr) CHECK(expr)
+#define SKIP_UNAVAILABLE_ISA()                          \
+  if (const char* why = bertrt_kernel_isa_error()) {   \
+    MESSAGE("skipped: " << std::string(why));          \
+    return;                                            \
+  }
 
 TEST_CASE("the second forward at the same shape allocates nothing (packed f32)") {
+  SKIP_UNAVAILABLE_ISA();
   const std::string path = bertrt::testing::converted_model(first_model());
   ALLOC_CHECK(allocations_in_second_forward(path, 1, 2, 9) == 0);
   ALLOC_CHECK(allocations_in_second_forward(path, 2, 2, 9) == 0);
@@ -108,12 +115,14 @@ TEST_CASE("the second forward at the same shape allocates nothing (packed f32)")
 }
 
 TEST_CASE("the second forward at the same shape allocates nothing (f16, OpenBLAS path)") {
+  SKIP_UNAVAILABLE_ISA();
   const std::string path = bertrt::testing::converted_model(first_model(), "f16");
   ALLOC_CHECK(allocations_in_second_forward(path, 1, 2, 9) == 0);
   ALLOC_CHECK(allocations_in_second_forward(path, 2, 2, 9) == 0);
 }
 
 TEST_CASE("forward results are bitwise identical run to run and for 1, 2 and 3 threads") {
+  SKIP_UNAVAILABLE_ISA();
   const std::string path = bertrt::testing::converted_model(first_model());
   bertrt_model* model = nullptr;
   REQUIRE(bertrt_model_open(path.c_str(), nullptr, &model) == BERTRT_OK);

@@ -140,9 +140,20 @@ void run_case(const FixtureCase& c, const std::string& model_path) {
   bertrt_model_free(model);
 }
 
+// meson runs this test once per BERTRT_ISA level; on a CPU that lacks the level, opening a model
+// is an error (BERTRT_ERROR_UNSUPPORTED), so the run is skipped with a note instead of failing.
+bool isa_unavailable() {
+  if (const char* why = bertrt_kernel_isa_error()) {
+    MESSAGE("skipped: " << std::string(why));
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 TEST_CASE("every fixture case matches its goldens through the C API") {
+  if (isa_unavailable()) return;
   const auto cases = fixture_cases();
   REQUIRE(cases.size() == 40);
   for (const auto& c : cases) {
@@ -153,6 +164,7 @@ TEST_CASE("every fixture case matches its goldens through the C API") {
 TEST_CASE("f16 and bf16 storage reproduce the goldens of the models whose weights they hold exactly") {
   // small-f16's weights are float16 values and small-bf16's bfloat16 values: storing them in that
   // dtype loses nothing, so the same goldens hold while the f16/bf16 kernels do the widening.
+  if (isa_unavailable()) return;
   for (const auto& c : fixture_cases()) {
     if (c.model == "small-f16") {
       SUBCASE(("f16 " + c.name).c_str()) { run_case(c, converted_model(c.model, "f16")); }
