@@ -4,7 +4,9 @@
 # once linked to the shared library and once fully static (pkg-config --static), runs all four on a
 # converted fixture model, and runs examples/python/seed_workflow.py with the installed Python
 # module (PYTHONPATH into the destdir's site-packages). All must agree; with the edit turned off
-# (--scale 1) the C program must also agree with `bertrt embed`.
+# (--scale 1) the C program must also agree with `bertrt embed`. The converter library
+# (bertrt-convert.pc, libbertrt_convert.a) builds examples/c/convert.c, whose model file must equal
+# the one `bertrt convert` writes and whose vectors must equal `bertrt embed`'s.
 #
 #   examples/check_install.sh BUILD_DIR
 set -eu
@@ -43,9 +45,15 @@ $cxx -std=c++20 -Wall -Wextra -Werror $cflags "$src/examples/cpp/embed.cpp" $(pc
 $cc -std=c11 -Wall -Wextra -Werror $cflags "$src/examples/c/embed.c" $(static_flags --libs) -o "$work/embed_c_static"
 $cxx -std=c++20 -Wall -Wextra -Werror $cflags "$src/examples/cpp/embed.cpp" $(static_flags --libs) -o "$work/embed_cpp_static"
 
+convert_flags() {
+  pkg-config --define-variable=prefix="$root$prefix" --static "$@" bertrt-convert
+}
+$cc -std=c11 -Wall -Wextra -Werror $(convert_flags --cflags) "$src/examples/c/convert.c" $(convert_flags --libs) \
+  -o "$work/convert_c"
+
 # The static programs must not need libbertrt.so; the shared ones must.
 if command -v ldd >/dev/null 2>&1; then
-  for p in embed_c_static embed_cpp_static; do
+  for p in embed_c_static embed_cpp_static convert_c; do
     if ldd "$work/$p" | grep -q libbertrt; then echo "check_install: $p links libbertrt dynamically" >&2; exit 1; fi
   done
   for p in embed_c_shared embed_cpp_shared; do
@@ -64,6 +72,10 @@ for p in embed_c_shared embed_cpp_shared embed_c_static embed_cpp_static; do
 done
 "$work/embed_c_static" "$work/small.bertrt" --scale 1 "$t1" "$t2" >"$work/c_unedited.txt"
 "$root$prefix/bin/bertrt" embed "$work/small.bertrt" "$t1" "$t2" | tr -d '[],' >"$work/cli.txt"
+"$work/convert_c" "$src/tests/data/fixtures/models/small" "$work/small-c.bertrt" "$t1" "$t2" >"$work/convert_c.txt" \
+  2>"$work/convert_c.log" || { cat "$work/convert_c.log" >&2; exit 1; }
+cmp -s "$work/small.bertrt" "$work/small-c.bertrt" ||
+  { echo "check_install: bertrt_convert and bertrt convert wrote different model files" >&2; exit 1; }
 
 # The Python module as installed: the extension module lies in the destdir's site-packages
 # (or dist-packages) directory.
@@ -92,8 +104,9 @@ compare "$work/embed_c_static.txt" "$work/embed_cpp_static.txt" "C vs C++ (stati
 compare "$work/embed_c_static.txt" "$work/embed_cpp_shared.txt" "C vs C++ (shared)"
 if [ -f "$work/python.txt" ]; then compare "$work/embed_c_static.txt" "$work/python.txt" "C vs Python"; fi
 compare "$work/c_unedited.txt" "$work/cli.txt" "C (--scale 1) vs bertrt embed"
+compare "$work/cli.txt" "$work/convert_c.txt" "bertrt embed vs converter example"
 if cmp -s "$work/c_unedited.txt" "$work/embed_c_static.txt"; then
   echo "check_install: the edit did not change the vectors" >&2
   exit 1
 fi
-echo "check_install: OK (installed to $root$prefix; C and C++ shared and static, Python: seed workflow agrees)"
+echo "check_install: OK (installed to $root$prefix; C and C++ shared and static, Python: seed workflow agrees; converter library: same model file and vectors)"
