@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <unordered_map>
 
@@ -35,21 +36,11 @@ struct TensorObj {
 };
 
 const char* kind_name(Kind k) {
-  switch (k) {
-    case Kind::none: return "None";
-    case Kind::boolean: return "bool";
-    case Kind::integer: return "int";
-    case Kind::floating: return "float";
-    case Kind::string: return "str";
-    case Kind::bytes: return "bytes";
-    case Kind::tuple: return "tuple";
-    case Kind::list: return "list";
-    case Kind::dict: return "dict";
-    case Kind::global: return "global";
-    case Kind::storage: return "storage";
-    case Kind::tensor: return "tensor";
-  }
-  return "?";
+  // In the order of Kind.
+  static const char* const kNames[] = {"None", "bool",  "int",  "float",  "str",     "bytes",
+                                       "tuple", "list", "dict", "global", "storage", "tensor"};
+  const auto i = static_cast<size_t>(k);
+  return i < std::size(kNames) ? kNames[i] : "?";
 }
 
 bool lookup_global(const std::string& module, const std::string& name, Obj* out) {
