@@ -31,17 +31,4 @@ void pack_panels(const float* w, size_t k, size_t n, size_t ldw, float* out);
 // The same for f16 / bf16 weights (the bits are copied; padding columns are +0).
 void pack_panels_u16(const uint16_t* w, size_t k, size_t n, size_t ldw, uint16_t* out);
 
-// The signature of KernelTable::gemm_packed_f32.
-using PackedGemmFn = void (*)(size_t m, size_t n, size_t k, const float* a, size_t lda, const float* bp,
-                              const float* bias, float* c, size_t ldc);
-
-// Deprecated: use the table entry (scalar_table().gemm_packed_f32).
-void gemm_packed_scalar(size_t m, size_t n, size_t k, const float* a, size_t lda, const float* bp,
-                        const float* bias, float* c, size_t ldc);
-// Deprecated: use the table entry (table_for(isa)->gemm_packed_f32). The f32 kernel of an ISA
-// (the scalar one when this CPU or build lacks that ISA).
-PackedGemmFn packed_gemm_for(Isa isa);
-// Deprecated: use the table entry (active().gemm_packed_f32).
-inline PackedGemmFn packed_gemm() { return active().gemm_packed_f32; }
-
 }  // namespace bertrt::kernels

@@ -52,16 +52,6 @@ void pack_panels(const float* w, size_t k, size_t n, size_t ldw, float* out) { p
 
 void pack_panels_u16(const uint16_t* w, size_t k, size_t n, size_t ldw, uint16_t* out) { pack(w, k, n, ldw, out); }
 
-void gemm_packed_scalar(size_t m, size_t n, size_t k, const float* a, size_t lda, const float* bp,
-                        const float* bias, float* c, size_t ldc) {
-  scalar::gemm_packed_f32(m, n, k, a, lda, bp, bias, c, ldc);
-}
-
-PackedGemmFn packed_gemm_for(Isa isa) {
-  const KernelTable* t = table_for(isa);
-  return t ? t->gemm_packed_f32 : scalar_table().gemm_packed_f32;
-}
-
 namespace scalar {
 
 void gemm_packed_f32(size_t m, size_t n, size_t k, const float* a, size_t lda, const float* bp, const float* bias,

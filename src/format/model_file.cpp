@@ -61,6 +61,90 @@ size_t align_up(size_t v) { return (v + kAlignment - 1) / kAlignment * kAlignmen
 
 bool mul_overflows(uint64_t a, uint64_t b, uint64_t* out) { return __builtin_mul_overflow(a, b, out); }
 
+// One metadata value (type byte, length, bytes) at m, for key; m moves past it.
+MetaValue read_meta_value(Cursor& m, const std::string& key) {
+  MetaValue v;
+  v.type = static_cast<MetaType>(m.u(1));
+  const uint64_t len = m.u(8);
+  m.need(len);
+  Cursor val(m.pos(), len, "metadata value");
+  switch (v.type) {
+    case MetaType::int64:
+      if (len != 8) fail("metadata '" + key + "': int64 of length " + std::to_string(len));
+      v.i = static_cast<int64_t>(val.u(8));
+      break;
+    case MetaType::float64: {
+      if (len != 8) fail("metadata '" + key + "': float64 of length " + std::to_string(len));
+      const uint64_t bits = val.u(8);
+      std::memcpy(&v.f, &bits, 8);
+      break;
+    }
+    case MetaType::string: v.s = val.str(len); break;
+    case MetaType::string_list: {
+      const uint64_t n = val.u(4);
+      if (n > len / 4) fail("metadata '" + key + "': list count exceeds its bytes");
+      v.list.reserve(n);
+      for (uint64_t k = 0; k < n; ++k) v.list.push_back(val.str(val.u(4)));
+      break;
+    }
+    default: fail("metadata '" + key + "': unknown value type " + std::to_string(static_cast<int>(v.type)));
+  }
+  m.skip(len);
+  return v;
+}
+
+// Checks that a tensor's byte length matches its dtype, layout and shape (numel elements).
+void check_tensor_bytes(const TensorInfo& ti, uint64_t numel) {
+  uint64_t expect = 0;
+  if (ti.layout == TensorLayout::panel) {
+    const bool wide = ti.dtype == TensorDType::f32 || ti.dtype == TensorDType::f16 || ti.dtype == TensorDType::bf16;
+    if (!wide || ti.shape.size() != 2)
+      fail("tensor '" + ti.name + "': the panel layout needs a 2-D f32, f16 or bf16 tensor");
+    if (ti.layout_param != kPanelWidth)
+      throw Error(BERTRT_ERROR_UNSUPPORTED, "model file: tensor '" + ti.name + "' has panel width " +
+                                                std::to_string(ti.layout_param) + " (supported: 16)");
+    if (ti.shape[0] > (uint64_t{1} << 32) || ti.shape[1] > (uint64_t{1} << 32) ||
+        panel_bytes(ti.shape[0], ti.shape[1], kPanelWidth, dtype_size(ti.dtype)) != ti.nbytes)
+      fail("tensor '" + ti.name + "': byte length " + std::to_string(ti.nbytes) + " does not match its packed shape");
+  } else if (mul_overflows(numel, dtype_size(ti.dtype), &expect) || expect != ti.nbytes) {
+    fail("tensor '" + ti.name + "': byte length " + std::to_string(ti.nbytes) + " does not match its shape");
+  }
+}
+
+// Tensor table entry i at t (t moves past it), bounds-checked against the file [data, data + size).
+TensorInfo read_tensor_entry(Cursor& t, uint64_t i, const uint8_t* data, size_t size) {
+  TensorInfo ti;
+  const size_t name_len = t.u(2);
+  if (name_len == 0 || name_len > kMaxNameLength) fail("tensor " + std::to_string(i) + ": bad name length");
+  ti.name = t.str(name_len);
+  const uint64_t dt = t.u(1);
+  if (dt > static_cast<uint64_t>(TensorDType::i32)) fail("tensor '" + ti.name + "': unknown dtype " + std::to_string(dt));
+  ti.dtype = static_cast<TensorDType>(dt);
+  const uint64_t layout = t.u(1);
+  if (layout > static_cast<uint64_t>(TensorLayout::panel))
+    throw Error(BERTRT_ERROR_UNSUPPORTED, "model file: tensor '" + ti.name + "' has unknown layout " + std::to_string(layout));
+  ti.layout = static_cast<TensorLayout>(layout);
+  const uint64_t ndim = t.u(1);
+  if (ndim == 0 || ndim > kMaxDims) fail("tensor '" + ti.name + "': bad rank " + std::to_string(ndim));
+  ti.layout_param = t.u(8);
+  uint64_t numel = 1;
+  for (uint64_t d = 0; d < ndim; ++d) {
+    const uint64_t dim = t.u(8);
+    if (mul_overflows(numel, dim, &numel)) fail("tensor '" + ti.name + "': shape overflows");
+    ti.shape.push_back(dim);
+  }
+  ti.offset = t.u(8);
+  ti.nbytes = t.u(8);
+  ti.checksum = t.u(8);
+  check_tensor_bytes(ti, numel);
+  if (ti.offset % kAlignment != 0) fail("tensor '" + ti.name + "': offset not aligned to 64 bytes");
+  if (ti.offset < kHeaderSize || ti.offset > size || ti.nbytes > size - ti.offset)
+    fail("tensor '" + ti.name + "': data [" + std::to_string(ti.offset) + ", +" + std::to_string(ti.nbytes) +
+         ") lies outside the file");
+  ti.data = data + ti.offset;
+  return ti;
+}
+
 }  // namespace
 
 const char* dtype_name(TensorDType dtype) {
@@ -126,34 +210,7 @@ ModelFile ModelFile::parse(const uint8_t* data, size_t size, Verify verify) {
   for (uint64_t i = 0; i < meta_count; ++i) {
     const size_t key_len = m.u(2);
     std::string key = m.str(key_len);
-    MetaValue v;
-    v.type = static_cast<MetaType>(m.u(1));
-    const uint64_t len = m.u(8);
-    m.need(len);
-    Cursor val(m.pos(), len, "metadata value");
-    switch (v.type) {
-      case MetaType::int64:
-        if (len != 8) fail("metadata '" + key + "': int64 of length " + std::to_string(len));
-        v.i = static_cast<int64_t>(val.u(8));
-        break;
-      case MetaType::float64: {
-        if (len != 8) fail("metadata '" + key + "': float64 of length " + std::to_string(len));
-        const uint64_t bits = val.u(8);
-        std::memcpy(&v.f, &bits, 8);
-        break;
-      }
-      case MetaType::string: v.s = val.str(len); break;
-      case MetaType::string_list: {
-        const uint64_t n = val.u(4);
-        if (n > len / 4) fail("metadata '" + key + "': list count exceeds its bytes");
-        v.list.reserve(n);
-        for (uint64_t k = 0; k < n; ++k) v.list.push_back(val.str(val.u(4)));
-        break;
-      }
-      default: fail("metadata '" + key + "': unknown value type " + std::to_string(static_cast<int>(v.type)));
-    }
-    m.skip(len);
-    mf.metadata_[key] = std::move(v);
+    mf.metadata_[key] = read_meta_value(m, key);
   }
 
   Cursor t(data + table_offset, table_size, "tensor table");
@@ -161,46 +218,7 @@ ModelFile ModelFile::parse(const uint8_t* data, size_t size, Verify verify) {
   if (count > table_size / 16) fail("tensor count exceeds the table size");
   mf.tensors_.reserve(count);
   for (uint64_t i = 0; i < count; ++i) {
-    TensorInfo ti;
-    const size_t name_len = t.u(2);
-    if (name_len == 0 || name_len > kMaxNameLength) fail("tensor " + std::to_string(i) + ": bad name length");
-    ti.name = t.str(name_len);
-    const uint64_t dt = t.u(1);
-    if (dt > static_cast<uint64_t>(TensorDType::i32)) fail("tensor '" + ti.name + "': unknown dtype " + std::to_string(dt));
-    ti.dtype = static_cast<TensorDType>(dt);
-    const uint64_t layout = t.u(1);
-    if (layout > static_cast<uint64_t>(TensorLayout::panel))
-      throw Error(BERTRT_ERROR_UNSUPPORTED, "model file: tensor '" + ti.name + "' has unknown layout " + std::to_string(layout));
-    ti.layout = static_cast<TensorLayout>(layout);
-    const uint64_t ndim = t.u(1);
-    if (ndim == 0 || ndim > kMaxDims) fail("tensor '" + ti.name + "': bad rank " + std::to_string(ndim));
-    ti.layout_param = t.u(8);
-    uint64_t numel = 1;
-    for (uint64_t d = 0; d < ndim; ++d) {
-      const uint64_t dim = t.u(8);
-      if (mul_overflows(numel, dim, &numel)) fail("tensor '" + ti.name + "': shape overflows");
-      ti.shape.push_back(dim);
-    }
-    ti.offset = t.u(8);
-    ti.nbytes = t.u(8);
-    ti.checksum = t.u(8);
-    uint64_t expect = 0;
-    if (ti.layout == TensorLayout::panel) {
-      if (ti.dtype != TensorDType::f32 || ti.shape.size() != 2)
-        fail("tensor '" + ti.name + "': the panel layout needs a 2-D f32 tensor");
-      if (ti.layout_param != kPanelWidth)
-        throw Error(BERTRT_ERROR_UNSUPPORTED, "model file: tensor '" + ti.name + "' has panel width " +
-                                                  std::to_string(ti.layout_param) + " (supported: 16)");
-      if (ti.shape[0] > (uint64_t{1} << 32) || ti.shape[1] > (uint64_t{1} << 32) ||
-          panel_bytes(ti.shape[0], ti.shape[1], kPanelWidth) != ti.nbytes)
-        fail("tensor '" + ti.name + "': byte length " + std::to_string(ti.nbytes) + " does not match its packed shape");
-    } else if (mul_overflows(numel, dtype_size(ti.dtype), &expect) || expect != ti.nbytes)
-      fail("tensor '" + ti.name + "': byte length " + std::to_string(ti.nbytes) + " does not match its shape");
-    if (ti.offset % kAlignment != 0) fail("tensor '" + ti.name + "': offset not aligned to 64 bytes");
-    if (ti.offset < kHeaderSize || ti.offset > size || ti.nbytes > size - ti.offset)
-      fail("tensor '" + ti.name + "': data [" + std::to_string(ti.offset) + ", +" + std::to_string(ti.nbytes) +
-           ") lies outside the file");
-    ti.data = data + ti.offset;
+    TensorInfo ti = read_tensor_entry(t, i, data, size);
     if (mf.index_.count(ti.name)) fail("tensor '" + ti.name + "' appears twice");
     mf.index_[ti.name] = mf.tensors_.size();
     mf.tensors_.push_back(std::move(ti));
@@ -302,10 +320,10 @@ void ModelFileWriter::add_tensor(const std::string& name, TensorDType dtype, con
 }
 
 void ModelFileWriter::add_packed_tensor(const std::string& name, const std::vector<uint64_t>& shape, uint64_t panel,
-                                        std::vector<uint8_t> bytes) {
-  if (shape.size() != 2 || panel == 0 || panel_bytes(shape[0], shape[1], panel) != bytes.size())
+                                        std::vector<uint8_t> bytes, TensorDType dtype) {
+  if (shape.size() != 2 || panel == 0 || panel_bytes(shape[0], shape[1], panel, dtype_size(dtype)) != bytes.size())
     throw Error(BERTRT_ERROR_INTERNAL, "tensor '" + name + "': packed byte length does not match its shape");
-  tensors_.push_back({name, TensorDType::f32, shape, std::move(bytes), TensorLayout::panel, panel});
+  tensors_.push_back({name, dtype, shape, std::move(bytes), TensorLayout::panel, panel});
 }
 
 std::vector<uint8_t> ModelFileWriter::serialize() const {

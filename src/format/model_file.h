@@ -25,14 +25,16 @@ enum class TensorDType : uint8_t { f32 = 0, f16 = 1, bf16 = 2, i8 = 3, i32 = 4 }
 const char* dtype_name(TensorDType dtype);
 size_t dtype_size(TensorDType dtype);
 
-// Layout 0 is plain row-major. Layout 1 (panel) is a 2-D f32 matrix [K, N] pre-packed for the
-// GEMM micro-kernels: ceil(N / P) panels of K rows x P floats, columns past N zero, with
+// Layout 0 is plain row-major. Layout 1 (panel) is a 2-D f32, f16 or bf16 matrix [K, N] pre-packed
+// for the GEMM micro-kernels: ceil(N / P) panels of K rows x P elements, columns past N zero, with
 // P = layout_param (16; kernels/gemm_packed.h); the shape stays the logical [K, N]. Other
 // values are reserved; readers reject layouts they do not know.
 enum class TensorLayout : uint8_t { row_major = 0, panel = 1 };
 inline constexpr uint64_t kPanelWidth = 16;
-// Bytes of an f32 [k, n] matrix in the panel layout of width p.
-inline uint64_t panel_bytes(uint64_t k, uint64_t n, uint64_t p) { return (n + p - 1) / p * p * k * 4; }
+// Bytes of a [k, n] matrix of elem_bytes-wide elements in the panel layout of width p.
+inline uint64_t panel_bytes(uint64_t k, uint64_t n, uint64_t p, uint64_t elem_bytes = 4) {
+  return (n + p - 1) / p * p * k * elem_bytes;
+}
 
 enum class MetaType : uint8_t { int64 = 1, float64 = 2, string = 3, string_list = 4 };
 
@@ -142,9 +144,10 @@ class ModelFileWriter {
   void set_list(const std::string& key, const std::vector<std::string>& value);
   void add_tensor(const std::string& name, TensorDType dtype, const std::vector<uint64_t>& shape,
                   std::vector<uint8_t> bytes);
-  // An f32 [K, N] matrix already packed into the panel layout of width panel (bytes as panel_bytes).
+  // A [K, N] matrix (f32, f16 or bf16) already packed into the panel layout of width panel (bytes as
+  // panel_bytes).
   void add_packed_tensor(const std::string& name, const std::vector<uint64_t>& shape, uint64_t panel,
-                         std::vector<uint8_t> bytes);
+                         std::vector<uint8_t> bytes, TensorDType dtype = TensorDType::f32);
   // Serialises to bytes (header, metadata, table, data) with every checksum filled in.
   std::vector<uint8_t> serialize() const;
   void write(const std::string& path) const;

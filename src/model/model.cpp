@@ -1,6 +1,7 @@
 #include "model/model.h"
 
 #include "common/error.h"
+#include "kernels/gemm_packed.h"
 #include "model/names.h"
 
 namespace bertrt::core {
@@ -55,11 +56,6 @@ kernels::DType weight_dtype(const format::TensorInfo& t) {
   }
 }
 
-WeightMatrix matrix(const format::ModelFile& f, const std::string& name, size_t in, size_t out) {
-  const auto& t = tensor(f, name, {in, out}, true);
-  return WeightMatrix{t.data, weight_dtype(t), in, out, t.layout == format::TensorLayout::panel};
-}
-
 }  // namespace
 
 bertrt_pool_mode parse_pool_mode(const std::string& name) {
@@ -103,6 +99,23 @@ std::shared_ptr<const Model> Model::from_memory(const uint8_t* data, size_t size
   return model;
 }
 
+WeightMatrix Model::matrix(const std::string& name, size_t in, size_t out) {
+  const auto& t = tensor(file_, name, {in, out}, true);
+  WeightMatrix m{t.data, weight_dtype(t), in, out, true};
+  if (t.layout == format::TensorLayout::panel) return m;
+  // Row-major (files from earlier converters): packed once, kept for the model's lifetime.
+  if (m.dtype == kernels::DType::f32) {
+    AlignedVector<float>& p = packed_f32_.emplace_back(kernels::packed_floats(in, out));
+    kernels::pack_panels(reinterpret_cast<const float*>(t.data), in, out, out, p.data());
+    m.data = p.data();
+  } else {
+    AlignedVector<uint16_t>& p = packed_u16_.emplace_back(kernels::packed_elems(in, out));
+    kernels::pack_panels_u16(reinterpret_cast<const uint16_t*>(t.data), in, out, out, p.data());
+    m.data = p.data();
+  }
+  return m;
+}
+
 void Model::load() {
   const auto& f = file_;
   auto& c = config_;
@@ -132,7 +145,7 @@ void Model::load() {
   }
   c.default_normalize = f.meta_int(names::kMetaPoolingNormalize).value_or(0) != 0;
 
-  const size_t H = c.hidden_size, I = c.intermediate_size;
+  const size_t H = c.hidden_size;
   const auto& word = tensor(f, names::kWordEmbeddings, {c.vocab_size, H});
   word_embeddings_ = word.data;
   word_dtype_ = weight_dtype(word);
@@ -141,27 +154,7 @@ void Model::load() {
   token_type_embeddings_ = f32_tensor(f, names::kTokenTypeEmbeddings, {c.type_vocab_size, H});
   emb_ln_gamma_ = f32_tensor(f, names::kEmbeddingsLnGamma, {H});
   emb_ln_beta_ = f32_tensor(f, names::kEmbeddingsLnBeta, {H});
-  layers_.resize(c.num_layers);
-  for (size_t i = 0; i < c.num_layers; ++i) {
-    const int li = static_cast<int>(i);
-    auto& l = layers_[i];
-    l.qkv = matrix(f, names::layer(li, names::kQkvWeight), H, 3 * H);
-    l.qkv_bias = f32_tensor(f, names::layer(li, names::kQkvBias), {3 * H});
-    l.attn_out = matrix(f, names::layer(li, names::kAttnOutWeight), H, H);
-    l.attn_out_bias = f32_tensor(f, names::layer(li, names::kAttnOutBias), {H});
-    l.attn_ln_gamma = f32_tensor(f, names::layer(li, names::kAttnLnGamma), {H});
-    l.attn_ln_beta = f32_tensor(f, names::layer(li, names::kAttnLnBeta), {H});
-    l.ffn_up = matrix(f, names::layer(li, names::kFfnUpWeight), H, I);
-    l.ffn_up_bias = f32_tensor(f, names::layer(li, names::kFfnUpBias), {I});
-    l.ffn_down = matrix(f, names::layer(li, names::kFfnDownWeight), I, H);
-    l.ffn_down_bias = f32_tensor(f, names::layer(li, names::kFfnDownBias), {H});
-    l.out_ln_gamma = f32_tensor(f, names::layer(li, names::kOutLnGamma), {H});
-    l.out_ln_beta = f32_tensor(f, names::layer(li, names::kOutLnBeta), {H});
-  }
-  if (f.find(names::kPoolerWeight)) {
-    pooler_ = matrix(f, names::kPoolerWeight, H, H);
-    pooler_bias_ = f32_tensor(f, names::kPoolerBias, {H});
-  }
+  load_layers();
 
   auto& t = tokenizer_;
   t.vocab = f.meta_list(names::kMetaVocab);
@@ -178,6 +171,33 @@ void Model::load() {
   t.pad_token = f.meta_string(names::kMetaPadToken).value_or(t.pad_token);
   t.mask_token = f.meta_string(names::kMetaMaskToken).value_or(t.mask_token);
   t.model_max_length = f.meta_int(names::kMetaModelMaxLength).value_or(0);
+}
+
+void Model::load_layers() {
+  const auto& f = file_;
+  const ModelConfig& c = config_;
+  const size_t H = c.hidden_size, I = c.intermediate_size;
+  layers_.resize(c.num_layers);
+  for (size_t i = 0; i < c.num_layers; ++i) {
+    const int li = static_cast<int>(i);
+    auto& l = layers_[i];
+    l.qkv = matrix(names::layer(li, names::kQkvWeight), H, 3 * H);
+    l.qkv_bias = f32_tensor(f, names::layer(li, names::kQkvBias), {3 * H});
+    l.attn_out = matrix(names::layer(li, names::kAttnOutWeight), H, H);
+    l.attn_out_bias = f32_tensor(f, names::layer(li, names::kAttnOutBias), {H});
+    l.attn_ln_gamma = f32_tensor(f, names::layer(li, names::kAttnLnGamma), {H});
+    l.attn_ln_beta = f32_tensor(f, names::layer(li, names::kAttnLnBeta), {H});
+    l.ffn_up = matrix(names::layer(li, names::kFfnUpWeight), H, I);
+    l.ffn_up_bias = f32_tensor(f, names::layer(li, names::kFfnUpBias), {I});
+    l.ffn_down = matrix(names::layer(li, names::kFfnDownWeight), I, H);
+    l.ffn_down_bias = f32_tensor(f, names::layer(li, names::kFfnDownBias), {H});
+    l.out_ln_gamma = f32_tensor(f, names::layer(li, names::kOutLnGamma), {H});
+    l.out_ln_beta = f32_tensor(f, names::layer(li, names::kOutLnBeta), {H});
+  }
+  if (f.find(names::kPoolerWeight)) {
+    pooler_ = matrix(names::kPoolerWeight, H, H);
+    pooler_bias_ = f32_tensor(f, names::kPoolerBias, {H});
+  }
 }
 
 }  // namespace bertrt::core

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "bertrt/bertrt.h"
+#include "common/aligned.h"
 #include "format/model_file.h"
 #include "kernels/kernels.h"
 
@@ -36,7 +37,9 @@ struct WeightMatrix {
   kernels::DType dtype = kernels::DType::f32;
   size_t in = 0;
   size_t out = 0;
-  // f32 in the panel layout of kernels/gemm_packed.h (packed by the converter), not row-major.
+  // In the panel layout of kernels/gemm_packed.h (f32, f16 or bf16 elements), not row-major.
+  // Every matrix of an open Model is packed: by the converter, or at open for files that store
+  // row-major matrices (made by earlier converters).
   bool packed = false;
 };
 
@@ -90,7 +93,12 @@ class Model {
 
  private:
   void load();
+  void load_layers();
+  // A weight matrix [in, out]: the file's panels, or row-major data packed once here.
+  WeightMatrix matrix(const std::string& name, size_t in, size_t out);
   std::unique_ptr<format::MappedFile> mapping_;
+  std::vector<AlignedVector<float>> packed_f32_;  // matrices packed at open
+  std::vector<AlignedVector<uint16_t>> packed_u16_;
   format::ModelFile file_;
   ModelConfig config_;
   TokenizerData tokenizer_;

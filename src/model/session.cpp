@@ -6,10 +6,6 @@
 
 #include "common/error.h"
 
-#ifdef BERTRT_HAVE_OPENMP
-#include <omp.h>
-#endif
-
 namespace bertrt::core {
 namespace {
 
@@ -21,7 +17,7 @@ std::string at(size_t i, size_t seq_len) {
 
 void Session::set_threads(int threads) {
   if (threads < 0) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "threads must be >= 0");
-  ws_.threads = threads;
+  ws_.parallel.threads = threads;
 }
 
 void Session::check_shape(size_t batch, size_t seq_len) const {
@@ -125,29 +121,16 @@ void Session::encode_unchecked(const float* hidden, const int64_t* mask, size_t 
     spans_[b] = s;
   }
   if (hidden_states && hidden_states != hidden) std::memcpy(hidden_states, hidden, nh * sizeof(float));
-  if (layers > 0 && encoder_packed(*model_)) {
-    float** dsts = grow(ws_.layer_out, layers);
-    for (size_t l = 0; l < layers; ++l)
-      dsts[l] = l + 1 == layers ? out : hidden_states ? hidden_states + (l + 1) * nh : grow(l % 2 ? ws_.pong : ws_.ping, nh);
-    encode_packed(*model_, ws_, hidden, batch, seq_len, valid, spans_.data(), dsts, attentions);
-    if (hidden_states) std::memcpy(hidden_states + layers * nh, out, nh * sizeof(float));
+  if (layers == 0) {
+    if (out != hidden) std::memcpy(out, hidden, nh * sizeof(float));
     return;
   }
-  const float* x = hidden;
-  for (size_t l = 0; l < layers; ++l) {
-    float* dst;
-    if (l + 1 == layers)
-      dst = out;
-    else if (hidden_states)
-      dst = hidden_states + (l + 1) * nh;
-    else
-      dst = grow(l % 2 ? ws_.pong : ws_.ping, nh);
-    float* attn = attentions ? attentions + l * batch * c.num_heads * seq_len * seq_len : nullptr;
-    encoder_layer(*model_, l, ws_, x, batch, seq_len, valid, spans_.data(), dst, attn);
-    x = dst;
-  }
-  if (layers == 0 && out != hidden) std::memcpy(out, hidden, nh * sizeof(float));
-  if (hidden_states && layers > 0) std::memcpy(hidden_states + layers * nh, out, nh * sizeof(float));
+  // Layer outputs: the caller's hidden_states, else two scratch buffers in turn; the last into out.
+  float** dsts = grow(ws_.layer_out, layers);
+  for (size_t l = 0; l < layers; ++l)
+    dsts[l] = l + 1 == layers ? out : hidden_states ? hidden_states + (l + 1) * nh : grow(l % 2 ? ws_.pong : ws_.ping, nh);
+  core::encode(*model_, ws_, hidden, batch, seq_len, valid, spans_.data(), dsts, attentions);
+  if (hidden_states) std::memcpy(hidden_states + layers * nh, out, nh * sizeof(float));
 }
 
 void Session::pool(const float* hidden, const int64_t* mask, size_t batch, size_t seq_len, bertrt_pool_mode mode,

@@ -24,6 +24,8 @@ class Session {
   void pool(const float* last_hidden_state, const int64_t* attention_mask, size_t batch, size_t seq_len,
             bertrt_pool_mode mode, bool normalize, float* out);
   void forward(const bertrt_forward_inputs& in, const bertrt_forward_outputs& out);
+  // Jobs each thread ran in the last parallel run (slot = thread index), for tests.
+  const std::vector<long>& jobs_by_thread() const { return ws_.parallel.jobs_by_thread; }
 
  private:
   void check_shape(size_t batch, size_t seq_len) const;

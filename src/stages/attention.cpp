@@ -7,10 +7,6 @@
 #include "stages/stages.h"
 
 
-#ifdef BERTRT_HAVE_OPENMP
-#include <omp.h>
-#endif
-
 namespace bertrt::core {
 namespace {
 
@@ -55,7 +51,7 @@ void attention_job(const ModelConfig& c, const AttentionPlan& plan, int tid, siz
                    size_t seq_len, const uint8_t* key_valid, const KeySpan* spans, float* context,
                    float* attentions) {
   const kernels::KernelTable& k = kernels::active();
-  const kernels::PackedGemmFn gemm = kernels::packed_gemm();
+  const auto gemm = k.gemm_packed_f32;
   const size_t h = c.hidden_size, d = c.head_dim, heads = c.num_heads, ld = 3 * h, T = seq_len;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   const size_t b = job / heads, head = job % heads;
@@ -104,26 +100,6 @@ void attention_job(const ModelConfig& c, const AttentionPlan& plan, int tid, siz
         for (size_t j = 0; j < keys; ++j) row[span.begin + j] = e[j] * s;
       }
     }
-  }
-}
-
-void attention(const ModelConfig& c, Workspace& ws, const float* qkv, size_t batch, size_t seq_len,
-               const uint8_t* key_valid, const KeySpan* spans, float* context, float* attentions) {
-  const size_t d = c.head_dim, heads = c.num_heads, T = seq_len;
-  const long jobs = static_cast<long>(batch * heads);
-  // At least ~2 MFLOP per thread (Q K^T and P V over the full T x T), else fewer threads.
-  const long by_work = 1 + static_cast<long>(4.0 * static_cast<double>(T) * T * d * jobs / 2e6);
-  const int threads = static_cast<int>(std::max<long>(1, std::min<long>({thread_count(ws), jobs, by_work})));
-  const AttentionPlan plan = attention_plan(c, ws, batch, seq_len, threads);
-#ifdef BERTRT_HAVE_OPENMP
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-#endif
-  for (long job = 0; job < jobs; ++job) {
-    int tid = 0;
-#ifdef BERTRT_HAVE_OPENMP
-    tid = omp_get_thread_num();
-#endif
-    attention_job(c, plan, tid, static_cast<size_t>(job), qkv, seq_len, key_valid, spans, context, attentions);
   }
 }
 

@@ -49,10 +49,7 @@ void pool(const Model& model, Workspace& ws, const float* hidden, const int64_t*
         throw Error(BERTRT_ERROR_NO_POOLER, "this model has no pooler weights (converted without a pooler)");
       float* first = grow(ws.pooled, batch * h);
       for (size_t b = 0; b < batch; ++b) std::memcpy(first + b * h, hidden + b * seq_len * h, h * sizeof(float));
-      // One thread: the pooler is at most a few MFLOP, and an OpenMP fork leaves its worker
-      // spinning for a while after the join, beside the next forward's encoder threads (2 % of
-      // a MiniLM 8x128 forward at 2 threads went to that spin).
-      linear(ws, first, batch, model.pooler(), model.pooler_bias(), kernels::Activation::none, out, nullptr, 1);
+      linear(ws, first, batch, model.pooler(), model.pooler_bias(), kernels::Activation::none, out);
       for (size_t i = 0; i < batch * h; ++i) out[i] = std::tanh(out[i]);
       break;
     }

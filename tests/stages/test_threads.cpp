@@ -1,63 +1,215 @@
-// One Model shared by 8 threads, each with its own Session, running forward at once: every result
-// equals the single-threaded one. Built under ThreadSanitizer in CI.
+// The session's thread team under real concurrency (built under ThreadSanitizer in CI):
+// - one session at 1, 2, 3 and 4 threads on shapes where the work really splits: bit-identical
+//   results, and more than one thread ran jobs;
+// - 8 sessions x 4 threads on one model at once, every result equal to the single-threaded one;
+// - sessions started and freed while other sessions run.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <atomic>
+#include <limits>
 #include <random>
 #include <thread>
 
 #include "bertrt/bertrt.h"
+#include "c_api_types.h"
 #include "common/fixtures.h"
+#include "threads/phases.h"
 
 using namespace bertrt::testing;
 
-TEST_CASE("8 threads, one model, a session each: results equal the single-threaded ones") {
-  bertrt_model* model = nullptr;
-  REQUIRE(bertrt_model_open(converted_model("small").c_str(), nullptr, &model) == BERTRT_OK);
-  bertrt_config cfg{};
-  REQUIRE(bertrt_model_get_config(model, &cfg) == BERTRT_OK);
-  const size_t B = 2, T = 24, H = static_cast<size_t>(cfg.hidden_size);
-  constexpr int kThreads = 8;
-  std::mt19937 rng(std::random_device{}());
-  std::vector<std::vector<int64_t>> ids(kThreads, std::vector<int64_t>(B * T));
-  std::vector<std::vector<int64_t>> masks(kThreads, std::vector<int64_t>(B * T, 1));
-  for (int k = 0; k < kThreads; ++k) {
-    for (auto& id : ids[k]) id = std::uniform_int_distribution<int64_t>(1, cfg.vocab_size - 1)(rng);
-    for (size_t t = T - static_cast<size_t>(k); t < T; ++t) masks[k][T + t] = 0;  // row 1 padded by k
+namespace {
+
+// Inputs of one forward: random ids, and rows padded by different amounts (masked keys and
+// skipped rows in every phase).
+struct Inputs {
+  size_t batch = 0, seq = 0;
+  std::vector<int64_t> ids, mask;
+};
+
+Inputs random_inputs(const bertrt_config& cfg, size_t batch, size_t seq, std::mt19937& rng) {
+  Inputs in{batch, seq, std::vector<int64_t>(batch * seq), std::vector<int64_t>(batch * seq, 1)};
+  for (auto& id : in.ids) id = std::uniform_int_distribution<int64_t>(1, cfg.vocab_size - 1)(rng);
+  for (size_t b = 1; b < batch; ++b) {
+    const size_t pad = std::uniform_int_distribution<size_t>(1, seq / 2)(rng);
+    for (size_t t = seq - pad; t < seq; ++t) in.mask[b * seq + t] = 0;
   }
-  auto forward = [&](bertrt_session* s, int k, std::vector<float>& out) {
-    bertrt_forward_inputs in{};
-    in.input_ids = ids[k].data();
-    in.attention_mask = masks[k].data();
-    in.batch = B;
-    in.seq_len = T;
-    bertrt_forward_outputs o{};
-    o.last_hidden_state = out.data();
-    return bertrt_session_forward(s, &in, &o);
-  };
-  // Single-threaded reference, one session, sequentially.
-  std::vector<std::vector<float>> expected(kThreads, std::vector<float>(B * T * H));
+  return in;
+}
+
+bertrt_status forward(bertrt_session* s, const Inputs& in, std::vector<float>& out) {
+  bertrt_forward_inputs fi{};
+  fi.input_ids = in.ids.data();
+  fi.attention_mask = in.mask.data();
+  fi.batch = in.batch;
+  fi.seq_len = in.seq;
+  bertrt_forward_outputs fo{};
+  fo.last_hidden_state = out.data();
+  return bertrt_session_forward(s, &fi, &fo);
+}
+
+// Threads that ran at least one job in the session's last parallel run.
+int threads_that_worked(const bertrt_session* s) {
+  int n = 0;
+  for (long jobs : s->impl.jobs_by_thread()) n += jobs > 0 ? 1 : 0;
+  return n;
+}
+
+struct Fixture {
+  bertrt_model* model = nullptr;
+  bertrt_config cfg{};
+  explicit Fixture(const std::string& dtype = "f32") {
+    REQUIRE(bertrt_model_open(converted_model("small", dtype).c_str(), nullptr, &model) == BERTRT_OK);
+    REQUIRE(bertrt_model_get_config(model, &cfg) == BERTRT_OK);
+  }
+  ~Fixture() { bertrt_model_free(model); }
+  size_t hidden() const { return static_cast<size_t>(cfg.hidden_size); }
+};
+
+}  // namespace
+
+TEST_CASE("one session at 1, 2, 3, 4 threads: bit-identical, and the work really splits") {
+  for (const char* dtype : {"f32", "f16", "bf16"}) {
+    CAPTURE(dtype);
+    Fixture f(dtype);
+    std::mt19937 rng(std::random_device{}());
+    const Inputs in = random_inputs(f.cfg, 4, 128, rng);  // ~65 MFLOP per layer: splits at the default cut-off
+    std::vector<float> expected(in.batch * in.seq * f.hidden());
+    bertrt_session* s = nullptr;
+    REQUIRE(bertrt_session_create(f.model, &s) == BERTRT_OK);
+    REQUIRE(bertrt_session_set_threads(s, 1) == BERTRT_OK);
+    REQUIRE(forward(s, in, expected) == BERTRT_OK);
+    CHECK(threads_that_worked(s) == 1);
+    for (int threads : {2, 3, 4}) {
+      CAPTURE(threads);
+      REQUIRE(bertrt_session_set_threads(s, threads) == BERTRT_OK);
+      // A helper may wake after the caller has finished alone (the caller never waits for one):
+      // repeat until a run shows more than one thread at work, comparing every result.
+      int most = 0;
+      for (int attempt = 0; attempt < 50 && most < 2; ++attempt) {
+        std::vector<float> got(expected.size(), std::numeric_limits<float>::quiet_NaN());
+        REQUIRE(forward(s, in, got) == BERTRT_OK);
+        REQUIRE(got == expected);
+        most = std::max(most, threads_that_worked(s));
+      }
+      CHECK(most >= 2);
+    }
+    bertrt_session_free(s);
+  }
+}
+
+TEST_CASE("the work cut-off lifted: tiny shapes split too, with the same bits") {
+  Fixture f;
+  std::mt19937 rng(std::random_device{}());
+  const Inputs in = random_inputs(f.cfg, 3, 11, rng);
+  std::vector<float> expected(in.batch * in.seq * f.hidden());
+  bertrt_session* s = nullptr;
+  REQUIRE(bertrt_session_create(f.model, &s) == BERTRT_OK);
+  REQUIRE(bertrt_session_set_threads(s, 1) == BERTRT_OK);
+  REQUIRE(forward(s, in, expected) == BERTRT_OK);
+  REQUIRE(bertrt_session_set_threads(s, 3) == BERTRT_OK);
+  bertrt::core::set_min_flops_per_thread(0.0);
+  int most = 0;
+  for (int attempt = 0; attempt < 50 && most < 2; ++attempt) {
+    std::vector<float> got(expected.size(), std::numeric_limits<float>::quiet_NaN());
+    REQUIRE(forward(s, in, got) == BERTRT_OK);
+    CHECK(got == expected);
+    most = std::max(most, threads_that_worked(s));
+  }
+  bertrt::core::set_min_flops_per_thread(4e6);
+  CHECK(most >= 2);
+  bertrt_session_free(s);
+}
+
+TEST_CASE("8 sessions x 4 threads on one model at once: results equal the single-threaded ones") {
+  Fixture f;
+  constexpr int kSessions = 8;
+  std::mt19937 rng(std::random_device{}());
+  std::vector<Inputs> inputs;
+  for (int k = 0; k < kSessions; ++k) inputs.push_back(random_inputs(f.cfg, 4, 96 + 4 * static_cast<size_t>(k), rng));
+  std::vector<std::vector<float>> expected(kSessions);
   bertrt_session* single = nullptr;
-  REQUIRE(bertrt_session_create(model, &single) == BERTRT_OK);
+  REQUIRE(bertrt_session_create(f.model, &single) == BERTRT_OK);
   REQUIRE(bertrt_session_set_threads(single, 1) == BERTRT_OK);
-  for (int k = 0; k < kThreads; ++k) REQUIRE(forward(single, k, expected[k]) == BERTRT_OK);
+  for (int k = 0; k < kSessions; ++k) {
+    expected[k].resize(inputs[k].ids.size() * f.hidden());
+    REQUIRE(forward(single, inputs[k], expected[k]) == BERTRT_OK);
+  }
   bertrt_session_free(single);
 
-  std::vector<std::vector<float>> got(kThreads, std::vector<float>(B * T * H));
-  std::vector<bertrt_status> status(kThreads, BERTRT_ERROR_INTERNAL);
+  std::vector<std::vector<float>> got(kSessions);
+  std::vector<bertrt_status> status(kSessions, BERTRT_ERROR_INTERNAL);
+  std::vector<int> most(kSessions, 0);
+  std::vector<char> equal(kSessions, 1);
   std::vector<std::thread> threads;
-  for (int k = 0; k < kThreads; ++k)
+  for (int k = 0; k < kSessions; ++k)
     threads.emplace_back([&, k] {
       bertrt_session* s = nullptr;
-      if (bertrt_session_create(model, &s) != BERTRT_OK) return;
-      bertrt_session_set_threads(s, 1);
-      for (int rep = 0; rep < 3 && (status[k] = forward(s, k, got[k])) == BERTRT_OK; ++rep) {
+      if (bertrt_session_create(f.model, &s) != BERTRT_OK) return;
+      bertrt_session_set_threads(s, 4);
+      got[k].assign(expected[k].size(), std::numeric_limits<float>::quiet_NaN());
+      for (int rep = 0; rep < 3 && (status[k] = forward(s, inputs[k], got[k])) == BERTRT_OK; ++rep) {
+        equal[k] = equal[k] && got[k] == expected[k];
+        most[k] = std::max(most[k], threads_that_worked(s));
       }
       bertrt_session_free(s);
     });
   for (auto& t : threads) t.join();
-  for (int k = 0; k < kThreads; ++k) {
+  int split = 0;
+  for (int k = 0; k < kSessions; ++k) {
+    CAPTURE(k);
     CHECK(status[k] == BERTRT_OK);
-    CHECK(got[k] == expected[k]);
+    CHECK(equal[k]);
+    split += most[k] >= 2 ? 1 : 0;
   }
-  bertrt_model_free(model);
+  MESSAGE(split << " of " << kSessions << " sessions ran jobs on more than one thread");
+  CHECK(split >= 1);
+}
+
+TEST_CASE("sessions started and freed while other sessions run") {
+  Fixture f;
+  std::mt19937 rng(std::random_device{}());
+  const Inputs in = random_inputs(f.cfg, 2, 64, rng);
+  std::vector<float> expected(in.ids.size() * f.hidden());
+  bertrt_session* single = nullptr;
+  REQUIRE(bertrt_session_create(f.model, &single) == BERTRT_OK);
+  REQUIRE(bertrt_session_set_threads(single, 1) == BERTRT_OK);
+  REQUIRE(forward(single, in, expected) == BERTRT_OK);
+  bertrt_session_free(single);
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> failures{0};
+  std::atomic<long> runs{0};
+  auto check = [&](bertrt_session* s) {
+    std::vector<float> got(expected.size());
+    if (forward(s, in, got) != BERTRT_OK || got != expected) failures.fetch_add(1);
+    runs.fetch_add(1);
+  };
+  std::vector<std::thread> threads;
+  // Two long-lived sessions keep running ...
+  for (int k = 0; k < 2; ++k)
+    threads.emplace_back([&] {
+      bertrt_session* s = nullptr;
+      if (bertrt_session_create(f.model, &s) != BERTRT_OK) return void(failures.fetch_add(1));
+      bertrt_session_set_threads(s, 3);
+      while (!stop.load()) check(s);
+      bertrt_session_free(s);
+    });
+  // ... while three threads create a session, run it (or not), and free it, over and over.
+  std::vector<std::thread> churn;
+  for (int k = 0; k < 3; ++k)
+    churn.emplace_back([&, k] {
+      for (int i = 0; i < 12; ++i) {
+        bertrt_session* s = nullptr;
+        if (bertrt_session_create(f.model, &s) != BERTRT_OK) return void(failures.fetch_add(1));
+        bertrt_session_set_threads(s, 2 + (i + k) % 3);
+        if (i % 3 != 2) check(s);  // every third session is freed without a run
+        bertrt_session_free(s);
+      }
+    });
+  for (auto& t : churn) t.join();
+  stop.store(true);
+  for (auto& t : threads) t.join();
+  CHECK(failures.load() == 0);
+  CHECK(runs.load() >= 24);
 }

@@ -1,0 +1,117 @@
+#include "stages/linear.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/error.h"
+#include "kernels/gemm_packed.h"
+#include "stages/stages.h"
+
+namespace bertrt::core {
+namespace {
+
+// C[rows, cols] = A W[:, c0 : c0 + cols] + bias on the packed panels of w, widening f16 / bf16
+// panels inside the micro-kernel.
+void gemm_block(const WeightMatrix& w, size_t rows, size_t c0, size_t cols, const float* a, const float* bias,
+                float* c, size_t ldc) {
+  const kernels::KernelTable& k = kernels::active();
+  const size_t kk = w.in;
+  const float* b = bias ? bias + c0 : nullptr;
+  switch (w.dtype) {
+    case kernels::DType::f32:
+      k.gemm_packed_f32(rows, cols, kk, a, kk, static_cast<const float*>(w.data) + c0 * kk, b, c, ldc);
+      break;
+    case kernels::DType::f16:
+      k.gemm_packed_f16(rows, cols, kk, a, kk, static_cast<const uint16_t*>(w.data) + c0 * kk, b, c, ldc);
+      break;
+    case kernels::DType::bf16:
+      k.gemm_packed_bf16(rows, cols, kk, a, kk, static_cast<const uint16_t*>(w.data) + c0 * kk, b, c, ldc);
+      break;
+  }
+}
+
+}  // namespace
+
+RowBlocks row_blocks(Workspace& ws, size_t batch, size_t seq_len, const KeySpan* spans) {
+  RowBlocks rb;
+  rb.batch = batch;
+  rb.seq_len = seq_len;
+  rb.spans = spans;
+  const size_t T = seq_len, per_seq = (T + kRowBlock - 1) / kRowBlock;
+  size_t* pairs = grow(ws.row_blocks, 2 * (spans ? batch * per_seq : (batch * T + kRowBlock - 1) / kRowBlock));
+  auto add = [&](size_t r0, size_t rows) {
+    pairs[2 * rb.count] = r0;
+    pairs[2 * rb.count + 1] = rows;
+    rb.rows += rows;
+    ++rb.count;
+  };
+  if (spans) {
+    for (size_t b = 0; b < batch; ++b)
+      for (size_t r0 = 0; r0 < spans[b].end; r0 += kRowBlock) add(b * T + r0, std::min(kRowBlock, spans[b].end - r0));
+  } else {
+    for (size_t r0 = 0; r0 < batch * T; r0 += kRowBlock) add(r0, std::min(kRowBlock, batch * T - r0));
+  }
+  rb.pairs = pairs;
+  return rb;
+}
+
+LinearJobs::LinearJobs(const RowBlocks& rb, int parts, const float* x, const WeightMatrix& w, const float* bias,
+                       kernels::Activation act, float* y)
+    : rb_(rb), parts_(parts), x_(x), w_(w), bias_(bias), act_(act), y_(y),
+      col_blocks_(static_cast<long>((w.out + kColBlock - 1) / kColBlock)) {}
+
+long LinearJobs::share_begin(int q) const {
+  if (q == parts_) return jobs();
+  return col_blocks_ * static_cast<long>(rows_begin(q));
+}
+
+double LinearJobs::flops() const { return 2.0 * static_cast<double>(rb_.rows) * static_cast<double>(w_.in * w_.out); }
+
+void LinearJobs::zero_skipped_rows() const {
+  if (!rb_.spans) return;
+  const size_t T = rb_.seq_len, n = w_.out;
+  for (size_t b = 0; b < rb_.batch; ++b)
+    if (rb_.spans[b].end < T)
+      std::memset(y_ + (b * T + rb_.spans[b].end) * n, 0, (T - rb_.spans[b].end) * n * sizeof(float));
+}
+
+void LinearJobs::run(long job, int q, long local) const {
+  if (job == jobs() - 1) {
+    zero_skipped_rows();
+    return;
+  }
+  const size_t n = w_.out;
+  const size_t rb0 = rows_begin(q), nrb = rows_begin(q + 1) - rb0;
+  const size_t cb = static_cast<size_t>(local) / nrb, rb = rb0 + static_cast<size_t>(local) % nrb;
+  const size_t c0 = cb * kColBlock, r0 = rb_.pairs[2 * rb], rows = rb_.pairs[2 * rb + 1];
+  const size_t cols = std::min(kColBlock, n - c0);
+  float* yb = y_ + r0 * n + c0;
+  gemm_block(w_, rows, c0, cols, x_ + r0 * w_.in, bias_, yb, n);
+  if (act_ != kernels::Activation::none) kernels::active().bias_activation(yb, rows, cols, n, nullptr, act_);
+}
+
+void linear(Workspace& ws, const float* x, size_t m, const WeightMatrix& w, const float* bias,
+            kernels::Activation act, float* y, const RowBlocks* rows, int max_threads) {
+  if (!w.packed) throw Error(BERTRT_ERROR_INTERNAL, "linear: weight matrix is not packed");
+  const RowBlocks rb = rows ? *rows : row_blocks(ws, 1, m, nullptr);
+  if (rb.count == 0) {
+    LinearJobs(rb, 1, x, w, bias, act, y).run(0, 0, 0);  // only the zeroing job
+    return;
+  }
+  const int probe = ws.parallel.threads_for(2.0 * static_cast<double>(rb.rows) * static_cast<double>(w.in * w.out),
+                                            max_threads);
+  const int threads = static_cast<int>(std::min<long>(probe, static_cast<long>(rb.count) *
+                                                                  static_cast<long>((w.out + kColBlock - 1) / kColBlock)));
+  const LinearJobs jobs(rb, threads, x, w, bias, act, y);
+  PhaseSync* sync = ws.parallel.counters(1, threads);
+  auto body = [&](int tid) {
+    PhaseWalker walk(sync, threads, tid);
+    walk.phase(jobs.jobs(), [&](int q) { return jobs.share_begin(q); },
+               [&](long j, int q, long i) { jobs.run(j, q, i); });
+    walk.finish();
+    ws.parallel.jobs_by_thread[static_cast<size_t>(tid)] = walk.jobs_run();
+  };
+  ws.parallel.run(threads, body);
+}
+
+}  // namespace bertrt::core

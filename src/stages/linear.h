@@ -1,0 +1,67 @@
+// Linear layers y = act(x W + bias) on packed weight panels, as lists of jobs that a PhaseWalker
+// phase (or the session's team, through linear()) runs on any number of threads.
+//
+// Work is cut into blocks of up to kRowBlock rows x kColBlock columns (panel-aligned); the bias is
+// added in the micro-kernel's epilogue and the activation applied to each block while it is in
+// cache. Each output element is computed by one kernel call in a fixed k order, so the result does
+// not depend on the thread count or on which thread runs a block.
+#pragma once
+
+#include <cstddef>
+
+#include "model/model.h"
+
+namespace bertrt::core {
+
+struct Workspace;
+struct KeySpan;
+
+inline constexpr size_t kRowBlock = 96, kColBlock = 64;
+
+// Row blocks of a GEMM: (first row, rows) pairs. Over the sequences of a [batch, seq_len] input
+// (spans set) each sequence's rows up to its last valid token, in kRowBlock steps; otherwise rows
+// [0, batch * seq_len) in kRowBlock steps.
+struct RowBlocks {
+  const size_t* pairs = nullptr;  // 2 * count
+  size_t count = 0;
+  size_t rows = 0;  // rows computed
+  size_t batch = 0, seq_len = 0;
+  const KeySpan* spans = nullptr;
+};
+RowBlocks row_blocks(Workspace& ws, size_t batch, size_t seq_len, const KeySpan* spans);
+
+// One linear layer over row blocks, as jobs for `parts` shares. Job j < jobs() - 1 computes one
+// (column block, row block); the last job zeroes the rows after each sequence's last valid token
+// (so that every output is finite and independent of earlier calls). Share q holds the jobs of
+// the q-th contiguous range of row blocks, column block by column block: a thread works on its own
+// rows and one weight slice at a time.
+class LinearJobs {
+ public:
+  LinearJobs(const RowBlocks& rb, int parts, const float* x, const WeightMatrix& w, const float* bias,
+             kernels::Activation act, float* y);
+  long jobs() const { return col_blocks_ * static_cast<long>(rb_.count) + 1; }
+  long share_begin(int q) const;
+  void run(long job, int q, long local) const;
+  // FLOPs of the whole layer.
+  double flops() const;
+
+ private:
+  size_t rows_begin(int q) const { return rb_.count * static_cast<size_t>(q) / static_cast<size_t>(parts_); }
+  void zero_skipped_rows() const;
+  RowBlocks rb_;
+  int parts_;
+  const float* x_;
+  const WeightMatrix& w_;
+  const float* bias_;
+  kernels::Activation act_;
+  float* y_;
+  long col_blocks_;
+};
+
+// y[m, out] = act(x[m, in] W + bias) on the session's team. rows: when set, only rows up to each
+// sequence's last valid token are computed and the rest of y is zeroed. max_threads > 0 caps the
+// thread count below the session's.
+void linear(Workspace& ws, const float* x, size_t m, const WeightMatrix& w, const float* bias,
+            kernels::Activation act, float* y, const RowBlocks* rows = nullptr, int max_threads = 0);
+
+}  // namespace bertrt::core
