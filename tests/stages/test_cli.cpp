@@ -2,9 +2,16 @@
 // (lookup, and forward with hidden states, attentions and pooling), outputs read back as .npy.
 #include <doctest/doctest.h>
 
+#include <sys/wait.h>
+
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 
+#include "bertrt/bertrt.hpp"
 #include "common/fixtures.h"
 
 using namespace bertrt::testing;
@@ -109,4 +116,97 @@ TEST_CASE("the CLI reports bad input with a nonzero exit status") {
   const auto floats = fixtures_dir() / "cases/tiny/single/inputs_embeds.npy";
   CHECK(run("run " + quote(model) + " --stage lookup --out " + quote(out.string()) + " --input-ids " + quote(floats.string())) != 0);
   CHECK(run("convert /nonexistent -o " + quote((out / "x.bertrt").string())) != 0);
+}
+
+namespace {
+
+// Runs the tool with env (may be empty) in front; stdout and stderr go to files read back.
+struct Run {
+  int status = -1;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+Run run_captured(const std::string& args, const std::string& env = "") {
+  static int counter = 0;
+  const fs::path dir = temp_dir("cli-run-" + std::to_string(counter++));
+  const std::string cmd = env + " " + quote(BERTRT_CLI) + " " + args + " > " + quote((dir / "out").string()) +
+                          " 2> " + quote((dir / "err").string());
+  Run r;
+  const int raw = std::system(cmd.c_str());
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  r.out = slurp(dir / "out");
+  r.err = slurp(dir / "err");
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("bertrt embed prints the vectors bertrt_session_encode_texts computes") {
+  const std::string model_path = cli_model("small");
+  const std::vector<std::string> texts = {"Hello, my dog is cute", "the cat", "", "über naïve 東京"};
+  std::string args = "embed " + quote(model_path) + " --pool max --normalize --batch-size 2";
+  for (const auto& t : texts) {
+    args += ' ';
+    args += quote(t);
+  }
+  const Run r = run_captured(args);
+  REQUIRE_MESSAGE(r.status == 0, r.err);
+  bertrt::Model model(model_path);
+  bertrt::Session session(model);
+  bertrt::Tokenizer tok(model);
+  bertrt_encode_texts_options o{};
+  o.pool = BERTRT_POOL_MAX;
+  o.normalize = 1;
+  o.batch_size = 2;
+  std::vector<float> want(texts.size() * model.hidden_size(), NAN);
+  session.encode_texts(tok, texts, want, &o);
+  std::istringstream lines(r.out);
+  std::string line;
+  size_t row = 0;
+  while (std::getline(lines, line)) {
+    REQUIRE(row < texts.size());
+    for (char& ch : line)
+      if (ch == '[' || ch == ']' || ch == ',') ch = ' ';
+    std::istringstream values(line);
+    float v = 0;
+    size_t col = 0;
+    while (values >> v) {
+      REQUIRE(col < model.hidden_size());
+      CHECK(v == want[row * model.hidden_size() + col]);  // %.9g gives back the float exactly
+      ++col;
+    }
+    CHECK(col == model.hidden_size());
+    ++row;
+  }
+  CHECK(row == texts.size());
+}
+
+TEST_CASE("bertrt info, embed and tokenize report bad options and an unusable BERTRT_ISA") {
+  const std::string model = cli_model("tiny");
+  const Run bad_pool = run_captured("embed " + quote(model) + " --pool median hello");
+  CHECK(bad_pool.status == 2);
+  CHECK(bad_pool.err.find("cls, mean, max or pooler") != std::string::npos);
+  const Run info = run_captured("info " + quote(model));
+  REQUIRE(info.status == 0);
+  CHECK(info.out.find("tensors: " + std::to_string(bertrt::Model(model).file_info().tensor_count)) != std::string::npos);
+  CHECK(info.out.find(std::string("kernels: ") + bertrt_kernel_isa()) != std::string::npos);
+  const Run bad_isa = run_captured("info " + quote(model), "BERTRT_ISA=no-such-isa");
+  CHECK(bad_isa.status == 1);
+  CHECK(bad_isa.out.find("BERTRT_ISA: ") != std::string::npos);  // the kernel list still says why
+  CHECK(bad_isa.err.find("BERTRT_ERROR_UNSUPPORTED") != std::string::npos);
+  const Run tokens = run_captured("tokenize " + quote(model) + " 'hello world'");
+  REQUIRE(tokens.status == 0);
+  bertrt::Model m(model);
+  bertrt::Tokenizer tok(m);
+  std::string ids;
+  for (int64_t id : tok.encode("hello world").ids) {
+    if (!ids.empty()) ids += ',';
+    ids += std::to_string(id);
+  }
+  CHECK(tokens.out.find("\"ids\":[" + ids + "]") != std::string::npos);
 }
