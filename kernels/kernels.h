@@ -109,7 +109,8 @@ size_t kernel_count();
 const char* kernel_name(const KernelTable& table, size_t i);
 
 // Plain C-order single-precision GEMM: C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C.
-// Uses OpenBLAS when built with it, a blocked scalar loop otherwise.
+// Uses OpenBLAS when built with it, a blocked scalar loop otherwise. Test and benchmark oracles
+// only (kernels/gemm.cpp, library bertrt_reference_gemm): not part of libbertrt.
 void sgemm(bool trans_a, bool trans_b, size_t m, size_t n, size_t k, float alpha, const float* a, size_t lda,
            const float* b, size_t ldb, float beta, float* c, size_t ldc);
 // The always-available reference GEMM (no BLAS), used as a test oracle.

@@ -7,17 +7,6 @@
 #include "bertrt/error.hpp"
 #include "cli/commands.h"
 
-#ifdef BERTRT_HAVE_BLAS
-// OpenBLAS (pthread build) starts its worker threads when it is loaded and lets them spin,
-// calling sched_yield, for ~0.1 s before they sleep. bertrt's own kernels never call OpenBLAS on
-// the f32 path, so in this process those threads only take a core from the first forwards (seen
-// in `perf`: 0.13 s of an OpenBLAS thread spinning beside `bertrt bench`'s two threads). The tool
-// owns its process, so it stops them at start; OpenBLAS starts them again if a call needs them.
-// Weak: absent from other BLAS builds, and then nothing is called. (The library does not do
-// this: in a host program another thread may be inside OpenBLAS.)
-extern "C" int blas_thread_shutdown_(void) __attribute__((weak));
-#endif
-
 namespace {
 
 const char* kUsage =
@@ -41,9 +30,6 @@ int main(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   const std::string command = argv[1];
-#ifdef BERTRT_HAVE_BLAS
-  if (blas_thread_shutdown_) blas_thread_shutdown_();
-#endif
   try {
     if (command == "convert") return bertrt::cli::cmd_convert(argc, argv);
     if (command == "info") return bertrt::cli::cmd_info(argc, argv);
