@@ -7,7 +7,7 @@
 #   bench/embed_corpus.sh [BERTRT_BINARY]          (default: build/tools/bertrt, a release build)
 #   N=2000 THREADS=2 WORK=/tmp/embed-bench bench/embed_corpus.sh
 #
-# N: sentences (default 10000); THREADS: --threads (default 0, the OpenMP default);
+# N: sentences (default 10000); THREADS: --threads (default 0: the CPUs of the process's affinity mask);
 # WORK: where the checkpoint, model file and corpus go (default $TMPDIR/bertrt-bench-embed; ~900 MB).
 set -euo pipefail
 cd "$(dirname "$0")/.."
