@@ -1,6 +1,7 @@
 // Tokenizer throughput (single thread) on a multilingual corpus: the texts of the tokenizer
 // conformance cases, joined with '\n' and repeated to at least 1 MiB. bench/tokenizer_reference.js
-// builds the same corpus for Hugging Face's Rust tokenizer.
+// builds the same corpus for Hugging Face's Rust tokenizer. The WordPiece entries and the byte-level
+// BPE entries (roberta-base's tokenizer.json) read the same corpus.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -155,6 +156,21 @@ void BM_Batch32x128_MultilingualCased(benchmark::State& state) {
   report(state, bytes, tokens);
 }
 
+// roberta-base's byte-level BPE, from its tokenizer.json.
+const bertrt::core::Tokenizer& roberta() {
+  static const bertrt::core::Tokenizer t =
+      bertrt::core::Tokenizer::from_file(kData + "/vocab/roberta-base/tokenizer.json");
+  return t;
+}
+void BM_Corpus_RobertaBPE(benchmark::State& state) { encode_corpus(state, roberta()); }
+void BM_Lines_RobertaBPE(benchmark::State& state) { encode_lines(state, roberta()); }
+void BM_Load_RobertaTokenizerJson(benchmark::State& state) {
+  for (auto _ : state) {
+    auto t = bertrt::core::Tokenizer::from_file(kData + "/vocab/roberta-base/tokenizer.json");
+    benchmark::DoNotOptimize(t.vocab_size());
+  }
+}
+
 void BM_Load_MultilingualVocab(benchmark::State& state) {
   for (auto _ : state) {
     bertrt::core::TokenizerConfig config;
@@ -171,5 +187,8 @@ BENCHMARK(BM_Lines_MultilingualCased)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Corpus_Uncased)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Batch32x128_MultilingualCased)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Load_MultilingualVocab)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Corpus_RobertaBPE)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Lines_RobertaBPE)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Load_RobertaTokenizerJson)->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

@@ -1,12 +1,14 @@
 // The Tokenizer class: construction (vocabulary trie, special tokens, ASCII tables), reading a
 // vocab.txt, and the vocabulary accessors. The rest of the class lives next door:
-//   encode.cpp          Tokenizer::encode: checks, truncation, the [CLS]/[SEP] template;
+//   encode.cpp          Tokenizer::encode: checks, truncation, the template;
 //   batch.cpp           encode_batch, pad, encode_batch_padded;
 //   text_tokenizer.cpp  one text: special tokens, normalizer, pre-tokenizer (words);
 //   wordpiece.cpp       one word: WordPiece over the vocabulary trie (vocab_trie.h/.cpp);
 //   char_classes.h      Unicode and ASCII character classes;
 //   utf8.h/.cpp         UTF-8 decoding, validation and byte-to-character offsets;
-//   tokenizer_impl.h    the state those files share (Tokenizer::Impl, TextTokenizer).
+//   tokenizer_impl.h    the state those files share (Tokenizer::Impl, TextTokenizer);
+//   tokenizer_json.cpp  from_json (tokenizer.json), tokenizer_files.cpp from_file, from_bpe_files;
+//   byte_level.cpp, bpe_model.cpp, added_tokens.cpp  byte-level BPE.
 // Everything is linear in the input length (WordPiece is bounded by the longest vocabulary entry).
 #include "tokenizer/tokenizer.h"
 
@@ -36,11 +38,16 @@ void find_special_ids(Tokenizer::Impl& m) {
   m.mask = m.lookup(m.config.mask_token);
 }
 
-// Special tokens, in the order [PAD] [UNK] [CLS] [SEP] [MASK]; those missing from the vocabulary
-// are not special.
+// Special tokens: config.special_tokens, or [PAD] [UNK] [CLS] [SEP] [MASK]; those missing from the
+// vocabulary are not special.
 void collect_specials(Tokenizer::Impl& m) {
-  for (const std::string* tok : {&m.config.pad_token, &m.config.unk_token, &m.config.cls_token,
-                                 &m.config.sep_token, &m.config.mask_token}) {
+  std::vector<const std::string*> names;
+  for (const std::string& t : m.config.special_tokens) names.push_back(&t);
+  if (names.empty()) {
+    names = {&m.config.pad_token, &m.config.unk_token, &m.config.cls_token, &m.config.sep_token,
+             &m.config.mask_token};
+  }
+  for (const std::string* tok : names) {
     if (tok->empty()) continue;
     int64_t id = m.lookup(*tok);
     if (id < 0) continue;
@@ -62,6 +69,14 @@ void fill_ascii_tables(Tokenizer::Impl& m) {
 
 }  // namespace
 
+void set_bert_template(Tokenizer::Impl& m) {
+  PostTemplate& p = m.post;
+  p.single = {{-1, 0, {m.cls}}, {0, 0, {}}, {-1, 0, {m.sep}}};
+  p.pair = {{-1, 0, {m.cls}}, {0, 0, {}}, {-1, 0, {m.sep}}, {1, 1, {}}, {-1, 1, {m.sep}}};
+  p.n_single = 2;
+  p.n_pair = 3;
+}
+
 Tokenizer::Tokenizer(std::vector<std::string> vocab, TokenizerConfig config) : impl_(new Impl) {
   try {
     Impl& m = *impl_;
@@ -76,8 +91,9 @@ Tokenizer::Tokenizer(std::vector<std::string> vocab, TokenizerConfig config) : i
     m.lowercase = m.config.do_lower_case;
     m.strip = m.config.strip_accents < 0 ? m.config.do_lower_case : m.config.strip_accents == 1;
     m.trie.build(m.vocab);
-    m.cont_node = m.trie.walk(0, "##");
+    m.cont_node = m.trie.walk(0, m.config.continuing_subword_prefix);
     find_special_ids(m);
+    set_bert_template(m);
     collect_specials(m);
     fill_ascii_tables(m);
   } catch (...) {
@@ -139,8 +155,13 @@ std::vector<std::string_view> Tokenizer::tokens(const Encoding& encoding) const 
   std::vector<std::string_view> out;
   out.reserve(encoding.ids.size());
   for (int64_t id : encoding.ids) out.push_back(id_to_token(id));
+  for (const TokenText& t : encoding.token_texts) {
+    if (t.index < out.size()) out[t.index] = t.text;
+  }
   return out;
 }
+
+TokenizerKind Tokenizer::kind() const noexcept { return impl_->kind; }
 
 std::size_t Tokenizer::vocab_size() const noexcept { return impl_->vocab.size(); }
 int64_t Tokenizer::pad_id() const noexcept { return impl_->pad; }

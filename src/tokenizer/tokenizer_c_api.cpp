@@ -81,6 +81,27 @@ BERTRT_API bertrt_status bertrt_tokenizer_from_vocab_file(const char* vocab_path
   });
 }
 
+BERTRT_API bertrt_status bertrt_tokenizer_from_file(const char* path, bertrt_tokenizer** tokenizer_out) {
+  return bertrt::guard_call([&] {
+    require(tokenizer_out != nullptr, "tokenizer_out is NULL");
+    *tokenizer_out = nullptr;
+    require(path != nullptr, "path is NULL");
+    auto tok = std::make_shared<const bertrt::core::Tokenizer>(bertrt::core::Tokenizer::from_file(path));
+    *tokenizer_out = new bertrt_tokenizer{std::move(tok)};
+  });
+}
+
+BERTRT_API bertrt_status bertrt_tokenizer_from_json(const char* json, size_t json_len, bertrt_tokenizer** tokenizer_out) {
+  return bertrt::guard_call([&] {
+    require(tokenizer_out != nullptr, "tokenizer_out is NULL");
+    *tokenizer_out = nullptr;
+    require(json != nullptr || json_len == 0, "json is NULL");
+    std::string_view text(json_len == 0 ? "" : json, json_len);
+    auto tok = std::make_shared<const bertrt::core::Tokenizer>(bertrt::core::Tokenizer::from_json(text));
+    *tokenizer_out = new bertrt_tokenizer{std::move(tok)};
+  });
+}
+
 BERTRT_API void bertrt_tokenizer_free(bertrt_tokenizer* tokenizer) { delete tokenizer; }
 
 BERTRT_API size_t bertrt_tokenizer_vocab_size(const bertrt_tokenizer* tokenizer) {
@@ -118,8 +139,27 @@ BERTRT_API bertrt_status bertrt_tokenizer_encode(const bertrt_tokenizer* tokeniz
     std::string_view a(text_len == 0 ? "" : text, text_len);
     std::string_view b;
     if (text_pair != nullptr) b = std::string_view(text_pair, text_pair_len);
-    auto* enc = new bertrt_encoding{tokenizer->impl->encode(a, text_pair != nullptr ? &b : nullptr, max_length, truncation)};
+    auto* enc = new bertrt_encoding{
+        tokenizer->impl->encode(a, text_pair != nullptr ? &b : nullptr, max_length, truncation), tokenizer->impl};
     *encoding_out = enc;
+  });
+}
+
+BERTRT_API bertrt_status bertrt_tokenizer_encode_plain(const bertrt_tokenizer* tokenizer, const char* text,
+                                                       size_t text_len, const char* text_pair, size_t text_pair_len,
+                                                       size_t max_length, bertrt_truncation truncation,
+                                                       bertrt_encoding** encoding_out) {
+  return bertrt::guard_call([&] {
+    require(encoding_out != nullptr, "encoding_out is NULL");
+    *encoding_out = nullptr;
+    require(tokenizer != nullptr && tokenizer->impl != nullptr, "tokenizer is NULL");
+    require(text != nullptr || text_len == 0, "text is NULL");
+    check_truncation(truncation);
+    std::string_view a(text_len == 0 ? "" : text, text_len);
+    std::string_view b;
+    if (text_pair != nullptr) b = std::string_view(text_pair, text_pair_len);
+    *encoding_out = new bertrt_encoding{
+        tokenizer->impl->encode(a, text_pair != nullptr ? &b : nullptr, max_length, truncation, false), tokenizer->impl};
   });
 }
 
@@ -142,6 +182,13 @@ BERTRT_API const int64_t* bertrt_encoding_offsets(const bertrt_encoding* encodin
 }
 BERTRT_API const int64_t* bertrt_encoding_sequence_ids(const bertrt_encoding* encoding) {
   return encoding == nullptr ? nullptr : encoding->impl.sequence_ids.data();
+}
+BERTRT_API const char* bertrt_encoding_token(const bertrt_encoding* encoding, size_t index) {
+  if (encoding == nullptr || encoding->tokenizer == nullptr || index >= encoding->impl.ids.size()) return nullptr;
+  for (const auto& t : encoding->impl.token_texts) {
+    if (t.index == index) return t.text.c_str();
+  }
+  return encoding->tokenizer->id_to_token_cstr(encoding->impl.ids[index]);
 }
 
 BERTRT_API bertrt_status bertrt_tokenizer_encode_batch_size(const bertrt_tokenizer* tokenizer, const char* const* texts,

@@ -1,5 +1,5 @@
-// The C handles of the tokenizer API. bertrt_tokenizer_from_model (src/c_api.cpp) builds a
-// bertrt_tokenizer from a model's vocabulary by filling impl.
+// The C handles of the tokenizer API. bertrt_tokenizer_from_model (src/tokenizer_from_model.cpp)
+// builds a bertrt_tokenizer from a model's stored tokenizer by filling impl.
 #pragma once
 
 #include <memory>
@@ -13,6 +13,7 @@ struct bertrt_tokenizer {
 
 struct bertrt_encoding {
   bertrt::core::Encoding impl;
+  std::shared_ptr<const bertrt::core::Tokenizer> tokenizer;  // for the token strings
 };
 
 namespace bertrt::core {

@@ -9,20 +9,57 @@
 //                       lowercasing (the normalizer) and collecting words (the pre-tokenizer,
 //                       push() appends a character to the current word);
 //   wordpiece.cpp       flush(): WordPiece over the finished word.
+// A byte-level BPE tokenizer keeps its model in Impl::bpe (bpe_model.h) and tokenizes a text in
+// byte_level.cpp; the template (post-processor) is shared by both.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "tokenizer/added_tokens.h"
+#include "tokenizer/bpe_model.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/vocab_trie.h"
 
 namespace bertrt::core {
 
+// One piece of a post-processor template: a text (seq 0 or 1) or special tokens (seq -1, ids).
+struct TemplatePiece {
+  int seq = -1;
+  int64_t type_id = 0;
+  std::vector<int64_t> ids;
+};
+
+// What the post-processor adds around one text or a pair.
+struct PostTemplate {
+  std::vector<TemplatePiece> single, pair;
+  std::size_t n_single = 0, n_pair = 0;  // special tokens each adds
+  bool trim_offsets = false;             // ByteLevel / RobertaProcessing offset trimming
+  bool trim_prefix_space = false;        // ... with add_prefix_space (keeps a first token's space)
+};
+
+// One text's tokens as a text tokenizer produces them (offsets: two a token, bytes of the text).
+struct TextOutput {
+  std::vector<int64_t> ids, offsets;
+  std::vector<TokenText> texts;  // index: position in ids
+  void clear() {
+    ids.clear();
+    offsets.clear();
+    texts.clear();
+  }
+};
+
 struct Tokenizer::Impl {
+  TokenizerKind kind = TokenizerKind::wordpiece;
+  PostTemplate post;
+  std::unique_ptr<bpe::Model> bpe;  // kind bpe
+  AddedTokens added;                // kind bpe: matched before the pre-tokenizer
+  bool bpe_add_prefix_space = false;  // ByteLevel pre-tokenizer: a space before each piece
+  bool bpe_use_regex = true;          // ... and the GPT-2 split (else a piece is one word)
   std::vector<std::string> vocab;
   TokenizerConfig config;
   bool lowercase = true;
@@ -107,4 +144,15 @@ struct TextTokenizer {
 };
 
 }  // namespace wordpiece
+
+namespace bpe {
+// Tokenizes one text with a byte-level BPE tokenizer into out, stopping once out holds limit
+// tokens (byte_level.cpp).
+void encode_text(const Tokenizer::Impl& m, std::string_view text, TextOutput& out, std::size_t limit);
+}  // namespace bpe
+
+// Builds the BERT template "[CLS] A [SEP]" / "[CLS] A [SEP] B [SEP]" (types 0 and 1) from
+// m.cls and m.sep (tokenizer.cpp).
+void set_bert_template(Tokenizer::Impl& m);
+
 }  // namespace bertrt::core

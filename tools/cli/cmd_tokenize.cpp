@@ -52,28 +52,34 @@ std::vector<Input> read_inputs(const std::string& path) {
 }  // namespace
 
 int cmd_tokenize(int argc, char** argv) {
-  const Args args(argc, argv, 2, {"--vocab", "--pair", "--max-length", "--truncation", "--input"},
-                  {"--help", "--cased", "--verify-weights"});
+  const Args args(argc, argv, 2, {"--vocab", "--tokenizer", "--pair", "--max-length", "--truncation", "--input"},
+                  {"--help", "--cased", "--verify-weights", "--no-special-tokens"});
   if (args.flag("--help")) {
     std::puts(
-        "usage: bertrt tokenize (MODEL | --vocab vocab.txt [--cased]) [--pair TEXT] [--max-length N]\n"
-        "         [--truncation longest_first|only_first|only_second] [--input FILE] TEXT...\n"
+        "usage: bertrt tokenize (MODEL | --tokenizer PATH | --vocab vocab.txt [--cased]) [--pair TEXT]\n"
+        "         [--max-length N] [--truncation longest_first|only_first|only_second]\n"
+        "         [--no-special-tokens] [--input FILE] TEXT...\n"
         "Prints one JSON object per input: ids, tokens, token_type_ids, attention_mask and offsets\n"
-        "([start, end) in bytes of the UTF-8 input; [0, 0] for [CLS]/[SEP]). --input FILE.jsonl reads\n"
+        "([start, end) in bytes of the UTF-8 input; [0, 0] for special tokens). --input FILE.jsonl reads\n"
         "objects with \"text\" and optional \"text_pair\"; any other file one text per line.\n"
+        "--tokenizer: a tokenizer.json (WordPiece or byte-level BPE), a vocab.json with merges.txt\n"
+        "beside it, a vocab.txt, or a folder holding one of them.\n"
+        "--no-special-tokens: the texts' tokens alone, without [CLS]/[SEP] or <s>/</s>.\n"
         "--cased: no lowercasing and no accent stripping (with --vocab; default uncased).");
     return 0;
   }
   std::vector<std::string> texts = args.positional();
   std::unique_ptr<Tokenizer> tokenizer;
-  if (auto vocab = args.value("--vocab")) {
+  if (auto path = args.value("--tokenizer")) {
+    tokenizer = std::make_unique<Tokenizer>(Tokenizer::from_file(*path));
+  } else if (auto vocab = args.value("--vocab")) {
     bertrt_tokenizer_options options{};
     options.do_lower_case = args.flag("--cased") ? 0 : 1;
     options.strip_accents = args.flag("--cased") ? 0 : -1;
     options.tokenize_chinese_chars = 1;
     tokenizer = std::make_unique<Tokenizer>(*vocab, options);
   } else {
-    if (texts.empty()) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "tokenize needs MODEL or --vocab");
+    if (texts.empty()) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "tokenize needs MODEL, --tokenizer or --vocab");
     const Model model(texts.front(), args.flag("--verify-weights"));
     texts.erase(texts.begin());
     tokenizer = std::make_unique<Tokenizer>(model);  // keeps its own copy of the vocabulary
@@ -91,13 +97,12 @@ int cmd_tokenize(int argc, char** argv) {
   for (const auto& t : texts) inputs.push_back({t, args.value("--pair")});
   if (inputs.empty()) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "nothing to tokenize (give TEXT or --input FILE)");
 
+  const bool special = !args.flag("--no-special-tokens");
   for (const Input& in : inputs) {
-    const Encoding e = tokenizer->encode(in.text, in.pair ? &*in.pair : nullptr, max_length, truncation);
+    const Encoding e = tokenizer->encode(in.text, in.pair ? &*in.pair : nullptr, max_length, truncation, special);
     nlohmann::ordered_json out;
     out["ids"] = e.ids;
-    std::vector<std::string> tokens;
-    for (int64_t id : e.ids) tokens.push_back(tokenizer->id_to_token(id));
-    out["tokens"] = tokens;
+    out["tokens"] = e.tokens;
     out["token_type_ids"] = e.token_type_ids;
     out["attention_mask"] = e.attention_mask;
     nlohmann::ordered_json offsets = nlohmann::ordered_json::array();

@@ -1,0 +1,287 @@
+// Byte-level BPE (RoBERTa) and tokenizer.json loading: every case of
+// tokenizer-cases/bpe/roberta-base.jsonl from tokenizer.json, from vocab.json + merges.txt and from
+// the folder; the WordPiece cases from a tokenizer.json built here from each vocab.txt; errors for
+// bad files and texts; round trips of random texts; linear time on 1 MB inputs.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "bertrt/bertrt.hpp"
+#include "tokenizer/bpe_model.h"
+#include "tokenizer/utf8.h"
+#include "tokenizer_test_util.h"
+
+namespace {
+
+using bertrt::core::Encoding;
+using bertrt::core::Tokenizer;
+using bertrt_test::data_path;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  REQUIRE(in.good());
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+const Tokenizer& roberta_json() {
+  static const Tokenizer t = Tokenizer::from_json(slurp(data_path("vocab/roberta-base/tokenizer.json")));
+  return t;
+}
+
+bertrt_truncation strategy(const std::string& s) {
+  if (s == "only_first") return BERTRT_TRUNCATION_ONLY_FIRST;
+  if (s == "only_second") return BERTRT_TRUNCATION_ONLY_SECOND;
+  REQUIRE(s == "longest_first");
+  return BERTRT_TRUNCATION_LONGEST_FIRST;
+}
+
+// Runs every case of a file through tok; each field is checked. Returns the number of cases.
+int check_cases(const Tokenizer& tok, const std::string& file, bool with_offsets) {
+  std::ifstream in(file);
+  REQUIRE(in.good());
+  std::string line;
+  int n = 0, line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.empty()) continue;
+    const nlohmann::json c = nlohmann::json::parse(line);
+    ++n;
+    const std::string text = c.at("text").get<std::string>();
+    const bool has_pair = c.contains("text_pair");
+    const std::string pair = has_pair ? c.at("text_pair").get<std::string>() : std::string();
+    const std::string_view pv(pair);
+    const Encoding e = tok.encode(text, has_pair ? &pv : nullptr, c.value("max_length", std::size_t{0}),
+                                  strategy(c.value("truncation", std::string("longest_first"))));
+    INFO(file << ":" << line_no << " text=" << text);
+    CHECK(e.ids == c.at("ids").get<std::vector<int64_t>>());
+    std::vector<std::string> tokens;
+    for (auto sv : tok.tokens(e)) tokens.emplace_back(sv);
+    CHECK(tokens == c.at("tokens").get<std::vector<std::string>>());
+    CHECK(e.token_type_ids == c.at("token_type_ids").get<std::vector<int64_t>>());
+    CHECK(e.attention_mask == std::vector<int64_t>(e.ids.size(), 1));
+    if (with_offsets) {
+      std::vector<int64_t> want;
+      for (const auto& o : c.at("offsets")) {
+        want.push_back(o.at(0).get<int64_t>());
+        want.push_back(o.at(1).get<int64_t>());
+      }
+      CHECK(e.offsets == want);
+    }
+    if (c.contains("sequence_ids")) {
+      std::vector<int64_t> want;
+      for (const auto& s : c.at("sequence_ids")) want.push_back(s.is_null() ? -1 : s.get<int64_t>());
+      CHECK(e.sequence_ids == want);
+    }
+  }
+  return n;
+}
+
+// A BERT tokenizer.json for a vocab.txt, as Hugging Face's BertTokenizerFast saves one.
+std::string bert_tokenizer_json(const std::string& vocab_txt, bool lower) {
+  const auto vocab = Tokenizer::split_vocab(slurp(vocab_txt));
+  nlohmann::json v = nlohmann::json::object();
+  for (std::size_t i = 0; i < vocab.size(); ++i) v[vocab[i]] = i;
+  nlohmann::json added = nlohmann::json::array();
+  for (const char* t : {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}) {
+    added.push_back({{"id", v.at(t)}, {"content", t}, {"single_word", false}, {"lstrip", false},
+                     {"rstrip", false}, {"normalized", false}, {"special", true}});
+  }
+  nlohmann::json j = {
+      {"version", "1.0"},
+      {"truncation", nullptr},
+      {"padding", nullptr},
+      {"added_tokens", added},
+      {"normalizer",
+       {{"type", "BertNormalizer"}, {"clean_text", true}, {"handle_chinese_chars", true},
+        {"strip_accents", lower ? nlohmann::json(nullptr) : nlohmann::json(false)}, {"lowercase", lower}}},
+      {"pre_tokenizer", {{"type", "BertPreTokenizer"}}},
+      {"post_processor",
+       {{"type", "TemplateProcessing"},
+        {"single", {{{"SpecialToken", {{"id", "[CLS]"}, {"type_id", 0}}}},
+                    {{"Sequence", {{"id", "A"}, {"type_id", 0}}}},
+                    {{"SpecialToken", {{"id", "[SEP]"}, {"type_id", 0}}}}}},
+        {"pair", {{{"SpecialToken", {{"id", "[CLS]"}, {"type_id", 0}}}},
+                  {{"Sequence", {{"id", "A"}, {"type_id", 0}}}},
+                  {{"SpecialToken", {{"id", "[SEP]"}, {"type_id", 0}}}},
+                  {{"Sequence", {{"id", "B"}, {"type_id", 1}}}},
+                  {{"SpecialToken", {{"id", "[SEP]"}, {"type_id", 1}}}}}},
+        {"special_tokens",
+         {{"[CLS]", {{"id", "[CLS]"}, {"ids", {v.at("[CLS]")}}, {"tokens", {"[CLS]"}}}},
+          {"[SEP]", {{"id", "[SEP]"}, {"ids", {v.at("[SEP]")}}, {"tokens", {"[SEP]"}}}}}}}},
+      {"decoder", {{"type", "WordPiece"}, {"prefix", "##"}, {"cleanup", true}}},
+      {"model",
+       {{"type", "WordPiece"}, {"unk_token", "[UNK]"}, {"continuing_subword_prefix", "##"},
+        {"max_input_chars_per_word", 100}, {"vocab", v}}}};
+  return j.dump();
+}
+
+bertrt_status status_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const bertrt::Error& e) {
+    return e.status();
+  }
+  return BERTRT_OK;
+}
+
+// Random text of n code points drawn from ASCII letters, digits, punctuation, whitespace, accented
+// Latin, CJK, emoji and combining marks.
+std::string random_text(std::mt19937& rng, std::size_t n) {
+  static const char32_t pool[] = {'a', 'Z', 'q', '0', '7', ' ', ' ', ' ', '\n', '\t', '\'', 's', 't', '.', ',',
+                                  '!', '#', '<', '>', 0xE9, 0xC5, 0x4E2D, 0x6587, 0x1F600, 0x301, 0xA0, 0x3000,
+                                  0x0661, 0x2028, 0x0};
+  std::uniform_int_distribution<std::size_t> pick(0, sizeof(pool) / sizeof(pool[0]) - 1);
+  std::string s;
+  for (std::size_t i = 0; i < n; ++i) {
+    const char32_t c = pool[pick(rng)];
+    char buf[4];
+    s.append(buf, static_cast<std::size_t>(bertrt::core::wordpiece::utf8_encode(static_cast<int32_t>(c), buf)));
+  }
+  return s;
+}
+
+double seconds_to_encode(const Tokenizer& tok, const std::string& text) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const Encoding e = tok.encode(text);
+  const auto t1 = std::chrono::steady_clock::now();
+  CHECK(e.ids.size() > 2);
+  return std::chrono::duration<double>(t1 - t0).count();
+}
+
+}  // namespace
+
+TEST_CASE("byte-level BPE: every roberta-base case from tokenizer.json (ids, tokens, types, offsets)") {
+  CHECK(roberta_json().kind() == bertrt::core::TokenizerKind::bpe);
+  CHECK(check_cases(roberta_json(), data_path("tokenizer-cases/bpe/roberta-base.jsonl"), true) == 129);
+}
+
+TEST_CASE("byte-level BPE: the same from vocab.json + merges.txt and from the folder") {
+  const Tokenizer files = Tokenizer::from_bpe_files(slurp(data_path("vocab/roberta-base/vocab.json")),
+                                                    slurp(data_path("vocab/roberta-base/merges.txt")));
+  CHECK(check_cases(files, data_path("tokenizer-cases/bpe/roberta-base.jsonl"), true) == 129);
+  const Tokenizer vocab_json = Tokenizer::from_file(data_path("vocab/roberta-base/vocab.json"));
+  CHECK(vocab_json.vocab_size() == 50265);
+  const Tokenizer folder = Tokenizer::from_file(data_path("vocab/roberta-base"));
+  CHECK(folder.kind() == bertrt::core::TokenizerKind::bpe);
+  CHECK(folder.cls_id() == 0);
+  CHECK(folder.sep_id() == 2);
+  CHECK(folder.pad_id() == 1);
+  CHECK(folder.unk_id() == 3);
+}
+
+TEST_CASE("tokenizer.json WordPiece: every BERT case, from a tokenizer.json built from each vocab.txt") {
+  const struct {
+    const char* file;
+    const char* vocab;
+    bool lower;
+  } modes[] = {{"bert-base-uncased.jsonl", "bert-base-uncased", true},
+               {"bert-base-cased-cased.jsonl", "bert-base-cased", false},
+               {"bert-base-chinese.jsonl", "bert-base-chinese", true},
+               {"bert-base-chinese-cased.jsonl", "bert-base-chinese", false},
+               {"bert-base-multilingual-cased-cased.jsonl", "bert-base-multilingual-cased", false}};
+  for (const auto& mode : modes) {
+    const Tokenizer tok =
+        Tokenizer::from_json(bert_tokenizer_json(data_path(std::string("vocab/") + mode.vocab + "/vocab.txt"), mode.lower));
+    CHECK(tok.kind() == bertrt::core::TokenizerKind::wordpiece);
+    CHECK(check_cases(tok, data_path(std::string("tokenizer-cases/") + mode.file), false) == 74);
+  }
+}
+
+TEST_CASE("tokenizer.json: bad JSON, unknown model types, bad vocabularies and texts are clear errors") {
+  CHECK(status_of([] { Tokenizer::from_json("{\"model\": "); }) == BERTRT_ERROR_FORMAT);
+  CHECK(status_of([] { Tokenizer::from_json("[1, 2]"); }) == BERTRT_ERROR_FORMAT);
+  CHECK(status_of([] { Tokenizer::from_json(R"({"model": {"type": "WordLevel", "vocab": {"a": 0}}})"); }) ==
+        BERTRT_ERROR_UNSUPPORTED);
+  CHECK(status_of([] { Tokenizer::from_json(R"({"model": {"type": 7}})"); }) == BERTRT_ERROR_FORMAT);
+  const char* bad_merge = R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": ["a b"]},
+                              "pre_tokenizer": {"type": "ByteLevel"}})";
+  CHECK(status_of([&] { Tokenizer::from_json(bad_merge); }) == BERTRT_ERROR_FORMAT);
+  const char* gap = R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 2}, "merges": []},
+                        "pre_tokenizer": {"type": "ByteLevel"}})";
+  CHECK(status_of([&] { Tokenizer::from_json(gap); }) == BERTRT_ERROR_FORMAT);
+  const char* no_byte_level = R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
+                                  "pre_tokenizer": {"type": "Whitespace"}})";
+  CHECK(status_of([&] { Tokenizer::from_json(no_byte_level); }) == BERTRT_ERROR_UNSUPPORTED);
+  CHECK(status_of([] { Tokenizer::from_bpe_files("{\"a\": 0}", "#version: 0.2\na b c\n"); }) == BERTRT_ERROR_FORMAT);
+  CHECK(status_of([] { Tokenizer::from_file("/nonexistent/tokenizer.json"); }) == BERTRT_ERROR_IO);
+  CHECK(status_of([] { roberta_json().encode(std::string("ok \xC3\x28 bad")); }) == BERTRT_ERROR_INVALID_UTF8);
+  const std::string_view pair("\xFF");
+  CHECK(status_of([&] { roberta_json().encode("fine", &pair); }) == BERTRT_ERROR_INVALID_UTF8);
+  CHECK(status_of([] { roberta_json().encode("a b c", nullptr, 1); }) == BERTRT_ERROR_INVALID_ARGUMENT);
+}
+
+TEST_CASE("byte-level BPE: random texts come back byte for byte, offsets cover whole characters") {
+  std::mt19937 rng(std::random_device{}());
+  const Tokenizer& tok = roberta_json();
+  std::vector<uint8_t> char_to_byte(0x200, 0);
+  for (int b = 0; b < 256; ++b) char_to_byte[static_cast<std::size_t>(bertrt::core::bpe::byte_to_char(static_cast<unsigned char>(b)))] = static_cast<uint8_t>(b);
+  for (int round = 0; round < 200; ++round) {
+    const std::string text = random_text(rng, 1 + rng() % 300);
+    const Encoding e = tok.encode(text, nullptr, 0, BERTRT_TRUNCATION_LONGEST_FIRST, false);
+    std::string back;
+    for (auto token : tok.tokens(e)) {
+      std::size_t i = 0;
+      while (i < token.size()) {
+        int32_t cp;
+        i += bertrt::core::wordpiece::utf8_decode(reinterpret_cast<const unsigned char*>(token.data()), i, cp);
+        REQUIRE(cp < 0x200);
+        back.push_back(static_cast<char>(char_to_byte[static_cast<std::size_t>(cp)]));
+      }
+    }
+    INFO("text=" << text);
+    CHECK(back == text);
+    for (std::size_t k = 0; k < e.size(); ++k) {
+      const auto s = static_cast<std::size_t>(e.offsets[2 * k]), t = static_cast<std::size_t>(e.offsets[2 * k + 1]);
+      CHECK(s <= t);
+      CHECK(t <= text.size());
+      CHECK((s == text.size() || (static_cast<unsigned char>(text[s]) & 0xC0) != 0x80));
+      CHECK((t == text.size() || (static_cast<unsigned char>(text[t]) & 0xC0) != 0x80));
+    }
+  }
+}
+
+TEST_CASE("byte-level BPE: linear time on 1 MB inputs (mixed text, one long word, one whitespace run)") {
+  std::mt19937 rng(std::random_device{}());
+  const Tokenizer& tok = roberta_json();
+  const std::string mixed = random_text(rng, 1 << 18);
+  std::string word;
+  while (word.size() < (1u << 20)) word += "antidisestablishmentarianism";
+  const std::string inputs[] = {mixed + mixed + mixed + mixed, word, std::string(1 << 20, ' ') + "x"};
+  for (const std::string& big : inputs) {
+    const std::string quarter = big.substr(0, big.size() / 4);
+    seconds_to_encode(tok, quarter);  // warm up
+    double t_small = 1e9, t_big = 1e9;
+    for (int r = 0; r < 3; ++r) {
+      t_small = std::min(t_small, seconds_to_encode(tok, quarter));
+      t_big = std::min(t_big, seconds_to_encode(tok, big));
+    }
+    MESSAGE("BPE " << big.size() << " bytes: " << t_big << " s, a quarter: " << t_small << " s");
+    CHECK(t_big < 8 * t_small + 0.05);
+  }
+}
+
+TEST_CASE("C API: bertrt_tokenizer_from_file, encode, encode_plain and bertrt_encoding_token") {
+  auto tok = bertrt::Tokenizer::from_file(data_path("vocab/roberta-base/tokenizer.json"));
+  const std::string text = "a <mask> b";
+  const auto e = tok.encode(text);
+  CHECK(e.ids == std::vector<int64_t>{0, 102, 50264, 741, 2});
+  CHECK(e.tokens == std::vector<std::string>{"<s>", "a", " <mask>", "Ġb", "</s>"});
+  CHECK(e.offsets == std::vector<int64_t>{0, 0, 0, 1, 2, 8, 9, 10, 0, 0});
+  const std::string pair = "c";
+  const auto plain = tok.encode(text, &pair, 0, BERTRT_TRUNCATION_LONGEST_FIRST, false);
+  CHECK(plain.ids == std::vector<int64_t>{102, 50264, 741, 438});
+  CHECK(plain.token_type_ids == std::vector<int64_t>{0, 0, 0, 1});
+  bertrt_tokenizer* t = nullptr;
+  CHECK(bertrt_tokenizer_from_file("/nonexistent", &t) == BERTRT_ERROR_IO);
+  CHECK(t == nullptr);
+  CHECK(bertrt_tokenizer_from_json("{", 1, &t) == BERTRT_ERROR_FORMAT);
+  CHECK(bertrt_encoding_token(nullptr, 0) == nullptr);
+}
