@@ -1,6 +1,11 @@
 // Weight GEMMs at BERT shapes: the packed micro-kernels of the active table (f32, f16 and bf16
 // weight panels) against OpenBLAS sgemm on the same row-major f32 weights, one thread.
 // Counters: GFLOP/s (2 M N K per call).
+// int8 (BM_packed_i8): the active table's gemm_packed_i8 (variant in the label) on u8
+// activations and packed int8 weights, GOP/s (2 M N K per call) and x_peak, the fraction of the
+// register peak of the instruction the variant uses (vpdpbusd zmm; vpmaddwd + vpaddd at AVX-512 or
+// AVX2 width), measured once at start-up by the loop of bench_floors; BM_quantize_i8 adds the
+// activations' per-row quantization (quantize_rows_u8) to each call.
 //   bench_gemm --benchmark_filter=... ; shapes M x K x N of bert-base (H 768, I 3072) and
 //   MiniLM-L6-H384 (H 384, I 1536) for M = 8, 128, 1024 rows.
 #include <benchmark/benchmark.h>
@@ -10,9 +15,17 @@
 #include <random>
 #include <vector>
 
+#include <algorithm>
+#include <chrono>
+#include <string>
+
+#include "kernels/gemm_i8.h"
 #include "kernels/gemm_packed.h"
 #include "kernels/kernels.h"
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 #ifdef BERTRT_HAVE_BLAS
 #include <cblas.h>
 #endif
@@ -119,6 +132,121 @@ void BM_openblas(benchmark::State& state) {
   set_rate(state, m, k, n);
 }
 
+// int8 register peaks (GOP/s, one thread): 12 independent chains, as bench/floors.cpp.
+#if defined(__x86_64__)
+// Twelve named accumulators (an array would live on the stack once the asm barrier takes them).
+#define BERTRT_I8_CHAINS(T, SET, OP, ADD, LANE0)                                                         \
+  T a0 = SET(1), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, \
+    a11 = a0;                                                                                           \
+  for (long it = 0; it < iters; ++it) {                                                                 \
+    a0 = OP(a0, x, y); a1 = OP(a1, x, y); a2 = OP(a2, x, y); a3 = OP(a3, x, y);                         \
+    a4 = OP(a4, x, y); a5 = OP(a5, x, y); a6 = OP(a6, x, y); a7 = OP(a7, x, y);                         \
+    a8 = OP(a8, x, y); a9 = OP(a9, x, y); a10 = OP(a10, x, y); a11 = OP(a11, x, y);                     \
+    __asm__ volatile("" : "+v"(a0), "+v"(a1), "+v"(a2), "+v"(a3), "+v"(a4), "+v"(a5));                  \
+    __asm__ volatile("" : "+v"(a6), "+v"(a7), "+v"(a8), "+v"(a9), "+v"(a10), "+v"(a11));                \
+  }                                                                                                     \
+  return LANE0(ADD(ADD(ADD(ADD(a0, a1), ADD(a2, a3)), ADD(ADD(a4, a5), ADD(a6, a7))),                   \
+                   ADD(ADD(a8, a9), ADD(a10, a11))));
+
+__attribute__((target("avx512f,avx512bw"))) inline __m512i madd_add_512(__m512i v, __m512i x, __m512i y) {
+  return _mm512_add_epi32(v, _mm512_madd_epi16(x, y));
+}
+__attribute__((target("avx2"))) inline __m256i madd_add_256(__m256i v, __m256i x, __m256i y) {
+  return _mm256_add_epi32(v, _mm256_madd_epi16(x, y));
+}
+__attribute__((target("avx512f"))) inline int lane0_512(__m512i v) {
+  int out[16];
+  _mm512_storeu_si512(out, v);
+  return out[0];
+}
+__attribute__((target("avx2"))) inline int lane0_256(__m256i v) { return _mm256_extract_epi32(v, 0); }
+
+__attribute__((target("avx512f,avx512vnni"))) int peak_dpbusd(long iters) {
+  const __m512i x = _mm512_set1_epi8(3), y = _mm512_set1_epi8(-2);
+  BERTRT_I8_CHAINS(__m512i, _mm512_set1_epi32, _mm512_dpbusd_epi32, _mm512_add_epi32, lane0_512)
+}
+__attribute__((target("avx512f,avx512bw"))) int peak_maddwd512(long iters) {
+  const __m512i x = _mm512_set1_epi16(3), y = _mm512_set1_epi16(-2);
+  BERTRT_I8_CHAINS(__m512i, _mm512_set1_epi32, madd_add_512, _mm512_add_epi32, lane0_512)
+}
+__attribute__((target("avx2"))) int peak_maddwd256(long iters) {
+  const __m256i x = _mm256_set1_epi16(3), y = _mm256_set1_epi16(-2);
+  BERTRT_I8_CHAINS(__m256i, _mm256_set1_epi32, madd_add_256, _mm256_add_epi32, lane0_256)
+}
+#endif
+
+volatile int g_peak_sink = 0;
+
+// GOP/s of `loop` (2 ops per product, `products` per chain step), best of 5 short runs.
+template <class F>
+double measure_peak(F loop, int products) {
+  const long iters = 2'000'000;
+  double best = 0.0;
+  for (int rep = 0; rep < 5; ++rep) {
+    const auto t0 = std::chrono::steady_clock::now();
+    g_peak_sink = loop(iters);
+    const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::max(best, 2.0 * products * 12.0 * iters / sec / 1e9);
+  }
+  return best;
+}
+
+// The peak of the instruction the active gemm_packed_i8 variant uses (0 when unknown: NEON).
+double i8_peak() {
+  static const double peak = [] {
+#if defined(__x86_64__)
+    const std::string name = kernels::kernel_name(kernels::active(), kernels::kernel_count() - 1);
+    if (name.find("_vnni") != std::string::npos) return measure_peak(peak_dpbusd, 64);
+    if (kernels::active().isa == kernels::Isa::avx512) return measure_peak(peak_maddwd512, 32);
+    if (kernels::active().isa == kernels::Isa::avx2) return measure_peak(peak_maddwd256, 16);
+#endif
+    return 0.0;
+  }();
+  return peak;
+}
+
+// u8 activations A [m, k] (quantized from uniform f32), int8 weights W [k, n] quantized per column
+// and packed 64-byte aligned.
+struct DataI8 {
+  std::vector<float> x, w, bias, a_scale, w_scale, c;
+  std::vector<uint8_t> a;
+  std::vector<int8_t> wq, packed_store;
+  std::vector<int32_t> colsum;
+  int8_t* packed = nullptr;
+  DataI8(size_t m, size_t k, size_t n)
+      : x(m * k), w(k * n), bias(n), a_scale(m), w_scale(n), c(m * n), a(m * k), wq(k * n),
+        packed_store(kernels::packed_i8_bytes(k, n) + 64), colsum(kernels::packed_i8_colsums(n)) {
+    std::mt19937 rng(42);
+    std::uniform_real_distribution<float> d(-1.0f, 1.0f);
+    for (float& v : x) v = d(rng);
+    for (float& v : w) v = d(rng);
+    for (float& v : bias) v = d(rng);
+    packed = Data::aligned(packed_store.data());
+    kernels::quantize_columns_i8(w.data(), k, n, n, wq.data(), n, w_scale.data());
+    kernels::pack_panels_i8(wq.data(), k, n, n, packed, colsum.data());
+    kernels::active().quantize_rows_u8(m, k, x.data(), k, a.data(), k, a_scale.data());
+  }
+};
+
+void packed_i8(benchmark::State& state, bool with_quantize) {
+  const size_t m = state.range(0), k = state.range(1), n = state.range(2);
+  DataI8 d(m, k, n);
+  const kernels::KernelTable& t = kernels::active();
+  for (auto _ : state) {
+    if (with_quantize) t.quantize_rows_u8(m, k, d.x.data(), k, d.a.data(), k, d.a_scale.data());
+    t.gemm_packed_i8(m, n, k, d.a.data(), k, d.a_scale.data(), d.packed, d.w_scale.data(), d.colsum.data(),
+                     d.bias.data(), d.c.data(), n);
+    benchmark::DoNotOptimize(d.c.data());
+  }
+  const double ops = 2.0 * m * n * k;
+  state.counters["GOP/s"] = benchmark::Counter(ops, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+  if (const double peak = i8_peak(); peak > 0.0)
+    state.counters["x_peak"] = benchmark::Counter(ops / (peak * 1e9), benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(kernels::kernel_name(t, kernels::kernel_count() - 1));
+}
+void BM_packed_i8(benchmark::State& state) { packed_i8(state, false); }
+void BM_quantize_i8(benchmark::State& state) { packed_i8(state, true); }
+
 void shapes(benchmark::internal::Benchmark* b) {
   for (long m : {8, 128, 1024}) {
     for (long h : {384, 768}) {
@@ -134,6 +262,8 @@ void shapes(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_packed)->Apply(shapes);
 BENCHMARK(BM_packed_f16)->Apply(shapes);
 BENCHMARK(BM_packed_bf16)->Apply(shapes);
+BENCHMARK(BM_packed_i8)->Apply(shapes);
+BENCHMARK(BM_quantize_i8)->Apply(shapes);
 BENCHMARK(BM_openblas)->Apply(shapes);
 
 }  // namespace

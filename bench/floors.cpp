@@ -1,5 +1,8 @@
 // Machine floors for docs/performance.md: fp32 FMA peak from a register-only loop (AVX-512 and
-// AVX2 widths where the CPU has them) and memory bandwidth from a stream triad
+// AVX2 widths where the CPU has them), the int8 multiply-accumulate peaks of the int8 GEMM's
+// instructions (vpdpbusd zmm with AVX512_VNNI; vpmaddwd + vpaddd on int16 at AVX-512 BW and
+// AVX2 widths, the no-VNNI kernels' pair; 2 ops per multiply-accumulate, GOP/s), and memory
+// bandwidth from a stream triad
 // (a[i] = b[i] + s * c[i], 3 x 4 bytes per element moved; write-allocate traffic not counted),
 // at 1..N threads (OpenMP). Each figure is the best of several repetitions.
 //
@@ -60,6 +63,47 @@ __attribute__((target("avx2,fma"))) double fma_avx2(long iters) {
   float out[8];
   _mm256_storeu_ps(out, s);
   return out[0];
+}
+
+// int8: 12 chains of vpdpbusd (64 u8 x s8 products per instruction), or of vpmaddwd + vpaddd
+// (32 / 16 int16 products per pair). Returns a lane so the chains stay live.
+__attribute__((target("avx512f,avx512vnni"))) double dpbusd_avx512(long iters) {
+  __m512i a0 = _mm512_set1_epi32(1), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0,
+          a9 = a0, a10 = a0, a11 = a0;
+  const __m512i x = _mm512_set1_epi8(3), y = _mm512_set1_epi8(-2);
+  BERTRT_FMA_LOOP("v", _mm512_dpbusd_epi32)
+  const __m512i s = _mm512_add_epi32(_mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3)),
+                                     _mm512_add_epi32(_mm512_add_epi32(a4, a5), _mm512_add_epi32(a6, a7)));
+  int out[16];
+  _mm512_storeu_si512(out, _mm512_add_epi32(s, _mm512_add_epi32(_mm512_add_epi32(a8, a9), _mm512_add_epi32(a10, a11))));
+  return out[0];
+}
+__attribute__((target("avx512f,avx512bw"))) inline __m512i madd_add_512(__m512i acc, __m512i x, __m512i y) {
+  return _mm512_add_epi32(acc, _mm512_madd_epi16(x, y));
+}
+__attribute__((target("avx512f,avx512bw"))) double maddwd_avx512(long iters) {
+  __m512i a0 = _mm512_set1_epi32(1), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0,
+          a9 = a0, a10 = a0, a11 = a0;
+  const __m512i x = _mm512_set1_epi16(3), y = _mm512_set1_epi16(-2);
+  BERTRT_FMA_LOOP("v", madd_add_512)
+  const __m512i s = _mm512_add_epi32(_mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3)),
+                                     _mm512_add_epi32(_mm512_add_epi32(a4, a5), _mm512_add_epi32(a6, a7)));
+  int out[16];
+  _mm512_storeu_si512(out, _mm512_add_epi32(s, _mm512_add_epi32(_mm512_add_epi32(a8, a9), _mm512_add_epi32(a10, a11))));
+  return out[0];
+}
+__attribute__((target("avx2"))) inline __m256i madd_add_256(__m256i acc, __m256i x, __m256i y) {
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(x, y));
+}
+__attribute__((target("avx2"))) double maddwd_avx2(long iters) {
+  __m256i a0 = _mm256_set1_epi32(1), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0,
+          a9 = a0, a10 = a0, a11 = a0;
+  const __m256i x = _mm256_set1_epi16(3), y = _mm256_set1_epi16(-2);
+  BERTRT_FMA_LOOP("x", madd_add_256)
+  __m256i s = _mm256_add_epi32(_mm256_add_epi32(_mm256_add_epi32(a0, a1), _mm256_add_epi32(a2, a3)),
+                               _mm256_add_epi32(_mm256_add_epi32(a4, a5), _mm256_add_epi32(a6, a7)));
+  s = _mm256_add_epi32(s, _mm256_add_epi32(_mm256_add_epi32(a8, a9), _mm256_add_epi32(a10, a11)));
+  return _mm256_extract_epi32(s, 0);
 }
 #endif
 
@@ -145,6 +189,16 @@ int main(int argc, char** argv) {
       std::printf("{\"floor\":\"fma_avx512\",\"threads\":%d,\"gflops\":%.1f}\n", t, fma_rate(fma_avx512, 16, t));
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
       std::printf("{\"floor\":\"fma_avx2\",\"threads\":%d,\"gflops\":%.1f}\n", t, fma_rate(fma_avx2, 8, t));
+    // fma_rate counts 2 ops per lane per instruction: lanes = products per instruction (pair).
+    if (__builtin_cpu_supports("avx512vnni"))
+      std::printf("{\"floor\":\"int8_vpdpbusd_avx512\",\"threads\":%d,\"gops\":%.1f}\n", t,
+                  fma_rate(dpbusd_avx512, 64, t));
+    if (__builtin_cpu_supports("avx512bw"))
+      std::printf("{\"floor\":\"int8_vpmaddwd_avx512\",\"threads\":%d,\"gops\":%.1f}\n", t,
+                  fma_rate(maddwd_avx512, 32, t));
+    if (__builtin_cpu_supports("avx2"))
+      std::printf("{\"floor\":\"int8_vpmaddwd_avx2\",\"threads\":%d,\"gops\":%.1f}\n", t,
+                  fma_rate(maddwd_avx2, 16, t));
 #endif
     std::printf("{\"floor\":\"triad\",\"threads\":%d,\"mib_per_array\":%zu,\"gb_per_s\":%.1f}\n", t, mib,
                 triad_rate(n, t));

@@ -1,8 +1,11 @@
 // Fills the kernel tables once and picks the active one: start from scalar, take AVX2 when
 // cpuid reports AVX2+FMA+F16C and XGETBV says the OS saves YMM state, AVX-512 when cpuid also
 // reports F/BW/DQ/VL and the OS saves opmask/ZMM state; on AArch64 NEON is always there.
-// BERTRT_ISA=scalar|avx2|avx512|neon forces a level; one the CPU lacks is reported by isa_error()
-// (and once on stderr) and the best supported level is used instead.
+// BERTRT_ISA=scalar|avx2|avx512|neon forces a level; an unknown level or one the CPU lacks is
+// reported by isa_error(), which makes bertrt_model_open fail with BERTRT_ERROR_UNSUPPORTED
+// (active() itself still returns the best supported table, for kernel-level callers).
+// Inside a table, gemm_packed_i8 takes a faster variant when the CPU has the extension:
+// vpdpbusd on AVX-512 with AVX512_VNNI, sdot on NEON with HWCAP_ASIMDDP (cpu_has()).
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -13,6 +16,9 @@
 
 #if defined(BERTRT_KERNELS_X86)
 #include <cpuid.h>
+#endif
+#if defined(BERTRT_KERNELS_NEON) && defined(__linux__)
+#include <sys/auxv.h>
 #endif
 
 namespace bertrt::kernels {
@@ -33,6 +39,9 @@ struct CpuFeatures {
   bool avx2 = false;    // AVX2 + FMA + F16C, OS saves YMM
   bool avx512 = false;  // + AVX-512 F/BW/DQ/VL, OS saves opmask and ZMM
   bool neon = false;
+  bool avx512_vnni = false;   // AVX512_VNNI (cpuid 7.0:ECX[11]) on top of the AVX-512 level
+  bool avx_vnni = false;      // AVX-VNNI (cpuid 7.1:EAX[4]) on top of the AVX2 level
+  bool neon_dotprod = false;  // HWCAP_ASIMDDP
   const char* missing_avx2 = "not an x86-64 build";
   const char* missing_avx512 = "not an x86-64 build";
 };
@@ -54,8 +63,9 @@ CpuFeatures detect() {
     return f;
   }
   const bool fma = c & (1u << 12), osxsave = c & (1u << 27), avx = c & (1u << 28), f16c = c & (1u << 29);
-  unsigned b7 = 0;
-  if (__get_cpuid_count(7, 0, &a, &b7, &c, &d) == 0) b7 = 0;
+  unsigned a7 = 0, b7 = 0, c7 = 0, a71 = 0;
+  if (__get_cpuid_count(7, 0, &a7, &b7, &c7, &d) == 0) a7 = b7 = c7 = 0;
+  if (a7 >= 1 && __get_cpuid_count(7, 1, &a71, &b, &c, &d) == 0) a71 = 0;  // a7: highest subleaf
   const bool avx2 = b7 & (1u << 5);
   const bool avx512f = b7 & (1u << 16), avx512dq = b7 & (1u << 17), avx512bw = b7 & (1u << 30),
              avx512vl = b7 & (1u << 31);
@@ -76,8 +86,13 @@ CpuFeatures detect() {
   else if (!os_zmm) f.missing_avx512 = "OS does not enable opmask/ZMM state (XGETBV)";
   else f.missing_avx512 = nullptr;
   f.avx512 = f.missing_avx512 == nullptr;
+  f.avx512_vnni = f.avx512 && (c7 & (1u << 11));
+  f.avx_vnni = f.avx2 && (a71 & (1u << 4));
 #elif defined(BERTRT_KERNELS_NEON)
   f.neon = true;  // Advanced SIMD is mandatory on AArch64
+#if defined(__linux__)
+  f.neon_dotprod = (getauxval(AT_HWCAP) & (1ul << 20)) != 0;  // HWCAP_ASIMDDP
+#endif
 #endif
   return f;
 }
@@ -113,6 +128,7 @@ const KernelTable& avx512_table() {
     KernelTable t;
     t.isa = Isa::avx512;
 #include "kernels/kernel_list.inc"
+    if (features().avx512_vnni) t.gemm_packed_i8 = avx512::gemm_packed_i8_vnni;
     return t;
   }();
   return table;
@@ -125,6 +141,7 @@ const KernelTable& neon_table() {
     KernelTable t;
     t.isa = Isa::neon;
 #include "kernels/kernel_list.inc"
+    if (features().neon_dotprod) t.gemm_packed_i8 = neon::gemm_packed_i8_dotprod;
     return t;
   }();
   return table;
@@ -143,12 +160,24 @@ constexpr size_t kEntryCount = sizeof(kEntryNames) / sizeof(kEntryNames[0]);
 constexpr size_t kIsaCount = 4;
 constexpr size_t kNameCap = 48;
 
+// The suffix of the variant an ISA's table holds for an entry ("" for the plain one).
+const char* variant_suffix(Isa isa, const char* entry) {
+  if (std::strcmp(entry, "gemm_packed_i8") != 0) return "";
+  if (isa == Isa::avx512 && features().avx512_vnni) return "_vnni";
+  if (isa == Isa::neon && features().neon_dotprod) return "_dotprod";
+  return "";
+}
+
 struct NameTable {
   char names[kIsaCount][kEntryCount][kNameCap];
   NameTable() {
-    for (size_t isa = 0; isa < kIsaCount; ++isa)
-      for (size_t i = 0; i < kEntryCount; ++i)
-        std::snprintf(names[isa][i], kNameCap, "%s__%s", kEntryNames[i], isa_name(static_cast<Isa>(isa)));
+    for (size_t isa = 0; isa < kIsaCount; ++isa) {
+      for (size_t i = 0; i < kEntryCount; ++i) {
+        const auto level = static_cast<Isa>(isa);
+        std::snprintf(names[isa][i], kNameCap, "%s__%s%s", kEntryNames[i], isa_name(level),
+                      variant_suffix(level, kEntryNames[i]));
+      }
+    }
   }
 };
 
@@ -176,20 +205,18 @@ const Selection& selection() {
     if (env == nullptr || *env == '\0') return s;
     Isa wanted = Isa::scalar;
     if (!parse_isa(env, &wanted)) {
-      std::snprintf(s.error, sizeof s.error, "BERTRT_ISA=%s is not one of scalar, avx2, avx512, neon; using %s", env,
-                    isa_name(s.isa));
+      std::snprintf(s.error, sizeof s.error, "BERTRT_ISA=%s is not one of scalar, avx2, avx512, neon", env);
     } else if (!cpu_supports(wanted)) {
       const char* why = "not built for this architecture";
 #if defined(BERTRT_KERNELS_X86)
       if (wanted == Isa::avx2) why = features().missing_avx2;
       if (wanted == Isa::avx512) why = features().missing_avx512;
 #endif
-      std::snprintf(s.error, sizeof s.error, "BERTRT_ISA=%s is not supported here (%s); using %s", env, why,
-                    isa_name(s.isa));
+      std::snprintf(s.error, sizeof s.error, "BERTRT_ISA=%s is not supported by this CPU or build (%s)", env,
+                    why);
     } else {
       s.isa = wanted;
     }
-    if (s.error[0] != '\0') std::fprintf(stderr, "bertrt: %s\n", s.error);
     return s;
   }();
   return sel;
@@ -208,6 +235,15 @@ bool cpu_supports(Isa isa) {
     case Isa::avx2: return features().avx2;
     case Isa::avx512: return features().avx512;
     case Isa::neon: return features().neon;
+  }
+  return false;
+}
+
+bool cpu_has(CpuExt ext) {
+  switch (ext) {
+    case CpuExt::avx512_vnni: return features().avx512_vnni;
+    case CpuExt::avx_vnni: return features().avx_vnni;
+    case CpuExt::neon_dotprod: return features().neon_dotprod;
   }
   return false;
 }

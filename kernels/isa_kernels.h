@@ -25,6 +25,10 @@
                        const float* bias, float* c, size_t ldc);                                            \
   void gemm_packed_bf16(size_t m, size_t n, size_t k, const float* a, size_t lda, const uint16_t* bp,       \
                         const float* bias, float* c, size_t ldc);                                           \
+  void quantize_rows_u8(size_t m, size_t k, const float* x, size_t ldx, uint8_t* q, size_t ldq, float* scale); \
+  void gemm_packed_i8(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda, const float* a_scale,     \
+                      const int8_t* bp, const float* w_scale, const int32_t* w_colsum, const float* bias,   \
+                      float* c, size_t ldc);                                                                \
   /* Building blocks exposed for the accuracy tests: dst[i] = exp(src[i]) / erf(src[i]). */                 \
   void exp_f32(const float* src, size_t n, float* dst);                                                     \
   void erf_f32(const float* src, size_t n, float* dst);                                                     \
@@ -34,8 +38,21 @@
 #define BERTRT_KERNELS_X86 1
 BERTRT_DECLARE_ISA_KERNELS(avx2)
 BERTRT_DECLARE_ISA_KERNELS(avx512)
+// Variants the tables take when cpuid reports the extension (kernels/dispatch.cpp): the same
+// contract as gemm_packed_i8. The plain avx512::gemm_packed_i8 needs only AVX-512 BW.
+namespace bertrt::kernels::avx512 {
+void gemm_packed_i8_vnni(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda, const float* a_scale,
+                         const int8_t* bp, const float* w_scale, const int32_t* w_colsum, const float* bias, float* c,
+                         size_t ldc);
+}
 #endif
 #if defined(__aarch64__)
 #define BERTRT_KERNELS_NEON 1
 BERTRT_DECLARE_ISA_KERNELS(neon)
+// Taken by the NEON table when HWCAP_ASIMDDP is set (kernels/dispatch.cpp).
+namespace bertrt::kernels::neon {
+void gemm_packed_i8_dotprod(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda, const float* a_scale,
+                            const int8_t* bp, const float* w_scale, const int32_t* w_colsum, const float* bias,
+                            float* c, size_t ldc);
+}
 #endif

@@ -84,15 +84,38 @@ struct KernelTable {
                           const float* bias, float* c, size_t ldc);
   void (*gemm_packed_bf16)(size_t m, size_t n, size_t k, const float* a, size_t lda, const uint16_t* bp,
                            const float* bias, float* c, size_t ldc);
+
+  // int8 inference (kernels/gemm_i8.h states the scheme and the packed layout).
+  // Dynamic per-row quantization of x[m, k] (row stride ldx, finite values): scale[i] =
+  // max_p |x[i, p]| / 127 and q[i, p] = round_to_nearest_even(x[i, p] / scale[i]) + 128 in
+  // [1, 255] (row stride ldq); a row below kI8TinyRow gets scale 0 and all 128. Every table
+  // returns the scalar twin's bytes and scales exactly.
+  void (*quantize_rows_u8)(size_t m, size_t k, const float* x, size_t ldx, uint8_t* q, size_t ldq, float* scale);
+  // C[m, n] = dequant(A W) + bias: A [m, k] u8 (row stride lda, zero point 128, a_scale [m]),
+  // W int8 packed (bp, first panel of a panel-aligned column range; w_scale [n], w_colsum as
+  // packed, from the same first column), bias [n] or null, C row stride ldc; k <= kMaxI8K.
+  // int32 sums, then c = fma(float(isum), a_scale[i] * w_scale[j], bias[j]): bit-identical on
+  // every table, and independent of how a caller splits rows or panel-aligned column ranges.
+  // A rows are read only up to k (no padding needed); columns past n are not written.
+  void (*gemm_packed_i8)(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda, const float* a_scale,
+                         const int8_t* bp, const float* w_scale, const int32_t* w_colsum, const float* bias, float* c,
+                         size_t ldc);
 };
 
 // The table chosen at start-up: the best ISA the CPU and OS support, or BERTRT_ISA if set
-// (a level the CPU lacks is an error reported by select_isa_from_env()).
+// (a level the CPU lacks is an error reported by isa_error()).
 const KernelTable& active();
 // Table for a given ISA, or null when it is not compiled in or not supported by this CPU.
 const KernelTable* table_for(Isa isa);
 // True when this CPU (and OS) can run the ISA.
 bool cpu_supports(Isa isa);
+
+// Extensions that pick a faster variant of an entry inside a table (gemm_packed_i8): the AVX-512
+// table takes vpdpbusd with AVX512_VNNI (cpuid 7.0:ECX[11]), the NEON table sdot with
+// HWCAP_ASIMDDP. AVX-VNNI (cpuid 7.1:EAX[4]) is detected and reported, not used yet. The
+// variant's name gets a suffix: "gemm_packed_i8__avx512_vnni", "gemm_packed_i8__neon_dotprod".
+enum class CpuExt : int { avx512_vnni = 0, avx_vnni = 1, neon_dotprod = 2 };
+bool cpu_has(CpuExt ext);
 
 // Scalar reference table (always available).
 const KernelTable& scalar_table();
@@ -100,8 +123,8 @@ const KernelTable& scalar_table();
 // Best ISA this CPU and OS support (what active() uses when BERTRT_ISA is unset).
 Isa best_isa();
 // Why BERTRT_ISA could not be honoured (unknown value, or a level this CPU/OS lacks), or null
-// when it was honoured or unset. active() never fails: it prints this line once to stderr and
-// falls back to best_isa().
+// when it was honoured or unset. The C API refuses to open a model then (BERTRT_ERROR_UNSUPPORTED
+// with this text); active() never fails and falls back to best_isa() for kernel-level callers.
 const char* isa_error();
 // Number of table entries, and the name of entry i of `table` as "<entry>__<isa>", e.g.
 // "gather_f16__avx512" (null when i is out of range). For `bertrt info`.

@@ -35,18 +35,24 @@ TEST_CASE("kernels: dispatch picks a supported ISA and honours BERTRT_ISA") {
       CHECK(std::string(isa_error()).find("BERTRT_ISA") != std::string::npos);
     }
   }
+  MESSAGE("extensions: avx512_vnni " << cpu_has(CpuExt::avx512_vnni) << ", avx_vnni " << cpu_has(CpuExt::avx_vnni)
+                                      << ", neon_dotprod " << cpu_has(CpuExt::neon_dotprod));
 #if defined(__x86_64__)
+  CHECK_FALSE(cpu_has(CpuExt::neon_dotprod));
+  if (cpu_has(CpuExt::avx512_vnni)) CHECK(cpu_supports(Isa::avx512));
+  if (cpu_has(CpuExt::avx_vnni)) CHECK(cpu_supports(Isa::avx2));
   CHECK_FALSE(cpu_supports(Isa::neon));
   CHECK(table_for(Isa::neon) == nullptr);
   if (cpu_supports(Isa::avx512)) CHECK(cpu_supports(Isa::avx2));
 #elif defined(__aarch64__)
+  CHECK_FALSE(cpu_has(CpuExt::avx512_vnni));
   CHECK(cpu_supports(Isa::neon));
   CHECK(best == Isa::neon);
 #endif
 }
 
 TEST_CASE("kernels: every table entry is filled and named") {
-  REQUIRE(kernel_count() == 12);
+  REQUIRE(kernel_count() == 14);
   for (const KernelTable* t : tables_under_test()) {
     INFO("isa=" << isa_str(t->isa));
     CHECK(static_cast<bool>(t->gather_f32));
@@ -61,7 +67,15 @@ TEST_CASE("kernels: every table entry is filled and named") {
     CHECK(static_cast<bool>(t->gemm_packed_f32));
     CHECK(static_cast<bool>(t->gemm_packed_f16));
     CHECK(static_cast<bool>(t->gemm_packed_bf16));
-    CHECK(std::string(kernel_name(*t, kernel_count() - 1)) == std::string("gemm_packed_bf16__") + isa_name(t->isa));
+    CHECK(static_cast<bool>(t->quantize_rows_u8));
+    CHECK(static_cast<bool>(t->gemm_packed_i8));
+    CHECK(std::string(kernel_name(*t, kernel_count() - 3)) == std::string("gemm_packed_bf16__") + isa_name(t->isa));
+    CHECK(std::string(kernel_name(*t, kernel_count() - 2)) == std::string("quantize_rows_u8__") + isa_name(t->isa));
+    // gemm_packed_i8 names the variant the table took.
+    std::string i8 = std::string("gemm_packed_i8__") + isa_name(t->isa);
+    if (t->isa == Isa::avx512 && cpu_has(CpuExt::avx512_vnni)) i8 += "_vnni";
+    if (t->isa == Isa::neon && cpu_has(CpuExt::neon_dotprod)) i8 += "_dotprod";
+    CHECK(std::string(kernel_name(*t, kernel_count() - 1)) == i8);
     const std::string first = kernel_name(*t, 0);
     CHECK(first == std::string("gather_f32__") + isa_name(t->isa));
     CHECK(kernel_name(*t, kernel_count()) == nullptr);

@@ -1,0 +1,30 @@
+// AVX-512 VNNI int8 GEMM: vpdpbusd zmm, one instruction per 16 columns x 4 k of a row (u8
+// activations broadcast as one 32-bit word, s8 weights as packed); tiles of up to 12 rows x 32
+// columns, 24 zmm accumulators. Compiled with -mavx512vnni; the table takes it only when cpuid
+// reports AVX512_VNNI (kernels/dispatch.cpp).
+#include "kernels/impl_gemm_i8_avx512.h"
+#include "kernels/isa_kernels.h"
+
+namespace bertrt::kernels::avx512 {
+namespace {
+
+struct DotVnni {
+  static constexpr int kParts = 1;
+  static constexpr int kMR = 12;
+  using W = __m512i;
+  using A = __m512i;
+  static W load(const int8_t* p) { return _mm512_loadu_si512(p); }
+  static A prep(uint32_t word) { return _mm512_set1_epi32(static_cast<int>(word)); }
+  static void dot(__m512i (&acc)[1], A a, W w) { acc[0] = _mm512_dpbusd_epi32(acc[0], a, w); }
+  static __m512i reduce(const __m512i (&acc)[1]) { return acc[0]; }
+};
+
+}  // namespace
+
+void gemm_packed_i8_vnni(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda, const float* a_scale,
+                         const int8_t* bp, const float* w_scale, const int32_t* w_colsum, const float* bias, float* c,
+                         size_t ldc) {
+  i8_gemm<DotVnni>(m, n, k, a, lda, a_scale, bp, w_scale, w_colsum, bias, c, ldc);
+}
+
+}  // namespace bertrt::kernels::avx512
