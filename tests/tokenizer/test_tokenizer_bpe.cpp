@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bertrt/bertrt.hpp"
+#include "tokenizer/added_tokens.h"
 #include "tokenizer/bpe_model.h"
 #include "tokenizer/utf8.h"
 #include "tokenizer_test_util.h"
@@ -284,4 +285,41 @@ TEST_CASE("C API: bertrt_tokenizer_from_file, encode, encode_plain and bertrt_en
   CHECK(t == nullptr);
   CHECK(bertrt_tokenizer_from_json("{", 1, &t) == BERTRT_ERROR_FORMAT);
   CHECK(bertrt_encoding_token(nullptr, 0) == nullptr);
+}
+
+TEST_CASE("byte-level BPE: add_prefix_space puts a space before each piece, offsets keep the first one") {
+  nlohmann::json j = nlohmann::json::parse(slurp(data_path("vocab/roberta-base/tokenizer.json")));
+  j["pre_tokenizer"]["add_prefix_space"] = true;
+  j["post_processor"]["add_prefix_space"] = true;
+  const Tokenizer tok = Tokenizer::from_json(j.dump());
+  Encoding e = tok.encode("Hello world");
+  CHECK(e.ids == std::vector<int64_t>{0, 20920, 232, 2});
+  CHECK(e.offsets == std::vector<int64_t>{0, 0, 0, 5, 6, 11, 0, 0});
+  // The added space stands for the first character, here two bytes long.
+  e = tok.encode("\xC3\xA9");
+  CHECK(e.ids == std::vector<int64_t>{0, 7935, 2});
+  CHECK(e.offsets == std::vector<int64_t>{0, 0, 0, 2, 0, 0});
+  // Without the prefix space the same text is another token.
+  CHECK(roberta_json().encode("\xC3\xA9").ids == std::vector<int64_t>{0, 1140, 2});
+}
+
+TEST_CASE("added tokens: leftmost-longest, lstrip/rstrip take whitespace, single_word needs word edges") {
+  bertrt::core::AddedTokens added;
+  using bertrt::core::AddedToken;
+  // content, id, lstrip, rstrip, single_word, normalized, special
+  std::vector<AddedToken> list = {AddedToken{std::string("<x>"), 7, false, true, false, false, true},
+                                  AddedToken{std::string("<xy>"), 8, true, false, false, false, true},
+                                  AddedToken{std::string("w"), 9, false, false, true, true, false}};
+  added.build(list);
+  std::vector<bertrt::core::AddedSplit> out, tmp;
+  const std::string text = "a <x>  b\t<xy>c w aw\xC3\xA9w";
+  added.split_all(text, out, tmp);
+  std::vector<std::string> pieces;
+  std::vector<int> ids;
+  for (const auto& s : out) {
+    pieces.push_back(text.substr(s.begin, s.end - s.begin));
+    ids.push_back(s.token);
+  }
+  CHECK(pieces == std::vector<std::string>{"a ", "<x>  ", "b", "\t<xy>", "c ", "w", " aw\xC3\xA9w"});
+  CHECK(ids == std::vector<int>{-1, 0, -1, 1, -1, 2, -1});
 }
