@@ -1,11 +1,13 @@
 // Byte-level BPE (RoBERTa) and tokenizer.json loading: every case of
 // tokenizer-cases/bpe/roberta-base.jsonl from tokenizer.json, from vocab.json + merges.txt and from
 // the folder; the WordPiece cases from a tokenizer.json built here from each vocab.txt; errors for
-// bad files and texts; round trips of random texts; linear time on 1 MB inputs.
+// bad files and texts; round trips of random texts; linear time on 1 MB inputs; tokenizers stored
+// in a model file (written here, embeddings only).
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <fstream>
@@ -15,6 +17,8 @@
 #include <vector>
 
 #include "bertrt/bertrt.hpp"
+#include "format/model_file.h"
+#include "model/names.h"
 #include "tokenizer/added_tokens.h"
 #include "tokenizer/bpe_model.h"
 #include "tokenizer/utf8.h"
@@ -322,4 +326,70 @@ TEST_CASE("added tokens: leftmost-longest, lstrip/rstrip take whitespace, single
   }
   CHECK(pieces == std::vector<std::string>{"a ", "<x>  ", "b", "\t<xy>", "c ", "w", " aw\xC3\xA9w"});
   CHECK(ids == std::vector<int>{-1, 0, -1, 1, -1, 2, -1});
+}
+
+namespace {
+
+// A model file with no layers (embeddings only, random values) and the given metadata strings.
+std::string write_model(const std::string& name, const std::vector<std::pair<std::string, std::string>>& meta) {
+  namespace names = bertrt::names;
+  const uint64_t V = 50265, H = 4, P = 16, TV = 1;
+  bertrt::format::ModelFileWriter w;
+  w.set_int(names::kMetaVocabSize, static_cast<int64_t>(V));
+  w.set_int(names::kMetaHiddenSize, static_cast<int64_t>(H));
+  w.set_int(names::kMetaNumLayers, 0);
+  w.set_int(names::kMetaNumHeads, 1);
+  w.set_int(names::kMetaIntermediateSize, 8);
+  w.set_int(names::kMetaMaxPositions, static_cast<int64_t>(P));
+  w.set_int(names::kMetaTypeVocabSize, static_cast<int64_t>(TV));
+  for (const auto& [k, v] : meta) w.set_string(k, v);
+  std::mt19937 rng(std::random_device{}());
+  std::uniform_real_distribution<float> d(-1.0f, 1.0f);
+  auto floats = [&](uint64_t n) {
+    std::vector<uint8_t> bytes(n * 4);
+    for (uint64_t i = 0; i < n; ++i) {
+      const float x = d(rng);
+      std::memcpy(bytes.data() + 4 * i, &x, 4);
+    }
+    return bytes;
+  };
+  using bertrt::format::TensorDType;
+  w.add_tensor(names::kWordEmbeddings, TensorDType::f32, {V, H}, floats(V * H));
+  w.add_tensor(names::kPositionEmbeddings, TensorDType::f32, {P, H}, floats(P * H));
+  w.add_tensor(names::kTokenTypeEmbeddings, TensorDType::f32, {TV, H}, floats(TV * H));
+  w.add_tensor(names::kEmbeddingsLnGamma, TensorDType::f32, {H}, floats(H));
+  w.add_tensor(names::kEmbeddingsLnBeta, TensorDType::f32, {H}, floats(H));
+  const auto path = std::filesystem::temp_directory_path() / ("bertrt-bpe-" + std::to_string(rng()) + "-" + name);
+  w.write(path.string());
+  return path.string();
+}
+
+std::vector<int64_t> ids_from_model(const std::string& path, const std::string& text) {
+  bertrt::Model model(path);
+  bertrt::Tokenizer tok(model);
+  return tok.encode(text).ids;
+}
+
+}  // namespace
+
+TEST_CASE("bertrt_tokenizer_from_model: the stored tokenizer.json, else vocab.json + merges, else a clear error") {
+  const std::vector<int64_t> want = {0, 31414, 6, 127, 2335, 16, 11962, 2};
+  const std::string json = write_model("json.bertrt", {{"tokenizer.json", slurp(data_path("vocab/roberta-base/tokenizer.json"))}});
+  CHECK(ids_from_model(json, "Hello, my dog is cute") == want);
+  const std::string files = write_model("files.bertrt", {{"tokenizer.vocab_json", slurp(data_path("vocab/roberta-base/vocab.json"))},
+                                                         {"tokenizer.merges", slurp(data_path("vocab/roberta-base/merges.txt"))}});
+  CHECK(ids_from_model(files, "Hello, my dog is cute") == want);
+  const std::string none = write_model("none.bertrt", {});
+  bertrt_model* m = nullptr;
+  REQUIRE(bertrt_model_open(none.c_str(), nullptr, &m) == BERTRT_OK);
+  bertrt_tokenizer* t = nullptr;
+  CHECK(bertrt_tokenizer_from_model(m, &t) == BERTRT_ERROR_FORMAT);
+  CHECK(t == nullptr);
+  CHECK(std::string(bertrt_last_error()).find("no tokenizer") != std::string::npos);
+  bertrt_model_free(m);
+  const std::string bad = write_model("bad.bertrt", {{"tokenizer.json", "{\"model\": {\"type\": \"Unigram\"}}"}});
+  REQUIRE(bertrt_model_open(bad.c_str(), nullptr, &m) == BERTRT_OK);
+  CHECK(bertrt_tokenizer_from_model(m, &t) == BERTRT_ERROR_UNSUPPORTED);
+  bertrt_model_free(m);
+  for (const auto& p : {json, files, none, bad}) std::filesystem::remove(p);
 }
