@@ -67,6 +67,9 @@ bertrt_status bertrt_model_get_config(const bertrt_model* model, bertrt_config* 
     config_out->default_pool = c.default_pool;
     config_out->default_normalize = c.default_normalize ? 1 : 0;
     config_out->weight_dtype = c.weight_dtype.c_str();
+    config_out->family = bertrt::core::family_name(c.family);
+    config_out->embedding_size = static_cast<int64_t>(c.embedding_size);
+    config_out->max_sequence_length = static_cast<int64_t>(c.max_seq_len);
   });
 }
 

@@ -174,6 +174,15 @@ typedef struct bertrt_config {
   bertrt_pool_mode default_pool;  /* from sentence-transformers config, else MEAN */
   int default_normalize;          /* sentence-transformers Normalize module present */
   const char* weight_dtype;       /* "f32", "f16" or "bf16"; lives as long as the model */
+  /* The architecture: "bert", "roberta", "xlm-roberta", "camembert", "distilbert" or "electra"
+   * (static string). Files from converters before families existed are "bert". */
+  const char* family;
+  /* Width E of lookup's and embed's vectors (inputs_embeds, embedding_output): hidden_size, except
+   * for ELECTRA, whose embeddings are narrower and projected to hidden_size before the encoder. */
+  int64_t embedding_size;
+  /* Longest seq_len: max_position_embeddings, minus padding_idx + 1 for RoBERTa, XLM-RoBERTa and
+   * CamemBERT (their positions start at padding_idx + 1). */
+  int64_t max_sequence_length;
 } bertrt_config;
 
 /* Opens (maps) a model file; path is NUL-terminated. options NULL: defaults. The model keeps the
@@ -237,15 +246,23 @@ BERTRT_API void bertrt_session_free(bertrt_session* session);
  * default) the CPUs in this process's affinity mask, counted at each call. Negative: an error. */
 BERTRT_API bertrt_status bertrt_session_set_threads(bertrt_session* session, int threads);
 
-/* inputs_embeds_out[B, T, H] = word_embeddings[input_ids[B, T]]. Nothing else is computed.
+/* inputs_embeds_out[B, T, E] = word_embeddings[input_ids[B, T]]. Nothing else is computed.
+ * E is bertrt_config.embedding_size (= hidden_size except for ELECTRA).
  * The session's calls below write only the caller's output buffers and the session's scratch. */
 BERTRT_API bertrt_status bertrt_session_lookup(bertrt_session* session, const int64_t* input_ids,
                                                size_t batch, size_t seq_len, float* inputs_embeds_out);
 
-/* embedding_output[B, T, H] = LayerNorm(inputs_embeds + position_embeddings[position_ids]
+/* embedding_output[B, T, E] = LayerNorm(inputs_embeds + position_embeddings[position_ids]
  *                                        + token_type_embeddings[token_type_ids]).
- * token_type_ids NULL: zeros. position_ids NULL: 0..T-1 in every row. inputs_embeds may be any
- * caller vectors; NaN/Inf in them is rejected with BERTRT_ERROR_NON_FINITE.
+ * Widths E (bertrt_config.embedding_size). token_type_ids NULL: zeros (DistilBERT has no token
+ * types: any nonzero id is BERTRT_ERROR_TOKEN_TYPE). position_ids NULL: 0..T-1 in every row; for
+ * RoBERTa, XLM-RoBERTa and CamemBERT padding_idx + 1 .. padding_idx + T (pad_token_id + 1 ..) in
+ * every row, padded rows included, as Hugging Face does from inputs_embeds: there are no ids here
+ * to find the padding in. (bertrt_session_forward from input_ids uses the id rule instead:
+ * padding_idx + the running count of non-pad ids, pad ids get padding_idx; to reproduce it here,
+ * pass those position_ids.) inputs_embeds may be any caller vectors; NaN/Inf in them is rejected
+ * with BERTRT_ERROR_NON_FINITE. For ELECTRA the output is the E-wide LayerNorm output, before
+ * embeddings_project; bertrt_session_forward applies the projection to H.
  * embedding_output_out must not overlap inputs_embeds. */
 BERTRT_API bertrt_status bertrt_session_embed(bertrt_session* session, const float* inputs_embeds,
                                               const int64_t* token_type_ids, const int64_t* position_ids,
@@ -276,7 +293,7 @@ BERTRT_API bertrt_status bertrt_session_pool(bertrt_session* session, const floa
 
 typedef struct bertrt_forward_inputs {
   const int64_t* input_ids;      /* [B, T]; exactly one of input_ids and inputs_embeds */
-  const float* inputs_embeds;    /* [B, T, H] */
+  const float* inputs_embeds;    /* [B, T, E] (E = embedding_size) */
   const int64_t* attention_mask; /* [B, T] or NULL */
   const int64_t* token_type_ids; /* [B, T] or NULL */
   const int64_t* position_ids;   /* [B, T] or NULL */
@@ -286,14 +303,16 @@ typedef struct bertrt_forward_inputs {
 
 typedef struct bertrt_forward_outputs {
   float* last_hidden_state; /* [B, T, H], required */
-  float* embedding_output;  /* [B, T, H], optional */
+  float* embedding_output;  /* [B, T, E], optional (ELECTRA: before embeddings_project) */
   float* pooler_output;     /* [B, H], optional; BERTRT_ERROR_NO_POOLER if the model has none */
-  float* hidden_states;     /* [L + 1, B, T, H], optional */
+  float* hidden_states;     /* [L + 1, B, T, H], optional; [0] is the encoder input (ELECTRA:
+                               the projected embedding output) */
   float* attentions;        /* [L, B, heads, T, T], optional */
 } bertrt_forward_outputs;
 
-/* lookup (when input_ids is given) -> embed -> encode (-> pooler). The output buffers must not
- * overlap the inputs or each other. */
+/* lookup (when input_ids is given) -> embed (-> ELECTRA's embeddings_project) -> encode (-> pooler).
+ * Default position ids as bertrt_session_embed, except that RoBERTa-family models given input_ids
+ * count non-pad ids (see there). The output buffers must not overlap the inputs or each other. */
 BERTRT_API bertrt_status bertrt_session_forward(bertrt_session* session, const bertrt_forward_inputs* inputs,
                                                 const bertrt_forward_outputs* outputs);
 
@@ -315,22 +334,9 @@ typedef struct bertrt_tokenizer_options {
   int tokenize_chinese_chars;/* put spaces around CJK ideographs */
 } bertrt_tokenizer_options;
 
-/* The tokenizer stored in a model file (it keeps its own copy: free it in any order): the model's
- * tokenizer.json when the converter stored one, else its vocab.json + merges.txt (byte-level BPE),
- * else its WordPiece vocabulary; BERTRT_ERROR_FORMAT when the model holds no tokenizer.
+/* The tokenizer stored in a model file (it keeps its own copy: free it in any order).
  * A tokenizer is immutable: any number of threads may encode with it at once. */
 BERTRT_API bertrt_status bertrt_tokenizer_from_model(const bertrt_model* model, bertrt_tokenizer** tokenizer_out);
-/* A tokenizer from a file or folder (path NUL-terminated): a Hugging Face tokenizer.json, whose
- * model says which tokenizer it is (WordPiece, or byte-level BPE as RoBERTa and GPT-2 use); a
- * vocab.json with merges.txt beside it (byte-level BPE assembled as RoBERTa's: "<s> A </s></s> B
- * </s>" when the vocabulary has <s> and </s>); a vocab.txt (uncased WordPiece); or a folder
- * holding tokenizer.json, else vocab.json + merges.txt, else vocab.txt (uncased unless its
- * tokenizer_config.json says do_lower_case false). Errors: BERTRT_ERROR_IO (nothing readable),
- * BERTRT_ERROR_FORMAT (bad JSON or vocabulary), BERTRT_ERROR_UNSUPPORTED (a tokenizer.json model
- * type or component this library does not implement; the message names it). */
-BERTRT_API bertrt_status bertrt_tokenizer_from_file(const char* path, bertrt_tokenizer** tokenizer_out);
-/* As bertrt_tokenizer_from_file, from the text of a tokenizer.json (json_len bytes). */
-BERTRT_API bertrt_status bertrt_tokenizer_from_json(const char* json, size_t json_len, bertrt_tokenizer** tokenizer_out);
 /* A tokenizer from a plain vocab.txt (one token a line, split on '\n' only); vocab_path is
  * NUL-terminated. options NULL: uncased. */
 BERTRT_API bertrt_status bertrt_tokenizer_from_vocab_file(const char* vocab_path, const bertrt_tokenizer_options* options,
@@ -339,8 +345,7 @@ BERTRT_API void bertrt_tokenizer_free(bertrt_tokenizer* tokenizer);
 /* These getters return their value directly (0 or -1 for a NULL tokenizer). */
 BERTRT_API size_t bertrt_tokenizer_vocab_size(const bertrt_tokenizer* tokenizer);
 /* Ids of the special tokens: pad (0 when the vocabulary has none, as Hugging Face pads then),
- * cls, sep, unk (WordPiece: always present; byte-level BPE: <s>, </s>, <unk>, -1 when absent).
- * -1 for a NULL tokenizer. */
+ * cls, sep, unk (always present). -1 for a NULL tokenizer. */
 BERTRT_API int64_t bertrt_tokenizer_pad_id(const bertrt_tokenizer* tokenizer);
 BERTRT_API int64_t bertrt_tokenizer_cls_id(const bertrt_tokenizer* tokenizer);
 BERTRT_API int64_t bertrt_tokenizer_sep_id(const bertrt_tokenizer* tokenizer);
@@ -349,20 +354,12 @@ BERTRT_API int64_t bertrt_tokenizer_unk_id(const bertrt_tokenizer* tokenizer);
  * range. */
 BERTRT_API const char* bertrt_tokenizer_id_to_token(const bertrt_tokenizer* tokenizer, int64_t id);
 
-/* Encodes text (and text_pair, may be NULL) with the tokenizer's special tokens ("[CLS] A [SEP]
- * B [SEP]" for BERT, "<s> A </s></s> B </s>" for RoBERTa, or what its tokenizer.json's
- * post-processor says). max_length 0: no truncation; otherwise at most max_length ids in all.
+/* Encodes text (and text_pair, may be NULL) with [CLS]/[SEP]. max_length 0: no truncation.
  * text and text_pair are (pointer, length) byte ranges (no NUL needed); they must be valid UTF-8.
  * The encoding owns its arrays; free it with bertrt_encoding_free. */
 BERTRT_API bertrt_status bertrt_tokenizer_encode(const bertrt_tokenizer* tokenizer, const char* text, size_t text_len,
                                                  const char* text_pair, size_t text_pair_len, size_t max_length,
                                                  bertrt_truncation truncation, bertrt_encoding** encoding_out);
-/* As bertrt_tokenizer_encode without the special tokens the template adds (Hugging Face's
- * add_special_tokens=False): the texts' tokens alone, token types 0 (text) and 1 (text_pair). */
-BERTRT_API bertrt_status bertrt_tokenizer_encode_plain(const bertrt_tokenizer* tokenizer, const char* text,
-                                                       size_t text_len, const char* text_pair, size_t text_pair_len,
-                                                       size_t max_length, bertrt_truncation truncation,
-                                                       bertrt_encoding** encoding_out);
 BERTRT_API void bertrt_encoding_free(bertrt_encoding* encoding);
 /* Number of tokens. The arrays below hold length entries (offsets 2 * length), belong to the
  * encoding and live until bertrt_encoding_free; NULL for a NULL encoding. */
@@ -370,15 +367,10 @@ BERTRT_API size_t bertrt_encoding_length(const bertrt_encoding* encoding);
 BERTRT_API const int64_t* bertrt_encoding_ids(const bertrt_encoding* encoding);
 BERTRT_API const int64_t* bertrt_encoding_token_type_ids(const bertrt_encoding* encoding);
 BERTRT_API const int64_t* bertrt_encoding_attention_mask(const bertrt_encoding* encoding);
-/* [length, 2]: each token's [start, end) in bytes of its own input text; special tokens (0, 0).
- * A byte-level BPE token holding part of a character covers the whole character. */
+/* [length, 2]: each token's [start, end) in bytes of its own input text; special tokens (0, 0). */
 BERTRT_API const int64_t* bertrt_encoding_offsets(const bertrt_encoding* encoding);
 /* Which text each token came from: 0, 1, or -1 for special tokens. */
 BERTRT_API const int64_t* bertrt_encoding_sequence_ids(const bertrt_encoding* encoding);
-/* The string of token index (NUL-terminated, lives as long as the encoding), as Hugging Face
- * reports it: the vocabulary entry of its id, except for an added token that took whitespace with
- * lstrip/rstrip (" <mask>"). NULL for a NULL encoding or an index out of range. */
-BERTRT_API const char* bertrt_encoding_token(const bertrt_encoding* encoding, size_t index);
 
 /* Batch encoding into caller buffers [batch, padded_len], padded with pad id / type 0 / mask 0.
  * pad_to 0: pad to the longest row; otherwise to pad_to (rows longer than pad_to are an error

@@ -18,7 +18,6 @@
 #include <span>
 #include <stdexcept>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "bertrt/bertrt.h"
@@ -120,7 +119,9 @@ class Tokenizer;
 
 class Session {
  public:
-  explicit Session(const Model& model) : hidden_(model.hidden_size()), config_(model.config()) {
+  explicit Session(const Model& model)
+      : hidden_(model.hidden_size()), embedding_(static_cast<size_t>(model.config().embedding_size)),
+        config_(model.config()) {
     bertrt_session* s = nullptr;
     check(bertrt_session_create(model.get(), &s));
     handle_.reset(s);
@@ -129,15 +130,15 @@ class Session {
 
   void lookup(std::span<const int64_t> input_ids, size_t batch, size_t seq_len, std::span<float> inputs_embeds) {
     detail::need(input_ids, batch * seq_len, "input_ids");
-    detail::need(inputs_embeds, batch * seq_len * hidden_, "inputs_embeds");
+    detail::need(inputs_embeds, batch * seq_len * embedding_, "inputs_embeds");
     check(bertrt_session_lookup(handle_.get(), input_ids.data(), batch, seq_len, inputs_embeds.data()));
   }
   void embed(std::span<const float> inputs_embeds, std::span<const int64_t> token_type_ids,
              std::span<const int64_t> position_ids, size_t batch, size_t seq_len, std::span<float> out) {
-    detail::need(inputs_embeds, batch * seq_len * hidden_, "inputs_embeds");
+    detail::need(inputs_embeds, batch * seq_len * embedding_, "inputs_embeds");
     if (!token_type_ids.empty()) detail::need(token_type_ids, batch * seq_len, "token_type_ids");
     if (!position_ids.empty()) detail::need(position_ids, batch * seq_len, "position_ids");
-    detail::need(out, batch * seq_len * hidden_, "embedding_output");
+    detail::need(out, batch * seq_len * embedding_, "embedding_output");
     check(bertrt_session_embed(handle_.get(), inputs_embeds.data(), detail::ptr_or_null(token_type_ids),
                                detail::ptr_or_null(position_ids), batch, seq_len, out.data()));
   }
@@ -178,12 +179,12 @@ class Session {
  private:
   std::unique_ptr<bertrt_session, detail::SessionDeleter> handle_;
   size_t hidden_;
+  size_t embedding_;  // E: lookup's and embed's width (= hidden_ except ELECTRA)
   bertrt_config config_;
 };
 
 struct Encoding {
   std::vector<int64_t> ids, token_type_ids, attention_mask, offsets, sequence_ids;
-  std::vector<std::string> tokens;  // bertrt_encoding_token of each token
 };
 
 // A padded batch: [batch, seq_len] each, padded with the pad id, type 0 and mask 0.
@@ -204,26 +205,11 @@ class Tokenizer {
     check(bertrt_tokenizer_from_vocab_file(vocab_path.c_str(), &options, &t));
     handle_.reset(t);
   }
-  // bertrt_tokenizer_from_file: a tokenizer.json, vocab.json + merges.txt, vocab.txt or a folder.
-  static Tokenizer from_file(const std::string& path) {
-    bertrt_tokenizer* t = nullptr;
-    check(bertrt_tokenizer_from_file(path.c_str(), &t));
-    return Tokenizer(t);
-  }
-  // bertrt_tokenizer_from_json: the text of a tokenizer.json.
-  static Tokenizer from_json(std::string_view json) {
-    bertrt_tokenizer* t = nullptr;
-    check(bertrt_tokenizer_from_json(json.data(), json.size(), &t));
-    return Tokenizer(t);
-  }
-  // add_special_tokens false: bertrt_tokenizer_encode_plain (no template tokens).
   Encoding encode(const std::string& text, const std::string* pair = nullptr, size_t max_length = 0,
-                  bertrt_truncation truncation = BERTRT_TRUNCATION_LONGEST_FIRST,
-                  bool add_special_tokens = true) const {
+                  bertrt_truncation truncation = BERTRT_TRUNCATION_LONGEST_FIRST) const {
     bertrt_encoding* e = nullptr;
-    auto* fn = add_special_tokens ? bertrt_tokenizer_encode : bertrt_tokenizer_encode_plain;
-    check(fn(handle_.get(), text.data(), text.size(), pair ? pair->data() : nullptr, pair ? pair->size() : 0,
-             max_length, truncation, &e));
+    check(bertrt_tokenizer_encode(handle_.get(), text.data(), text.size(), pair ? pair->data() : nullptr,
+                                  pair ? pair->size() : 0, max_length, truncation, &e));
     std::unique_ptr<bertrt_encoding, detail::EncodingDeleter> owned(e);
     const size_t n = bertrt_encoding_length(e);
     Encoding out;
@@ -232,8 +218,6 @@ class Tokenizer {
     out.attention_mask.assign(bertrt_encoding_attention_mask(e), bertrt_encoding_attention_mask(e) + n);
     out.offsets.assign(bertrt_encoding_offsets(e), bertrt_encoding_offsets(e) + 2 * n);
     out.sequence_ids.assign(bertrt_encoding_sequence_ids(e), bertrt_encoding_sequence_ids(e) + n);
-    out.tokens.reserve(n);
-    for (size_t i = 0; i < n; ++i) out.tokens.emplace_back(bertrt_encoding_token(e, i));
     return out;
   }
   // texts (and pairs: empty, or one per text) encoded and padded to the longest row (pad_to 0)
@@ -272,7 +256,6 @@ class Tokenizer {
   const bertrt_tokenizer* get() const { return handle_.get(); }
 
  private:
-  explicit Tokenizer(bertrt_tokenizer* t) : handle_(t) {}
   std::unique_ptr<bertrt_tokenizer, detail::TokenizerDeleter> handle_;
 };
 

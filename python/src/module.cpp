@@ -225,6 +225,8 @@ class PyModel {
 
   const bertrt_config& config() const { return model_->config(); }
   size_t hidden() const { return model_->hidden_size(); }
+  // Width of lookup's and embed's vectors (ELECTRA: embedding_size, narrower than hidden_size).
+  size_t embedding() const { return static_cast<size_t>(config().embedding_size); }
   size_t layers() const { return static_cast<size_t>(config().num_hidden_layers); }
   size_t heads() const { return static_cast<size_t>(config().num_attention_heads); }
   const std::string& path() const { return path_; }
@@ -290,6 +292,9 @@ py::dict config_dict(const bertrt_config& c) {
   d["default_pool"] = bertrt::pool_mode_name(c.default_pool);
   d["default_normalize"] = c.default_normalize != 0;
   d["weight_dtype"] = c.weight_dtype ? c.weight_dtype : "";
+  d["family"] = c.family ? c.family : "bert";
+  d["embedding_size"] = c.embedding_size;
+  d["max_sequence_length"] = c.max_sequence_length;
   return d;
 }
 
@@ -297,7 +302,7 @@ py::dict config_dict(const bertrt_config& c) {
 
 py::array_t<float> lookup(PyModel& m, const py::object& input_ids) {
   Ids ids = ids_2d(input_ids, "input_ids");
-  const size_t H = m.hidden();
+  const size_t H = m.embedding();
   auto out = new_floats({py::ssize_t(ids.batch), py::ssize_t(ids.seq_len), py::ssize_t(H)});
   auto o = span_of(out);
   {
@@ -310,7 +315,7 @@ py::array_t<float> lookup(PyModel& m, const py::object& input_ids) {
 
 py::array_t<float> embed(PyModel& m, const py::object& inputs_embeds, const py::object& token_type_ids,
                          const py::object& position_ids) {
-  const size_t H = m.hidden();
+  const size_t H = m.embedding();
   Vecs e = vecs_3d(inputs_embeds, "inputs_embeds", H);
   auto types = companion(token_type_ids, "token_type_ids", e.batch, e.seq_len);
   auto positions = companion(position_ids, "position_ids", e.batch, e.seq_len);
@@ -437,7 +442,7 @@ py::dict forward(PyModel& m, const py::object& input_ids, const py::object& atte
 py::dict forward_from_embeds(PyModel& m, const py::object& inputs_embeds, const py::object& attention_mask,
                              const py::object& token_type_ids, const py::object& position_ids,
                              bool output_hidden_states, bool output_attentions) {
-  Vecs e = vecs_3d(inputs_embeds, "inputs_embeds", m.hidden());
+  Vecs e = vecs_3d(inputs_embeds, "inputs_embeds", m.embedding());
   return forward_impl(m, nullptr, &e, attention_mask, token_type_ids, position_ids, output_hidden_states,
                       output_attentions);
 }

@@ -38,7 +38,7 @@ Options resolve(const bertrt::core::Model& model, const bertrt_encode_texts_opti
     r.progress = o->progress;
     r.user = o->progress_user_data;
   }
-  if (r.max_length == 0) r.max_length = c.max_positions;
+  if (r.max_length == 0) r.max_length = c.max_seq_len;
   return r;
 }
 

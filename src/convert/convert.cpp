@@ -128,51 +128,91 @@ SentenceTransformers read_sentence_transformers(const fs::path& dir, const Conve
   return st;
 }
 
+// config.json's model_type as a model file family ("bert" when absent).
+std::string read_family(const json& config) {
+  if (!config.contains("model_type") || !config["model_type"].is_string()) return "bert";
+  const std::string type = config["model_type"].get<std::string>();
+  for (const char* f : {"bert", "roberta", "xlm-roberta", "camembert", "distilbert", "electra"})
+    if (type == f) return type;
+  throw Error(BERTRT_ERROR_UNSUPPORTED, "convert: model_type '" + type +
+                                            "' is not supported (bert, roberta, xlm-roberta, camembert, distilbert, "
+                                            "electra)");
+}
+
+// DistilBERT's own keys: dim, n_layers, n_heads, hidden_dim; no token types.
+void read_distilbert_dims(const json& config, detail::Dims& d) {
+  if (config.contains("sinusoidal_pos_embds") && config["sinusoidal_pos_embds"] == true)
+    throw Error(BERTRT_ERROR_UNSUPPORTED,
+                "convert: config.json 'sinusoidal_pos_embds' = true is not supported (learned position embeddings only)");
+  d.vocab = int_field(config, "vocab_size", std::nullopt);
+  d.hidden = int_field(config, "dim", std::nullopt);
+  d.layers = int_field(config, "n_layers", std::nullopt);
+  d.heads = int_field(config, "n_heads", std::nullopt);
+  d.intermediate = int_field(config, "hidden_dim", std::nullopt);
+  d.positions = int_field(config, "max_position_embeddings", std::nullopt);
+  d.types = 0;
+}
+
 // config.json's dimensions, checked for range and consistency.
 detail::Dims read_dims(const json& config) {
-  if (config.contains("model_type") && config["model_type"].is_string()) {
-    const std::string type = config["model_type"].get<std::string>();
-    if (type != "bert")
-      throw Error(BERTRT_ERROR_UNSUPPORTED, "convert: model_type '" + type + "' is not supported (bert)");
-  }
+  detail::Dims d;
+  d.family = read_family(config);
   if (config.contains("position_embedding_type") && config["position_embedding_type"] != "absolute")
     throw Error(BERTRT_ERROR_UNSUPPORTED, "convert: only absolute position embeddings are supported");
-  detail::Dims d;
-  d.vocab = int_field(config, "vocab_size", std::nullopt);
-  d.hidden = int_field(config, "hidden_size", std::nullopt);
-  d.layers = int_field(config, "num_hidden_layers", std::nullopt);
-  d.heads = int_field(config, "num_attention_heads", std::nullopt);
-  d.intermediate = int_field(config, "intermediate_size", std::nullopt);
-  d.positions = int_field(config, "max_position_embeddings", std::nullopt);
-  d.types = int_field(config, "type_vocab_size", 2);
+  if (d.family == "distilbert") {
+    read_distilbert_dims(config, d);
+  } else {
+    d.vocab = int_field(config, "vocab_size", std::nullopt);
+    d.hidden = int_field(config, "hidden_size", std::nullopt);
+    d.layers = int_field(config, "num_hidden_layers", std::nullopt);
+    d.heads = int_field(config, "num_attention_heads", std::nullopt);
+    d.intermediate = int_field(config, "intermediate_size", std::nullopt);
+    d.positions = int_field(config, "max_position_embeddings", std::nullopt);
+    d.types = int_field(config, "type_vocab_size", 2);
+  }
+  // Hugging Face's ElectraConfig defaults embedding_size to 128.
+  d.embedding = d.family == "electra" ? int_field(config, "embedding_size", 128) : d.hidden;
+  d.pad = int_field(config, "pad_token_id", detail::roberta_like(d.family) ? 1 : 0);
   for (auto [name, v] : {std::pair{"vocab_size", d.vocab}, {"hidden_size", d.hidden}, {"num_attention_heads", d.heads},
                          {"intermediate_size", d.intermediate}, {"max_position_embeddings", d.positions},
-                         {"type_vocab_size", d.types}})
+                         {"embedding_size", d.embedding}})
     if (v <= 0 || v > (1 << 20)) fail(std::string("config.json: ") + name + " = " + std::to_string(v) + " is out of range");
+  if (d.types < (d.family == "distilbert" ? 0 : 1) || d.types > (1 << 20))
+    fail("config.json: type_vocab_size = " + std::to_string(d.types) + " is out of range");
   if (d.layers < 0 || d.layers > 1024) fail("config.json: num_hidden_layers out of range");
   if (d.hidden % d.heads != 0) fail("config.json: hidden_size is not a multiple of num_attention_heads");
+  if (detail::roberta_like(d.family)) {
+    // Positions 0 .. padding_idx are never defaults: the usable length is what remains.
+    if (d.pad < 0 || d.pad + 1 >= d.positions)
+      fail("config.json: pad_token_id = " + std::to_string(d.pad) + " leaves no positions of max_position_embeddings " +
+           std::to_string(d.positions));
+    d.position_offset = d.pad + 1;
+  }
   return d;
 }
 
 void add_config(format::ModelFileWriter& w, const json& config, const detail::Dims& d, const SentenceTransformers& st,
                 const ConvertOptions& o) {
-  const int64_t pad = int_field(config, "pad_token_id", 0);
-  const double eps = config.contains("layer_norm_eps") ? config["layer_norm_eps"].get<double>() : 1e-12;
-  const std::string act = config.value("hidden_act", std::string("gelu"));
+  const bool distil = d.family == "distilbert";
+  // DistilBERT's LayerNorm eps is fixed (no key) and its activation key is `activation`.
+  const double eps = !distil && config.contains("layer_norm_eps") ? config["layer_norm_eps"].get<double>() : 1e-12;
+  const std::string act = config.value(distil ? "activation" : "hidden_act", std::string("gelu"));
+  w.set_string(names::kMetaFamily, d.family);
   w.set_int(names::kMetaVocabSize, d.vocab);
   w.set_int(names::kMetaHiddenSize, d.hidden);
+  if (d.embedding != d.hidden) w.set_int(names::kMetaEmbeddingSize, d.embedding);
   w.set_int(names::kMetaNumLayers, d.layers);
   w.set_int(names::kMetaNumHeads, d.heads);
   w.set_int(names::kMetaIntermediateSize, d.intermediate);
   w.set_int(names::kMetaMaxPositions, d.positions);
   w.set_int(names::kMetaTypeVocabSize, d.types);
-  w.set_int(names::kMetaPadTokenId, pad);
+  w.set_int(names::kMetaPadTokenId, d.pad);
   w.set_float(names::kMetaLayerNormEps, eps);
   w.set_string(names::kMetaHiddenAct, act);
   w.set_string(names::kMetaWeightDtype, format::dtype_name(o.dtype));
   w.set_string(names::kMetaPoolingMode, st.pool_mode);
   w.set_int(names::kMetaPoolingNormalize, st.normalize ? 1 : 0);
-  w.set_string(names::kMetaSource, "converted from a Hugging Face BERT checkpoint by bertrt 0.1.0");
+  w.set_string(names::kMetaSource, "converted from a Hugging Face " + d.family + " checkpoint by bertrt 0.1.0");
 }
 
 // A boolean field of tokenizer_config.json, or fallback when absent or not a boolean.
@@ -181,11 +221,12 @@ bool bool_field(const json& j, const char* key, bool fallback) {
 }
 
 // tokenizer_config.json settings, special tokens and model_max_length.
-void add_tokenizer_settings(format::ModelFileWriter& w, const json& tok_config, const json& special, int64_t positions) {
+void add_tokenizer_settings(format::ModelFileWriter& w, const json& tok_config, const json& special, int64_t positions,
+                            bool bpe) {
   int strip = -1;
   if (tok_config.is_object() && tok_config.contains("strip_accents") && tok_config["strip_accents"].is_boolean())
     strip = tok_config["strip_accents"].get<bool>() ? 1 : 0;
-  w.set_int(names::kMetaDoLowerCase, bool_field(tok_config, "do_lower_case", true) ? 1 : 0);
+  w.set_int(names::kMetaDoLowerCase, bool_field(tok_config, "do_lower_case", !bpe) ? 1 : 0);
   w.set_int(names::kMetaStripAccents, strip);
   w.set_int(names::kMetaTokenizeChinese, bool_field(tok_config, "tokenize_chinese_chars", true) ? 1 : 0);
   const std::pair<const char*, const char*> specials[] = {{"unk_token", names::kMetaUnkToken},
@@ -193,9 +234,11 @@ void add_tokenizer_settings(format::ModelFileWriter& w, const json& tok_config, 
                                                           {"sep_token", names::kMetaSepToken},
                                                           {"pad_token", names::kMetaPadToken},
                                                           {"mask_token", names::kMetaMaskToken}};
-  const std::map<std::string, std::string> default_special = {{"unk_token", "[UNK]"}, {"cls_token", "[CLS]"},
-                                                              {"sep_token", "[SEP]"}, {"pad_token", "[PAD]"},
-                                                              {"mask_token", "[MASK]"}};
+  const std::map<std::string, std::string> default_special =
+      bpe ? std::map<std::string, std::string>{{"unk_token", "<unk>"}, {"cls_token", "<s>"}, {"sep_token", "</s>"},
+                                               {"pad_token", "<pad>"}, {"mask_token", "<mask>"}}
+          : std::map<std::string, std::string>{{"unk_token", "[UNK]"}, {"cls_token", "[CLS]"}, {"sep_token", "[SEP]"},
+                                               {"pad_token", "[PAD]"}, {"mask_token", "[MASK]"}};
   for (const auto& [field, key] : specials) {
     std::string value = default_special.at(field);
     if (auto v = token_field(special, field)) value = *v;
@@ -210,21 +253,45 @@ void add_tokenizer_settings(format::ModelFileWriter& w, const json& tok_config, 
   w.set_int(names::kMetaModelMaxLength, max_len);
 }
 
-// vocab.txt (the transformer folder's, else the top directory's) and the tokenizer settings.
-void add_tokenizer(format::ModelFileWriter& w, const fs::path& dir, const fs::path& model_dir, const detail::Dims& d) {
-  fs::path vocab_path = model_dir / "vocab.txt";
-  if (!fs::exists(vocab_path)) vocab_path = dir / "vocab.txt";
-  const std::vector<std::string> vocab = read_vocab(vocab_path);
-  if (static_cast<int64_t>(vocab.size()) != d.vocab)
-    fail("vocab.txt has " + std::to_string(vocab.size()) + " entries but config.json says vocab_size " +
-         std::to_string(d.vocab));
-  w.set_list(names::kMetaVocab, vocab);
+// A tokenizer file: the transformer folder's, else the top directory's; empty when neither has it.
+fs::path find_file(const fs::path& dir, const fs::path& model_dir, const char* name) {
+  if (fs::exists(model_dir / name)) return model_dir / name;
+  if (fs::exists(dir / name)) return dir / name;
+  return {};
+}
+
+// vocab.txt (WordPiece) and the tokenizer settings; tokenizer.json, vocab.json and merges.txt, when
+// present, are stored raw for a later tokenizer. RoBERTa-family folders need no vocab.txt.
+void add_tokenizer(format::ModelFileWriter& w, const fs::path& dir, const fs::path& model_dir, const detail::Dims& d,
+                   const ConvertOptions& o) {
+  const bool bpe = detail::roberta_like(d.family);
+  const fs::path vocab_path = find_file(dir, model_dir, "vocab.txt");
+  if (!vocab_path.empty() || !bpe) {
+    const std::vector<std::string> vocab = read_vocab(vocab_path.empty() ? dir / "vocab.txt" : vocab_path);
+    if (static_cast<int64_t>(vocab.size()) != d.vocab)
+      fail("vocab.txt has " + std::to_string(vocab.size()) + " entries but config.json says vocab_size " +
+           std::to_string(d.vocab));
+    w.set_list(names::kMetaVocab, vocab);
+  }
+  const std::pair<const char*, const char*> raw_files[] = {{"tokenizer.json", names::kMetaTokenizerJson},
+                                                           {"vocab.json", names::kMetaTokenizerVocabJson},
+                                                           {"merges.txt", names::kMetaTokenizerMerges}};
+  bool any_raw = false;
+  for (const auto& [file, key] : raw_files) {
+    const fs::path p = find_file(dir, model_dir, file);
+    if (p.empty()) continue;
+    w.set_string(key, read_text(p));
+    any_raw = true;
+  }
+  if (vocab_path.empty() && o.note)
+    o.note(any_raw ? "no vocab.txt: tokenizer files stored as they are (this tokenizer is not supported yet)"
+                   : "no tokenizer files: the model converts without a tokenizer (give input ids)");
   json tok_config = json::object(), special = json::object();
   for (const fs::path& p : {model_dir, dir}) {
     if (tok_config.empty() && fs::exists(p / "tokenizer_config.json")) tok_config = read_json(p / "tokenizer_config.json");
     if (special.empty() && fs::exists(p / "special_tokens_map.json")) special = read_json(p / "special_tokens_map.json");
   }
-  add_tokenizer_settings(w, tok_config, special, d.positions);
+  add_tokenizer_settings(w, tok_config, special, d.positions - d.position_offset, bpe);
 }
 
 }  // namespace
@@ -237,7 +304,7 @@ format::ModelFileWriter build_model_file(const std::string& hf_dir, const Conver
   const detail::Dims dims = read_dims(config);
   format::ModelFileWriter w;
   add_config(w, config, dims, st, o);
-  add_tokenizer(w, dir, st.model_dir, dims);
+  add_tokenizer(w, dir, st.model_dir, dims, o);
   detail::add_weights(w, st.model_dir, dims, o);
   return w;
 }

@@ -1,4 +1,4 @@
-// Converter, weights: reads the checkpoint's tensors, maps Hugging Face names to BertModel's, and
+// Converter, weights: reads the checkpoint's tensors, maps each family's Hugging Face names to the canonical ones, and
 // adds them to the model file (fused QKV, [in, out] matrices, GEMM panels for f32, f16/bf16 storage).
 #include <cmath>
 #include <cstring>
@@ -89,19 +89,45 @@ std::string shape_str(const std::vector<int64_t>& shape) {
   return s + "]";
 }
 
-// Hugging Face names -> canonical BertModel names: drop the `bert.` prefix, legacy LayerNorm
-// gamma/beta -> weight/bias. Returns "" for tensors that are not part of BertModel.
+// Hugging Face names -> the base model's names: drop a task class's prefix (`bert.`, `roberta.`,
+// `distilbert.`, `electra.`), legacy LayerNorm gamma/beta -> weight/bias. Returns "" for tensors
+// that are not part of the base model (task heads).
 std::string canonical_name(std::string name) {
-  if (name.rfind("bert.", 0) == 0) name = name.substr(5);
+  for (const char* prefix : {"bert.", "roberta.", "distilbert.", "electra."})
+    if (name.rfind(prefix, 0) == 0) {
+      name = name.substr(std::char_traits<char>::length(prefix));
+      break;
+    }
   const bool in_layernorm = name.find("LayerNorm.") != std::string::npos;
   if (in_layernorm && name.size() > 6 && name.compare(name.size() - 6, 6, ".gamma") == 0)
     name = name.substr(0, name.size() - 6) + ".weight";
   if (in_layernorm && name.size() > 5 && name.compare(name.size() - 5, 5, ".beta") == 0)
     name = name.substr(0, name.size() - 5) + ".bias";
-  if (name.rfind("embeddings.", 0) == 0 || name.rfind("encoder.", 0) == 0 || name.rfind("pooler.", 0) == 0)
-    return name;
+  for (const char* root : {"embeddings.", "encoder.", "pooler.", "transformer.", "embeddings_project."})
+    if (name.rfind(root, 0) == 0) return name;
   return "";
 }
+
+// Where each part of a layer lives in a family's checkpoint (under prefix + N + ".").
+struct LayerSource {
+  const char* prefix;
+  const char* qkv[3];
+  const char *attn_out, *attn_ln, *up, *down, *out_ln;
+};
+constexpr LayerSource kBertLayer = {"encoder.layer.",
+                                    {"attention.self.query", "attention.self.key", "attention.self.value"},
+                                    "attention.output.dense",
+                                    "attention.output.LayerNorm",
+                                    "intermediate.dense",
+                                    "output.dense",
+                                    "output.LayerNorm"};
+constexpr LayerSource kDistilBertLayer = {"transformer.layer.",
+                                          {"attention.q_lin", "attention.k_lin", "attention.v_lin"},
+                                          "attention.out_lin",
+                                          "sa_layer_norm",
+                                          "ffn.lin1",
+                                          "ffn.lin2",
+                                          "output_layer_norm"};
 
 class TensorSet {
  public:
@@ -109,7 +135,7 @@ class TensorSet {
     const std::string original = t.name;
     const std::string name = canonical_name(t.name);
     if (name.empty()) {
-      if (o.note) o.note("skipping '" + original + "' (not part of BertModel: task head)");
+      if (o.note) o.note("skipping '" + original + "' (task head: task heads are not supported yet)");
       return;
     }
     if (name == "embeddings.position_ids" || name == "embeddings.token_type_ids") {
@@ -239,21 +265,23 @@ class WeightWriter {
   std::set<std::string> used_;
 };
 
+// Embeddings at width E; no token types for DistilBERT; ELECTRA's embeddings_project when E != H.
 void add_embeddings(WeightWriter& ww, const detail::Dims& d, format::TensorDType dtype) {
-  const int64_t H = d.hidden;
-  ww.plain(names::kWordEmbeddings, "embeddings.word_embeddings.weight", {d.vocab, H}, dtype);
-  ww.plain(names::kPositionEmbeddings, "embeddings.position_embeddings.weight", {d.positions, H});
-  ww.plain(names::kTokenTypeEmbeddings, "embeddings.token_type_embeddings.weight", {d.types, H});
-  ww.plain(names::kEmbeddingsLnGamma, "embeddings.LayerNorm.weight", {H});
-  ww.plain(names::kEmbeddingsLnBeta, "embeddings.LayerNorm.bias", {H});
+  const int64_t E = d.embedding;
+  ww.plain(names::kWordEmbeddings, "embeddings.word_embeddings.weight", {d.vocab, E}, dtype);
+  ww.plain(names::kPositionEmbeddings, "embeddings.position_embeddings.weight", {d.positions, E});
+  if (d.types > 0) ww.plain(names::kTokenTypeEmbeddings, "embeddings.token_type_embeddings.weight", {d.types, E});
+  ww.plain(names::kEmbeddingsLnGamma, "embeddings.LayerNorm.weight", {E});
+  ww.plain(names::kEmbeddingsLnBeta, "embeddings.LayerNorm.bias", {E});
+  if (E != d.hidden)
+    ww.linear("embeddings_project", names::kEmbeddingsProjectWeight, names::kEmbeddingsProjectBias, d.hidden, E);
 }
 
 // Fused QKV of layer l: [H, 3H] with Q, K, V side by side in the columns, and its bias [3H].
-void add_qkv(WeightWriter& ww, const std::string& p, int li, int64_t H) {
+void add_qkv(WeightWriter& ww, const std::string& p, const LayerSource& src, int li, int64_t H) {
   std::vector<float> qkv(static_cast<size_t>(H * 3 * H)), qkv_bias;
-  const char* parts[] = {"query", "key", "value"};
   for (int part = 0; part < 3; ++part) {
-    const std::string base = p + "attention.self." + parts[part];
+    const std::string base = p + src.qkv[part];
     const std::vector<float> wt = transpose(ww.take(base + ".weight", {H, H}), static_cast<size_t>(H), static_cast<size_t>(H));
     for (int64_t i = 0; i < H; ++i)
       std::memcpy(&qkv[static_cast<size_t>(i * 3 * H + part * H)], &wt[static_cast<size_t>(i * H)],
@@ -267,20 +295,20 @@ void add_qkv(WeightWriter& ww, const std::string& p, int li, int64_t H) {
 }
 
 void add_layer(WeightWriter& ww, const detail::Dims& d, int64_t l) {
-  const std::string p = "encoder.layer." + std::to_string(l) + ".";
+  const LayerSource& src = d.family == "distilbert" ? kDistilBertLayer : kBertLayer;
+  const std::string p = src.prefix + std::to_string(l) + ".";
   const int li = static_cast<int>(l);
   const int64_t H = d.hidden, I = d.intermediate;
-  add_qkv(ww, p, li, H);
-  auto layer_norm = [&](const std::string& src, const char* dst_g, const char* dst_b) {
-    ww.plain(names::layer(li, dst_g), src + ".weight", {H});
-    ww.plain(names::layer(li, dst_b), src + ".bias", {H});
+  add_qkv(ww, p, src, li, H);
+  auto layer_norm = [&](const std::string& from, const char* dst_g, const char* dst_b) {
+    ww.plain(names::layer(li, dst_g), from + ".weight", {H});
+    ww.plain(names::layer(li, dst_b), from + ".bias", {H});
   };
-  ww.linear(p + "attention.output.dense", names::layer(li, names::kAttnOutWeight),
-            names::layer(li, names::kAttnOutBias), H, H);
-  layer_norm(p + "attention.output.LayerNorm", names::kAttnLnGamma, names::kAttnLnBeta);
-  ww.linear(p + "intermediate.dense", names::layer(li, names::kFfnUpWeight), names::layer(li, names::kFfnUpBias), I, H);
-  ww.linear(p + "output.dense", names::layer(li, names::kFfnDownWeight), names::layer(li, names::kFfnDownBias), H, I);
-  layer_norm(p + "output.LayerNorm", names::kOutLnGamma, names::kOutLnBeta);
+  ww.linear(p + src.attn_out, names::layer(li, names::kAttnOutWeight), names::layer(li, names::kAttnOutBias), H, H);
+  layer_norm(p + src.attn_ln, names::kAttnLnGamma, names::kAttnLnBeta);
+  ww.linear(p + src.up, names::layer(li, names::kFfnUpWeight), names::layer(li, names::kFfnUpBias), I, H);
+  ww.linear(p + src.down, names::layer(li, names::kFfnDownWeight), names::layer(li, names::kFfnDownBias), H, I);
+  layer_norm(p + src.out_ln, names::kOutLnGamma, names::kOutLnBeta);
 }
 
 void add_pooler(WeightWriter& ww, const TensorSet& set, int64_t H, const ConvertOptions& o) {
@@ -339,7 +367,7 @@ void add_weights(format::ModelFileWriter& w, const fs::path& model_dir, const Di
   for (int64_t l = 0; l < dims.layers; ++l) add_layer(ww, dims, l);
   add_pooler(ww, set, dims.hidden, o);
   for (const std::string& name : set.unused(ww.used()))
-    if (o.note) o.note("skipping '" + name + "' (not used by BertModel with this config)");
+    if (o.note) o.note("skipping '" + name + "' (not used by the " + dims.family + " model with this config)");
 }
 
 }  // namespace detail

@@ -77,6 +77,27 @@ const char* pool_mode_name(bertrt_pool_mode mode) {
   return "unknown";
 }
 
+const char* family_name(Family family) {
+  switch (family) {
+    case Family::bert: return "bert";
+    case Family::roberta: return "roberta";
+    case Family::xlm_roberta: return "xlm-roberta";
+    case Family::camembert: return "camembert";
+    case Family::distilbert: return "distilbert";
+    case Family::electra: return "electra";
+  }
+  return "unknown";
+}
+
+Family parse_family(const std::string& name) {
+  for (Family f : {Family::bert, Family::roberta, Family::xlm_roberta, Family::camembert, Family::distilbert,
+                   Family::electra})
+    if (name == family_name(f)) return f;
+  throw Error(BERTRT_ERROR_UNSUPPORTED, "model family '" + name +
+                                            "' is not supported (bert, roberta, xlm-roberta, camembert, distilbert, "
+                                            "electra)");
+}
+
 kernels::Activation parse_activation(const std::string& act) {
   if (act == "gelu") return kernels::Activation::gelu_erf;
   if (act == "gelu_new" || act == "gelu_pytorch_tanh" || act == "gelu_fast") return kernels::Activation::gelu_tanh;
@@ -119,18 +140,30 @@ WeightMatrix Model::matrix(const std::string& name, size_t in, size_t out) {
 void Model::load() {
   const auto& f = file_;
   auto& c = config_;
+  if (auto family = f.meta_string(names::kMetaFamily)) c.family = parse_family(*family);
   c.vocab_size = config_value(f, names::kMetaVocabSize, 1);
   c.hidden_size = config_value(f, names::kMetaHiddenSize, 1);
   c.num_layers = config_value(f, names::kMetaNumLayers, 0);
   c.num_heads = config_value(f, names::kMetaNumHeads, 1);
   c.intermediate_size = config_value(f, names::kMetaIntermediateSize, 1);
   c.max_positions = config_value(f, names::kMetaMaxPositions, 1);
-  c.type_vocab_size = config_value(f, names::kMetaTypeVocabSize, 1);
+  // DistilBERT has no token types (0); every other family at least one.
+  c.type_vocab_size = config_value(f, names::kMetaTypeVocabSize, c.family == Family::distilbert ? 0 : 1);
+  c.embedding_size = f.meta_int(names::kMetaEmbeddingSize) ? config_value(f, names::kMetaEmbeddingSize, 1) : c.hidden_size;
+  if (c.embedding_size != c.hidden_size && c.family != Family::electra)
+    fail("embedding_size differs from hidden_size, which only an electra model may do");
   if (c.hidden_size % c.num_heads != 0)
     fail("hidden_size " + std::to_string(c.hidden_size) + " is not a multiple of num_attention_heads " +
          std::to_string(c.num_heads));
   c.head_dim = c.hidden_size / c.num_heads;
   c.pad_token_id = f.meta_int(names::kMetaPadTokenId).value_or(0);
+  if (roberta_positions(c.family)) {
+    if (c.pad_token_id < 0 || static_cast<size_t>(c.pad_token_id) + 1 >= c.max_positions)
+      fail("pad_token_id " + std::to_string(c.pad_token_id) + " leaves no positions of max_position_embeddings " +
+           std::to_string(c.max_positions));
+    c.position_offset = static_cast<size_t>(c.pad_token_id) + 1;
+  }
+  c.max_seq_len = c.max_positions - c.position_offset;
   const double eps = f.meta_float(names::kMetaLayerNormEps).value_or(1e-12);
   if (!(eps > 0.0 && eps < 1.0)) fail("layer_norm_eps out of range");
   c.layer_norm_eps = static_cast<float>(eps);
@@ -144,18 +177,37 @@ void Model::load() {
     }
   }
   c.default_normalize = f.meta_int(names::kMetaPoolingNormalize).value_or(0) != 0;
+  load_embeddings();
+  load_layers();
+  load_tokenizer();
+}
 
-  const size_t H = c.hidden_size;
-  const auto& word = tensor(f, names::kWordEmbeddings, {c.vocab_size, H});
+void Model::load_embeddings() {
+  const auto& f = file_;
+  auto& c = config_;
+  const size_t E = c.embedding_size;
+  const auto& word = tensor(f, names::kWordEmbeddings, {c.vocab_size, E});
   word_embeddings_ = word.data;
   word_dtype_ = weight_dtype(word);
   c.weight_dtype = format::dtype_name(word.dtype);
-  position_embeddings_ = f32_tensor(f, names::kPositionEmbeddings, {c.max_positions, H});
-  token_type_embeddings_ = f32_tensor(f, names::kTokenTypeEmbeddings, {c.type_vocab_size, H});
-  emb_ln_gamma_ = f32_tensor(f, names::kEmbeddingsLnGamma, {H});
-  emb_ln_beta_ = f32_tensor(f, names::kEmbeddingsLnBeta, {H});
-  load_layers();
+  position_embeddings_ = f32_tensor(f, names::kPositionEmbeddings, {c.max_positions, E});
+  if (c.type_vocab_size > 0) {
+    token_type_embeddings_ = f32_tensor(f, names::kTokenTypeEmbeddings, {c.type_vocab_size, E});
+  } else {
+    zero_types_.assign(E, 0.0f);  // the kernel adds a type row; here one of zeros
+    token_type_embeddings_ = zero_types_.data();
+  }
+  emb_ln_gamma_ = f32_tensor(f, names::kEmbeddingsLnGamma, {E});
+  emb_ln_beta_ = f32_tensor(f, names::kEmbeddingsLnBeta, {E});
+  if (E != c.hidden_size) {
+    project_ = matrix(names::kEmbeddingsProjectWeight, E, c.hidden_size);
+    project_bias_ = f32_tensor(f, names::kEmbeddingsProjectBias, {c.hidden_size});
+  }
+}
 
+void Model::load_tokenizer() {
+  const auto& f = file_;
+  const auto& c = config_;
   auto& t = tokenizer_;
   t.vocab = f.meta_list(names::kMetaVocab);
   if (t.vocab && t.vocab->size() != c.vocab_size)

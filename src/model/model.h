@@ -13,7 +13,19 @@
 
 namespace bertrt::core {
 
+// The architecture a model file holds. All run BERT's encoder layers; they differ in the
+// embeddings (position ids, token types, width) and in what the converter maps.
+enum class Family { bert, roberta, xlm_roberta, camembert, distilbert, electra };
+const char* family_name(Family family);
+// "bert", "roberta", "xlm-roberta", "camembert", "distilbert", "electra"; throws UNSUPPORTED otherwise.
+Family parse_family(const std::string& name);
+// RoBERTa, XLM-RoBERTa and CamemBERT: positions count from padding_idx + 1.
+inline bool roberta_positions(Family f) {
+  return f == Family::roberta || f == Family::xlm_roberta || f == Family::camembert;
+}
+
 struct ModelConfig {
+  Family family = Family::bert;
   size_t vocab_size = 0;
   size_t hidden_size = 0;
   size_t num_layers = 0;
@@ -21,7 +33,10 @@ struct ModelConfig {
   size_t head_dim = 0;
   size_t intermediate_size = 0;
   size_t max_positions = 0;
-  size_t type_vocab_size = 0;
+  size_t embedding_size = 0;   // E: width of the word/position/type embeddings (ELECTRA: != H)
+  size_t position_offset = 0;  // first default position (RoBERTa families: padding_idx + 1)
+  size_t max_seq_len = 0;      // longest input: max_positions - position_offset
+  size_t type_vocab_size = 0;  // 0: the model has no token types (DistilBERT)
   int64_t pad_token_id = 0;
   float layer_norm_eps = 1e-12f;
   kernels::Activation hidden_act = kernels::Activation::gelu_erf;
@@ -90,10 +105,16 @@ class Model {
   bool has_pooler() const { return pooler_.data != nullptr; }
   const WeightMatrix& pooler() const { return pooler_; }
   const float* pooler_bias() const { return pooler_bias_; }
+  // ELECTRA's embeddings_project [E, H] (in, out); has_projection() false when E == H.
+  bool has_projection() const { return project_.data != nullptr; }
+  const WeightMatrix& projection() const { return project_; }
+  const float* projection_bias() const { return project_bias_; }
 
  private:
   void load();
+  void load_embeddings();
   void load_layers();
+  void load_tokenizer();
   // A weight matrix [in, out]: the file's panels, or row-major data packed once here.
   WeightMatrix matrix(const std::string& name, size_t in, size_t out);
   std::unique_ptr<format::MappedFile> mapping_;
@@ -111,6 +132,9 @@ class Model {
   std::vector<LayerWeights> layers_;
   WeightMatrix pooler_;
   const float* pooler_bias_ = nullptr;
+  WeightMatrix project_;
+  const float* project_bias_ = nullptr;
+  AlignedVector<float> zero_types_;  // [1, E] zeros: the type table of a model without token types
 };
 
 bertrt_pool_mode parse_pool_mode(const std::string& name);  // throws on unknown names

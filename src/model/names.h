@@ -13,6 +13,9 @@ inline const char* const kEmbeddingsLnGamma = "embeddings.layer_norm.gamma";    
 inline const char* const kEmbeddingsLnBeta = "embeddings.layer_norm.beta";        // [H] f32
 inline const char* const kPoolerWeight = "pooler.weight";                         // [H, H] (in, out)
 inline const char* const kPoolerBias = "pooler.bias";                             // [H] f32
+// ELECTRA (embedding_size E != hidden_size H): embeddings are E wide, projected to H.
+inline const char* const kEmbeddingsProjectWeight = "embeddings.project.weight";  // [E, H] (in, out)
+inline const char* const kEmbeddingsProjectBias = "embeddings.project.bias";      // [H] f32
 
 // Per layer: "layer.<i>.<suffix>". Linear weights are stored [in, out] so y = x W + b.
 inline const char* const kQkvWeight = "attention.qkv.weight";            // [H, 3H]: Q | K | V columns
@@ -31,6 +34,8 @@ inline const char* const kOutLnBeta = "output.layer_norm.beta";          // [H]
 inline std::string layer(int i, const char* suffix) { return "layer." + std::to_string(i) + "." + suffix; }
 
 // Metadata keys.
+inline const char* const kMetaFamily = "model.family";  // bert (when absent), roberta, xlm-roberta, ...
+inline const char* const kMetaEmbeddingSize = "bert.embedding_size";  // E; absent: hidden_size
 inline const char* const kMetaVocabSize = "bert.vocab_size";
 inline const char* const kMetaHiddenSize = "bert.hidden_size";
 inline const char* const kMetaNumLayers = "bert.num_hidden_layers";
@@ -52,6 +57,10 @@ inline const char* const kMetaSepToken = "tokenizer.sep_token";
 inline const char* const kMetaPadToken = "tokenizer.pad_token";
 inline const char* const kMetaMaskToken = "tokenizer.mask_token";
 inline const char* const kMetaModelMaxLength = "tokenizer.model_max_length";
+// Raw tokenizer files of non-WordPiece models, kept for a later tokenizer (not read today).
+inline const char* const kMetaTokenizerJson = "tokenizer.json";
+inline const char* const kMetaTokenizerVocabJson = "tokenizer.vocab_json";
+inline const char* const kMetaTokenizerMerges = "tokenizer.merges";
 inline const char* const kMetaPoolingMode = "pooling.mode";          // cls | mean | max | pooler
 inline const char* const kMetaPoolingNormalize = "pooling.normalize";  // 0 | 1
 inline const char* const kMetaSource = "source.description";

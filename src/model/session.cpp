@@ -25,10 +25,11 @@ void Session::check_shape(size_t batch, size_t seq_len) const {
   if (batch == 0 || seq_len == 0)
     throw Error(BERTRT_ERROR_SHAPE, "batch and seq_len must be positive (got " + std::to_string(batch) + " x " +
                                         std::to_string(seq_len) + ")");
-  if (seq_len > c.max_positions)
-    throw Error(BERTRT_ERROR_SEQUENCE_TOO_LONG, "seq_len " + std::to_string(seq_len) +
-                                                    " exceeds the model's max_position_embeddings " +
-                                                    std::to_string(c.max_positions));
+  if (seq_len > c.max_seq_len)
+    throw Error(BERTRT_ERROR_SEQUENCE_TOO_LONG,
+                "seq_len " + std::to_string(seq_len) + " exceeds the model's max_position_embeddings " +
+                    std::to_string(c.max_positions) +
+                    (c.position_offset ? " minus padding_idx + 1 = " + std::to_string(c.max_seq_len) : std::string()));
   // Keep every buffer size (largest: B*heads*T*T attentions, B*T*I activations) far from overflow.
   if (batch > (size_t{1} << 24) || batch * seq_len > (size_t{1} << 26))
     throw Error(BERTRT_ERROR_SHAPE, "batch " + std::to_string(batch) + " x seq_len " + std::to_string(seq_len) +
@@ -48,7 +49,12 @@ void Session::check_types_positions(const int64_t* types, const int64_t* positio
                                     size_t seq_len) const {
   const ModelConfig& c = model_->config();
   const int64_t tv = static_cast<int64_t>(c.type_vocab_size), pv = static_cast<int64_t>(c.max_positions);
-  for (size_t i = 0; types && i < batch * seq_len; ++i)
+  for (size_t i = 0; types && tv == 0 && i < batch * seq_len; ++i)
+    if (types[i] != 0)
+      throw Error(BERTRT_ERROR_TOKEN_TYPE, "token_type_ids" + at(i, seq_len) + " = " + std::to_string(types[i]) +
+                                               ", but a " + family_name(c.family) +
+                                               " model has no token types (pass NULL or zeros)");
+  for (size_t i = 0; types && tv > 0 && i < batch * seq_len; ++i)
     if (types[i] < 0 || types[i] >= tv)
       throw Error(BERTRT_ERROR_TOKEN_TYPE, "token_type_ids" + at(i, seq_len) + " = " + std::to_string(types[i]) +
                                                " is outside [0, type_vocab_size = " + std::to_string(tv) + ")");
@@ -82,7 +88,7 @@ void Session::lookup(const int64_t* input_ids, size_t batch, size_t seq_len, flo
 void Session::embed(const float* inputs_embeds, const int64_t* token_type_ids, const int64_t* position_ids,
                     size_t batch, size_t seq_len, float* out) {
   check_shape(batch, seq_len);
-  check_finite(inputs_embeds, batch * seq_len * model_->config().hidden_size, "inputs_embeds");
+  check_finite(inputs_embeds, batch * seq_len * model_->config().embedding_size, "inputs_embeds");
   check_types_positions(token_type_ids, position_ids, batch, seq_len);
   if (!out) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "embedding_output_out is NULL");
   core::embed(*model_, ws_, inputs_embeds, nullptr, token_type_ids, position_ids, batch, seq_len, out);
@@ -151,21 +157,30 @@ void Session::forward(const bertrt_forward_inputs& in, const bertrt_forward_outp
   if (out.pooler_output && !model_->has_pooler())
     throw Error(BERTRT_ERROR_NO_POOLER, "pooler_output requested but this model has no pooler weights");
   const ModelConfig& c = model_->config();
-  const size_t nh = batch * seq_len * c.hidden_size;
+  const size_t n = batch * seq_len, nh = n * c.hidden_size;
   if (in.input_ids)
     check_ids(in.input_ids, batch, seq_len);
   else
-    check_finite(in.inputs_embeds, nh, "inputs_embeds");
+    check_finite(in.inputs_embeds, n * c.embedding_size, "inputs_embeds");
   check_types_positions(in.token_type_ids, in.position_ids, batch, seq_len);
   check_mask(in.attention_mask, batch, seq_len);
 
-  // The embedding output lands where the caller wants it, else in hidden_states[0], else scratch.
-  float* emb = out.embedding_output ? out.embedding_output
-               : out.hidden_states  ? out.hidden_states
-                                    : grow(ws_.embedded, nh);
+  // The embedding output lands where the caller wants it, else in hidden_states[0] (when it is the
+  // encoder input), else scratch. ELECTRA then projects it from E to H: the encoder input.
+  const bool project = model_->has_projection();
+  float* emb = out.embedding_output                ? out.embedding_output
+               : out.hidden_states && !project ? out.hidden_states
+                                                   : grow(ws_.embedded, n * c.embedding_size);
   core::embed(*model_, ws_, in.inputs_embeds, in.input_ids, in.token_type_ids, in.position_ids, batch, seq_len,
                 emb);
-  encode_unchecked(emb, in.attention_mask, batch, seq_len, out.hidden_states, out.attentions, out.last_hidden_state);
+  const float* encoder_in = emb;
+  if (project) {
+    float* projected = out.hidden_states ? out.hidden_states : grow(encoder_in_, nh);
+    core::linear(ws_, emb, n, model_->projection(), model_->projection_bias(), kernels::Activation::none, projected);
+    encoder_in = projected;
+  }
+  encode_unchecked(encoder_in, in.attention_mask, batch, seq_len, out.hidden_states, out.attentions,
+                   out.last_hidden_state);
   if (out.pooler_output)
     core::pool(*model_, ws_, out.last_hidden_state, in.attention_mask, batch, seq_len, BERTRT_POOL_POOLER, false,
                  out.pooler_output);

@@ -15,6 +15,7 @@ class Session {
   const Model& model() const { return *model_; }
   void set_threads(int threads);
 
+  // lookup and embed work at width E = embedding_size; encode, pool and forward's hidden states at H.
   void lookup(const int64_t* input_ids, size_t batch, size_t seq_len, float* inputs_embeds_out);
   void embed(const float* inputs_embeds, const int64_t* token_type_ids, const int64_t* position_ids, size_t batch,
              size_t seq_len, float* out);
@@ -40,6 +41,7 @@ class Session {
   std::shared_ptr<const Model> model_;
   Workspace ws_;
   std::vector<KeySpan> spans_;
+  AlignedVector<float> encoder_in_;  // [N, H] ELECTRA's projected embeddings inside forward
 };
 
 }  // namespace bertrt::core

@@ -4,7 +4,7 @@ namespace bertrt::core {
 
 void lookup(const Model& model, const int64_t* input_ids, size_t n, float* out) {
   const kernels::KernelTable& k = kernels::active();
-  const size_t h = model.config().hidden_size;
+  const size_t h = model.config().embedding_size;
   switch (model.word_embeddings_dtype()) {
     case kernels::DType::f32: k.gather_f32(static_cast<const float*>(model.word_embeddings()), input_ids, n, h, out); break;
     case kernels::DType::f16: k.gather_f16(static_cast<const uint16_t*>(model.word_embeddings()), input_ids, n, h, out); break;
@@ -12,11 +12,30 @@ void lookup(const Model& model, const int64_t* input_ids, size_t n, float* out) 
   }
 }
 
+void default_position_ids(const ModelConfig& c, const int64_t* input_ids, size_t batch, size_t seq_len,
+                          int64_t* out) {
+  const auto offset = static_cast<int64_t>(c.position_offset);
+  if (!roberta_positions(c.family) || !input_ids) {
+    // 0..T-1 (BERT, DistilBERT, ELECTRA); padding_idx + 1 .. padding_idx + T from inputs_embeds.
+    for (size_t i = 0; i < batch * seq_len; ++i) out[i] = offset + static_cast<int64_t>(i % seq_len);
+    return;
+  }
+  // RoBERTa from ids: padding_idx + the running count of non-pad ids; pad ids get padding_idx.
+  const int64_t pad = c.pad_token_id;
+  for (size_t b = 0; b < batch; ++b) {
+    int64_t count = 0;
+    for (size_t t = 0; t < seq_len; ++t) {
+      const size_t i = b * seq_len + t;
+      out[i] = input_ids[i] == pad ? pad : pad + ++count;
+    }
+  }
+}
+
 void embed(const Model& model, Workspace& ws, const float* inputs_embeds, const int64_t* input_ids,
            const int64_t* token_type_ids, const int64_t* position_ids, size_t batch, size_t seq_len, float* out) {
   const ModelConfig& c = model.config();
   const size_t n = batch * seq_len;
-  // Defaults: token types 0, positions 0..T-1 in every row; one buffer [2N] holds both.
+  // Defaults: token types 0, positions by the family's rule; one buffer [2N] holds both.
   if (!token_type_ids || !position_ids) {
     int64_t* defaults = grow(ws.ids, 2 * n);
     if (!token_type_ids) {
@@ -24,13 +43,13 @@ void embed(const Model& model, Workspace& ws, const float* inputs_embeds, const 
       token_type_ids = defaults;
     }
     if (!position_ids) {
-      for (size_t i = 0; i < n; ++i) defaults[n + i] = static_cast<int64_t>(i % seq_len);
+      default_position_ids(c, inputs_embeds ? nullptr : input_ids, batch, seq_len, defaults + n);
       position_ids = defaults + n;
     }
   }
   kernels::EmbedLayerNormArgs a;
   a.rows = n;
-  a.hidden = c.hidden_size;
+  a.hidden = c.embedding_size;
   a.inputs_embeds = inputs_embeds;
   a.word_table = model.word_embeddings();
   a.word_dtype = model.word_embeddings_dtype();

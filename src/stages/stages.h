@@ -73,12 +73,20 @@ void pool(const Model& model, Workspace& ws, const float* hidden, const int64_t*
 
 namespace bertrt::core {
 
-// inputs_embeds[n, H] = word_embeddings[input_ids[n]].
+// Widths: E = embedding_size (= H except ELECTRA).
+// inputs_embeds[n, E] = word_embeddings[input_ids[n]].
 void lookup(const Model& model, const int64_t* input_ids, size_t n, float* out);
 
-// out[N, H] = LayerNorm(word + position + type); word from inputs_embeds, or from the table by
-// input_ids when inputs_embeds is null (the fused path of forward). Null ids take the defaults.
+// out[N, E] = LayerNorm(word + position + type); word from inputs_embeds, or from the table by
+// input_ids when inputs_embeds is null (the fused path of forward). Null ids take the defaults:
+// types 0; positions from default_position_ids (from input_ids when inputs_embeds is null).
 void embed(const Model& model, Workspace& ws, const float* inputs_embeds, const int64_t* input_ids,
            const int64_t* token_type_ids, const int64_t* position_ids, size_t batch, size_t seq_len, float* out);
+
+// The default position ids out[B, T] of the model's family: 0..T-1 (BERT, DistilBERT, ELECTRA);
+// RoBERTa, XLM-R, CamemBERT: from input_ids padding_idx + the running count of non-pad ids (pad ids
+// get padding_idx), without ids (input_ids null) padding_idx + 1 .. padding_idx + T.
+void default_position_ids(const ModelConfig& c, const int64_t* input_ids, size_t batch, size_t seq_len,
+                          int64_t* out);
 
 }  // namespace bertrt::core

@@ -155,8 +155,8 @@ TEST_CASE("config errors name the field") {
   fs::copy_file(fixtures_dir() / "models/tiny/model.safetensors", dir / "model.safetensors");
   std::ofstream(dir / "config.json") << R"({"model_type": "bert", "vocab_size": 120, "hidden_size": 32})";
   CHECK_THROWS_WITH_AS(convert_bytes(dir), doctest::Contains("num_hidden_layers"), bertrt::Error);
-  std::ofstream(dir / "config.json") << R"({"model_type": "roberta"})";
-  CHECK_THROWS_WITH_AS(convert_bytes(dir), doctest::Contains("roberta"), bertrt::Error);
+  std::ofstream(dir / "config.json") << R"({"model_type": "gpt2"})";
+  CHECK_THROWS_WITH_AS(convert_bytes(dir), doctest::Contains("gpt2"), bertrt::Error);
   std::ofstream(dir / "config.json") << "{not json";
   CHECK_THROWS_WITH_AS(convert_bytes(dir), doctest::Contains("not valid JSON"), bertrt::Error);
 }

@@ -19,6 +19,7 @@ void print_kernels() {
 void print_config(const Model& model) {
   const bertrt_config& c = model.config();
   const bertrt_model_file_info f = model.file_info();
+  std::printf("family: %s\n", c.family);
   std::printf("config:\n  vocab_size %" PRId64 "\n  hidden_size %" PRId64 "\n  num_hidden_layers %" PRId64
               "\n  num_attention_heads %" PRId64 "\n  intermediate_size %" PRId64 "\n  max_position_embeddings %" PRId64
               "\n  type_vocab_size %" PRId64 "\n  pad_token_id %" PRId64
@@ -27,6 +28,8 @@ void print_config(const Model& model) {
               c.max_position_embeddings, c.type_vocab_size, c.pad_token_id,
               c.layer_norm_eps, f.hidden_act, c.weight_dtype,
               c.has_pooler ? "yes" : "no");
+  if (c.embedding_size != c.hidden_size) std::printf("  embedding_size %" PRId64 "\n", c.embedding_size);
+  std::printf("  max_sequence_length %" PRId64 "\n", c.max_sequence_length);
   std::printf("pooling: %s%s\n", pool_mode_name(c.default_pool).c_str(), c.default_normalize ? " + normalize" : "");
   const bertrt_tokenizer_settings t = model.tokenizer_settings();
   std::printf("tokenizer: %zu tokens, do_lower_case %d, strip_accents %d, tokenize_chinese_chars %d, model_max_length %" PRId64 "\n",

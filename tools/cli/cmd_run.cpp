@@ -37,7 +37,7 @@ struct Vectors {
   size_t batch = 0, seq_len = 0;
 };
 
-Vectors read_vectors(const std::string& path, const char* what, size_t hidden) {
+Vectors read_vectors(const std::string& path, const char* what, size_t hidden, const char* width_name) {
   const npy::Array a = npy::read(path);
   Vectors v;
   if (a.shape.size() == 3) {
@@ -51,7 +51,7 @@ Vectors read_vectors(const std::string& path, const char* what, size_t hidden) {
   }
   if (a.shape.back() != hidden)
     throw Error(BERTRT_ERROR_SHAPE, std::string(what) + " has last dimension " + std::to_string(a.shape.back()) +
-                                        ", the model's hidden_size is " + std::to_string(hidden));
+                                        ", the model's " + width_name + " is " + std::to_string(hidden));
   v.data = npy::as_float32(a, what);
   return v;
 }
@@ -76,7 +76,8 @@ int cmd_run(int argc, char** argv) {
         "         [--input-ids F.npy] [--attention-mask F.npy] [--token-type-ids F.npy] [--position-ids F.npy]\n"
         "         [--inputs-embeds F.npy] [--hidden F.npy] [--output-hidden-states] [--output-attentions]\n"
         "         [--pool cls|mean|max|pooler] [--normalize] [--threads N]\n"
-        "Ids are int64 or int32 [B, T]; vectors float32 [B, T, H]. Writes float32 .npy files into DIR:\n"
+        "Ids are int64 or int32 [B, T]; vectors float32 [B, T, H] (inputs_embeds and embedding_output [B, T, E],\n"
+        "E = embedding_size, which only ELECTRA sets apart from H). Writes float32 .npy files into DIR:\n"
         "inputs_embeds.npy (lookup), embedding_output.npy (embed, forward), last_hidden_state.npy (encode, forward),\n"
         "hidden_states_0..L.npy, attentions_0..L-1.npy (when asked), pooler_output.npy (forward, model with pooler),\n"
         "pooled.npy (--pool).");
@@ -97,16 +98,16 @@ int cmd_run(int argc, char** argv) {
   session.set_threads(static_cast<int>(args.integer("--threads", 0)));
   const bertrt_config& c = model.config();
   const size_t H = static_cast<size_t>(c.hidden_size), L = static_cast<size_t>(c.num_hidden_layers),
-               heads = static_cast<size_t>(c.num_attention_heads);
+               heads = static_cast<size_t>(c.num_attention_heads), E = static_cast<size_t>(c.embedding_size);
 
   // Inputs: the token grid comes from input_ids, inputs_embeds or hidden.
   std::optional<Ids> input_ids, mask, types, positions;
   std::optional<Vectors> embeds;
   if (auto p = args.value("--input-ids")) input_ids = read_ids(*p, "input_ids");
-  if (auto p = args.value("--inputs-embeds")) embeds = read_vectors(*p, "inputs_embeds", H);
+  if (auto p = args.value("--inputs-embeds")) embeds = read_vectors(*p, "inputs_embeds", E, "embedding_size");
   if (auto p = args.value("--hidden")) {
     if (embeds) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "give --inputs-embeds or --hidden, not both");
-    embeds = read_vectors(*p, "hidden", H);
+    embeds = read_vectors(*p, "hidden", H, "hidden_size");
   }
   size_t B = 0, T = 0;
   if (input_ids) {
@@ -125,7 +126,7 @@ int cmd_run(int argc, char** argv) {
   auto span_of = [](const std::optional<Ids>& ids) {
     return ids ? std::span<const int64_t>(ids->data) : std::span<const int64_t>();
   };
-  const std::vector<size_t> shape3 = {B, T, H};
+  const std::vector<size_t> shape3 = {B, T, H}, shape_e = {B, T, E};
   const bool want_hidden = args.flag("--output-hidden-states"), want_attn = args.flag("--output-attentions");
   std::vector<float> last(B * T * H), hidden_states, attentions;
   if (want_hidden) hidden_states.resize((L + 1) * B * T * H);
@@ -149,22 +150,22 @@ int cmd_run(int argc, char** argv) {
 
   if (*stage == "lookup") {
     if (!input_ids) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "--stage lookup needs --input-ids");
-    std::vector<float> result(B * T * H);
+    std::vector<float> result(B * T * E);
     session.lookup(input_ids->data, B, T, result);
-    npy::write_float32(out("inputs_embeds.npy"), result.data(), shape3);
+    npy::write_float32(out("inputs_embeds.npy"), result.data(), shape_e);
   } else if (*stage == "embed") {
     std::vector<float> vectors;
     if (embeds) {
       vectors = std::move(embeds->data);
     } else if (input_ids) {
-      vectors.resize(B * T * H);
+      vectors.resize(B * T * E);
       session.lookup(input_ids->data, B, T, vectors);
     } else {
       throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "--stage embed needs --inputs-embeds (or --input-ids)");
     }
-    std::vector<float> result(B * T * H);
+    std::vector<float> result(B * T * E);
     session.embed(vectors, span_of(types), span_of(positions), B, T, result);
-    npy::write_float32(out("embedding_output.npy"), result.data(), shape3);
+    npy::write_float32(out("embedding_output.npy"), result.data(), shape_e);
   } else if (*stage == "encode") {
     if (!embeds || !args.value("--hidden")) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "--stage encode needs --hidden");
     session.encode(embeds->data, span_of(mask), B, T, last, hidden_states, attentions);
@@ -174,7 +175,7 @@ int cmd_run(int argc, char** argv) {
   } else {
     if (input_ids && embeds) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "give --input-ids or --inputs-embeds, not both");
     if (!input_ids && !embeds) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "--stage forward needs --input-ids or --inputs-embeds");
-    std::vector<float> embedding_output(B * T * H), pooler(c.has_pooler ? B * H : 0);
+    std::vector<float> embedding_output(B * T * E), pooler(c.has_pooler ? B * H : 0);
     bertrt_forward_inputs in{};
     in.input_ids = input_ids ? input_ids->data.data() : nullptr;
     in.inputs_embeds = embeds ? embeds->data.data() : nullptr;
@@ -190,7 +191,7 @@ int cmd_run(int argc, char** argv) {
     o.hidden_states = want_hidden ? hidden_states.data() : nullptr;
     o.attentions = want_attn ? attentions.data() : nullptr;
     session.forward(in, o);
-    npy::write_float32(out("embedding_output.npy"), embedding_output.data(), shape3);
+    npy::write_float32(out("embedding_output.npy"), embedding_output.data(), shape_e);
     npy::write_float32(out("last_hidden_state.npy"), last.data(), shape3);
     if (c.has_pooler) npy::write_float32(out("pooler_output.npy"), pooler.data(), {B, H});
     write_layers();
