@@ -334,9 +334,22 @@ typedef struct bertrt_tokenizer_options {
   int tokenize_chinese_chars;/* put spaces around CJK ideographs */
 } bertrt_tokenizer_options;
 
-/* The tokenizer stored in a model file (it keeps its own copy: free it in any order).
+/* The tokenizer stored in a model file (it keeps its own copy: free it in any order): the model's
+ * tokenizer.json when the converter stored one, else its vocab.json + merges.txt (byte-level BPE),
+ * else its WordPiece vocabulary; BERTRT_ERROR_FORMAT when the model holds no tokenizer.
  * A tokenizer is immutable: any number of threads may encode with it at once. */
 BERTRT_API bertrt_status bertrt_tokenizer_from_model(const bertrt_model* model, bertrt_tokenizer** tokenizer_out);
+/* A tokenizer from a file or folder (path NUL-terminated): a Hugging Face tokenizer.json, whose
+ * model says which tokenizer it is (WordPiece, or byte-level BPE as RoBERTa and GPT-2 use); a
+ * vocab.json with merges.txt beside it (byte-level BPE assembled as RoBERTa's: "<s> A </s></s> B
+ * </s>" when the vocabulary has <s> and </s>); a vocab.txt (uncased WordPiece); or a folder
+ * holding tokenizer.json, else vocab.json + merges.txt, else vocab.txt (uncased unless its
+ * tokenizer_config.json says do_lower_case false). Errors: BERTRT_ERROR_IO (nothing readable),
+ * BERTRT_ERROR_FORMAT (bad JSON or vocabulary), BERTRT_ERROR_UNSUPPORTED (a tokenizer.json model
+ * type or component this library does not implement; the message names it). */
+BERTRT_API bertrt_status bertrt_tokenizer_from_file(const char* path, bertrt_tokenizer** tokenizer_out);
+/* As bertrt_tokenizer_from_file, from the text of a tokenizer.json (json_len bytes). */
+BERTRT_API bertrt_status bertrt_tokenizer_from_json(const char* json, size_t json_len, bertrt_tokenizer** tokenizer_out);
 /* A tokenizer from a plain vocab.txt (one token a line, split on '\n' only); vocab_path is
  * NUL-terminated. options NULL: uncased. */
 BERTRT_API bertrt_status bertrt_tokenizer_from_vocab_file(const char* vocab_path, const bertrt_tokenizer_options* options,
@@ -345,7 +358,8 @@ BERTRT_API void bertrt_tokenizer_free(bertrt_tokenizer* tokenizer);
 /* These getters return their value directly (0 or -1 for a NULL tokenizer). */
 BERTRT_API size_t bertrt_tokenizer_vocab_size(const bertrt_tokenizer* tokenizer);
 /* Ids of the special tokens: pad (0 when the vocabulary has none, as Hugging Face pads then),
- * cls, sep, unk (always present). -1 for a NULL tokenizer. */
+ * cls, sep, unk (WordPiece: always present; byte-level BPE: <s>, </s>, <unk>, -1 when absent).
+ * -1 for a NULL tokenizer. */
 BERTRT_API int64_t bertrt_tokenizer_pad_id(const bertrt_tokenizer* tokenizer);
 BERTRT_API int64_t bertrt_tokenizer_cls_id(const bertrt_tokenizer* tokenizer);
 BERTRT_API int64_t bertrt_tokenizer_sep_id(const bertrt_tokenizer* tokenizer);
@@ -354,12 +368,20 @@ BERTRT_API int64_t bertrt_tokenizer_unk_id(const bertrt_tokenizer* tokenizer);
  * range. */
 BERTRT_API const char* bertrt_tokenizer_id_to_token(const bertrt_tokenizer* tokenizer, int64_t id);
 
-/* Encodes text (and text_pair, may be NULL) with [CLS]/[SEP]. max_length 0: no truncation.
+/* Encodes text (and text_pair, may be NULL) with the tokenizer's special tokens ("[CLS] A [SEP]
+ * B [SEP]" for BERT, "<s> A </s></s> B </s>" for RoBERTa, or what its tokenizer.json's
+ * post-processor says). max_length 0: no truncation; otherwise at most max_length ids in all.
  * text and text_pair are (pointer, length) byte ranges (no NUL needed); they must be valid UTF-8.
  * The encoding owns its arrays; free it with bertrt_encoding_free. */
 BERTRT_API bertrt_status bertrt_tokenizer_encode(const bertrt_tokenizer* tokenizer, const char* text, size_t text_len,
                                                  const char* text_pair, size_t text_pair_len, size_t max_length,
                                                  bertrt_truncation truncation, bertrt_encoding** encoding_out);
+/* As bertrt_tokenizer_encode without the special tokens the template adds (Hugging Face's
+ * add_special_tokens=False): the texts' tokens alone, token types 0 (text) and 1 (text_pair). */
+BERTRT_API bertrt_status bertrt_tokenizer_encode_plain(const bertrt_tokenizer* tokenizer, const char* text,
+                                                       size_t text_len, const char* text_pair, size_t text_pair_len,
+                                                       size_t max_length, bertrt_truncation truncation,
+                                                       bertrt_encoding** encoding_out);
 BERTRT_API void bertrt_encoding_free(bertrt_encoding* encoding);
 /* Number of tokens. The arrays below hold length entries (offsets 2 * length), belong to the
  * encoding and live until bertrt_encoding_free; NULL for a NULL encoding. */
@@ -367,10 +389,15 @@ BERTRT_API size_t bertrt_encoding_length(const bertrt_encoding* encoding);
 BERTRT_API const int64_t* bertrt_encoding_ids(const bertrt_encoding* encoding);
 BERTRT_API const int64_t* bertrt_encoding_token_type_ids(const bertrt_encoding* encoding);
 BERTRT_API const int64_t* bertrt_encoding_attention_mask(const bertrt_encoding* encoding);
-/* [length, 2]: each token's [start, end) in bytes of its own input text; special tokens (0, 0). */
+/* [length, 2]: each token's [start, end) in bytes of its own input text; special tokens (0, 0).
+ * A byte-level BPE token holding part of a character covers the whole character. */
 BERTRT_API const int64_t* bertrt_encoding_offsets(const bertrt_encoding* encoding);
 /* Which text each token came from: 0, 1, or -1 for special tokens. */
 BERTRT_API const int64_t* bertrt_encoding_sequence_ids(const bertrt_encoding* encoding);
+/* The string of token index (NUL-terminated, lives as long as the encoding), as Hugging Face
+ * reports it: the vocabulary entry of its id, except for an added token that took whitespace with
+ * lstrip/rstrip (" <mask>"). NULL for a NULL encoding or an index out of range. */
+BERTRT_API const char* bertrt_encoding_token(const bertrt_encoding* encoding, size_t index);
 
 /* Batch encoding into caller buffers [batch, padded_len], padded with pad id / type 0 / mask 0.
  * pad_to 0: pad to the longest row; otherwise to pad_to (rows longer than pad_to are an error

@@ -18,6 +18,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bertrt/bertrt.h"
@@ -185,6 +186,7 @@ class Session {
 
 struct Encoding {
   std::vector<int64_t> ids, token_type_ids, attention_mask, offsets, sequence_ids;
+  std::vector<std::string> tokens;  // bertrt_encoding_token of each token
 };
 
 // A padded batch: [batch, seq_len] each, padded with the pad id, type 0 and mask 0.
@@ -205,11 +207,26 @@ class Tokenizer {
     check(bertrt_tokenizer_from_vocab_file(vocab_path.c_str(), &options, &t));
     handle_.reset(t);
   }
+  // bertrt_tokenizer_from_file: a tokenizer.json, vocab.json + merges.txt, vocab.txt or a folder.
+  static Tokenizer from_file(const std::string& path) {
+    bertrt_tokenizer* t = nullptr;
+    check(bertrt_tokenizer_from_file(path.c_str(), &t));
+    return Tokenizer(t);
+  }
+  // bertrt_tokenizer_from_json: the text of a tokenizer.json.
+  static Tokenizer from_json(std::string_view json) {
+    bertrt_tokenizer* t = nullptr;
+    check(bertrt_tokenizer_from_json(json.data(), json.size(), &t));
+    return Tokenizer(t);
+  }
+  // add_special_tokens false: bertrt_tokenizer_encode_plain (no template tokens).
   Encoding encode(const std::string& text, const std::string* pair = nullptr, size_t max_length = 0,
-                  bertrt_truncation truncation = BERTRT_TRUNCATION_LONGEST_FIRST) const {
+                  bertrt_truncation truncation = BERTRT_TRUNCATION_LONGEST_FIRST,
+                  bool add_special_tokens = true) const {
     bertrt_encoding* e = nullptr;
-    check(bertrt_tokenizer_encode(handle_.get(), text.data(), text.size(), pair ? pair->data() : nullptr,
-                                  pair ? pair->size() : 0, max_length, truncation, &e));
+    auto* fn = add_special_tokens ? bertrt_tokenizer_encode : bertrt_tokenizer_encode_plain;
+    check(fn(handle_.get(), text.data(), text.size(), pair ? pair->data() : nullptr, pair ? pair->size() : 0,
+             max_length, truncation, &e));
     std::unique_ptr<bertrt_encoding, detail::EncodingDeleter> owned(e);
     const size_t n = bertrt_encoding_length(e);
     Encoding out;
@@ -218,6 +235,8 @@ class Tokenizer {
     out.attention_mask.assign(bertrt_encoding_attention_mask(e), bertrt_encoding_attention_mask(e) + n);
     out.offsets.assign(bertrt_encoding_offsets(e), bertrt_encoding_offsets(e) + 2 * n);
     out.sequence_ids.assign(bertrt_encoding_sequence_ids(e), bertrt_encoding_sequence_ids(e) + n);
+    out.tokens.reserve(n);
+    for (size_t i = 0; i < n; ++i) out.tokens.emplace_back(bertrt_encoding_token(e, i));
     return out;
   }
   // texts (and pairs: empty, or one per text) encoded and padded to the longest row (pad_to 0)
@@ -256,6 +275,7 @@ class Tokenizer {
   const bertrt_tokenizer* get() const { return handle_.get(); }
 
  private:
+  explicit Tokenizer(bertrt_tokenizer* t) : handle_(t) {}
   std::unique_ptr<bertrt_tokenizer, detail::TokenizerDeleter> handle_;
 };
 
