@@ -66,7 +66,8 @@ __attribute__((target("avx2,fma"))) double fma_avx2(long iters) {
 }
 
 // int8: 12 chains of vpdpbusd (64 u8 x s8 products per instruction), or of vpmaddwd + vpaddd
-// (32 / 16 int16 products per pair). Returns a lane so the chains stay live.
+// (32 / 16 int16 products per pair; vpmaddwd takes the accumulator itself, or the compiler would
+// hoist a product of constants out of the loop). Returns a lane so the chains stay live.
 __attribute__((target("avx512f,avx512vnni"))) double dpbusd_avx512(long iters) {
   __m512i a0 = _mm512_set1_epi32(1), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0,
           a9 = a0, a10 = a0, a11 = a0;
@@ -78,8 +79,9 @@ __attribute__((target("avx512f,avx512vnni"))) double dpbusd_avx512(long iters) {
   _mm512_storeu_si512(out, _mm512_add_epi32(s, _mm512_add_epi32(_mm512_add_epi32(a8, a9), _mm512_add_epi32(a10, a11))));
   return out[0];
 }
-__attribute__((target("avx512f,avx512bw"))) inline __m512i madd_add_512(__m512i acc, __m512i x, __m512i y) {
-  return _mm512_add_epi32(acc, _mm512_madd_epi16(x, y));
+__attribute__((target("avx512f,avx512bw"))) inline __m512i madd_add_512(__m512i acc, [[maybe_unused]] __m512i x,
+                                                                      __m512i y) {
+  return _mm512_add_epi32(acc, _mm512_madd_epi16(acc, y));
 }
 __attribute__((target("avx512f,avx512bw"))) double maddwd_avx512(long iters) {
   __m512i a0 = _mm512_set1_epi32(1), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0,
@@ -92,8 +94,9 @@ __attribute__((target("avx512f,avx512bw"))) double maddwd_avx512(long iters) {
   _mm512_storeu_si512(out, _mm512_add_epi32(s, _mm512_add_epi32(_mm512_add_epi32(a8, a9), _mm512_add_epi32(a10, a11))));
   return out[0];
 }
-__attribute__((target("avx2"))) inline __m256i madd_add_256(__m256i acc, __m256i x, __m256i y) {
-  return _mm256_add_epi32(acc, _mm256_madd_epi16(x, y));
+__attribute__((target("avx2"))) inline __m256i madd_add_256(__m256i acc, [[maybe_unused]] __m256i x,
+                                                        __m256i y) {
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(acc, y));
 }
 __attribute__((target("avx2"))) double maddwd_avx2(long iters) {
   __m256i a0 = _mm256_set1_epi32(1), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0,
