@@ -499,7 +499,7 @@ TokenizeOptions tokenize_options(PyModel& m, const py::object& truncation, std::
   }
   if (max_length && *max_length <= 0)
     throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "BERTRT_ERROR_INVALID_ARGUMENT: max_length must be positive");
-  if (truncate) o.max_length = static_cast<size_t>(max_length.value_or(m.config().max_position_embeddings));
+  if (truncate) o.max_length = static_cast<size_t>(max_length.value_or(m.config().max_sequence_length));
   return o;
 }
 
@@ -567,7 +567,7 @@ py::object tokenize(PyModel& m, const py::object& texts_obj, const py::object& p
   size_t width = 0;
   for (const auto& e : encodings) width = std::max(width, e.ids.size());
   if (pad == kMaxLength) {
-    const size_t target = static_cast<size_t>(max_length.value_or(m.config().max_position_embeddings));
+    const size_t target = static_cast<size_t>(max_length.value_or(m.config().max_sequence_length));
     if (width > target)
       throw Error(BERTRT_ERROR_SHAPE, "BERTRT_ERROR_SHAPE: a row has " + std::to_string(width) +
                                           " tokens, more than max_length " + std::to_string(target));
@@ -607,7 +607,7 @@ py::array_t<float> encode_texts(PyModel& m, const py::object& texts_obj, int64_t
   const std::vector<std::string> texts = text_list(texts_obj, "texts");
   const bertrt_pool_mode mode = pooling ? parse_pool(*pooling) : m.config().default_pool;
   const bool norm = normalize.value_or(m.config().default_normalize != 0);
-  const size_t limit = static_cast<size_t>(max_length.value_or(m.config().max_position_embeddings));
+  const size_t limit = static_cast<size_t>(max_length.value_or(m.config().max_sequence_length));
   const size_t n = texts.size(), H = m.hidden();
   auto out = new_floats({py::ssize_t(n), py::ssize_t(H)});
   bertrt_encode_texts_options options{};
@@ -682,7 +682,7 @@ PYBIND11_MODULE(bertrt, mod) {
       .def_property_readonly("hidden_size", [](const PyModel& m) { return m.config().hidden_size; })
       .def_property_readonly("num_layers", [](const PyModel& m) { return m.config().num_hidden_layers; })
       .def_property_readonly("vocab_size", [](const PyModel& m) { return m.config().vocab_size; })
-      .def_property_readonly("max_length", [](const PyModel& m) { return m.config().max_position_embeddings; })
+      .def_property_readonly("max_length", [](const PyModel& m) { return m.config().max_sequence_length; })
       .def_property_readonly("path", &PyModel::path)
       .def_property_readonly("threads", [](const PyModel& m) -> py::object {
         return m.threads() > 0 ? py::object(py::int_(m.threads())) : py::object(py::none());

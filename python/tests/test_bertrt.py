@@ -779,5 +779,51 @@ class CliEmbedTest(unittest.TestCase):
         self.assertLessEqual(float(np.abs(got - want).max()), 1e-5)
 
 
+FAMILIES = os.path.join(DATA, "fixtures-families")
+
+
+class FamiliesTest(unittest.TestCase):
+    """RoBERTa and ELECTRA bodies (tests/data/fixtures-families): ELECTRA's lookup and embed are
+    embedding_size wide, forward's hidden_states[0] is the projection to hidden_size; RoBERTa's
+    positions from ids skip pad ids."""
+
+    def _model(self, name):
+        out = os.path.join(_tmp, "family-" + name + ".bertrt")
+        if not os.path.exists(out):
+            bertrt.convert(os.path.join(FAMILIES, "models", name), out)
+        return bertrt.Model(out)
+
+    def _check(self, name, case, family, width):
+        m = self._model(name)
+        self.assertEqual(m.config["family"], family)
+        self.assertEqual(m.config["embedding_size"], width)
+        d = os.path.join(FAMILIES, "cases", name, case)
+        ids = np.load(os.path.join(d, "input_ids.npy"))
+        mask = np.load(os.path.join(d, "attention_mask.npy"))
+        types_path = os.path.join(d, "token_type_ids.npy")
+        types = np.load(types_path) if os.path.exists(types_path) else None
+        positions = np.ascontiguousarray(np.load(os.path.join(d, "derived_position_ids.npy")))
+        embeds = m.lookup(ids)
+        self.assertEqual(embeds.shape, ids.shape + (width,))
+        np.testing.assert_allclose(embeds, np.load(os.path.join(d, "inputs_embeds.npy")), atol=1e-4)
+        emb = m.embed(embeds, token_type_ids=types, position_ids=positions)
+        np.testing.assert_allclose(emb, np.load(os.path.join(d, "embedding_output.npy")), atol=1e-4)
+        valid = mask.astype(bool)
+        for out in (m.forward(ids, attention_mask=mask, token_type_ids=types, output_hidden_states=True),
+                    m.forward_from_embeds(embeds, attention_mask=mask, token_type_ids=types,
+                                          position_ids=positions, output_hidden_states=True)):
+            np.testing.assert_allclose(out["hidden_states"][0], np.load(os.path.join(d, "hidden_states_0.npy")),
+                                       atol=1e-4)
+            last = np.load(os.path.join(d, "last_hidden_state.npy"))
+            np.testing.assert_allclose(out["last_hidden_state"][valid], last[valid], atol=1e-4)
+
+    def test_electra(self):
+        self._check("electra-tiny", "padded_batch", "electra", 16)
+
+    def test_roberta_left_padded(self):
+        self._check("roberta-tiny", "left_padded", "roberta", 32)
+        self.assertEqual(self._model("roberta-tiny").max_length, 32)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -278,7 +278,7 @@ int cmd_embed(int argc, char** argv) {
   options.pool = pool_option(args, config.default_pool);
   options.normalize = args.flag("--normalize") ? 1 : args.flag("--no-normalize") ? 0 : config.default_normalize;
   const size_t max_length =
-      max_length_arg > 0 ? static_cast<size_t>(max_length_arg) : static_cast<size_t>(config.max_position_embeddings);
+      max_length_arg > 0 ? static_cast<size_t>(max_length_arg) : static_cast<size_t>(config.max_sequence_length);
   options.max_length = max_length;
   options.batch_size = static_cast<size_t>(batch_size);
   Embedder embedder(model, static_cast<int>(threads), options);
