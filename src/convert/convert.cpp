@@ -261,7 +261,7 @@ fs::path find_file(const fs::path& dir, const fs::path& model_dir, const char* n
 }
 
 // vocab.txt (WordPiece) and the tokenizer settings; tokenizer.json, vocab.json and merges.txt, when
-// present, are stored raw for a later tokenizer. RoBERTa-family folders need no vocab.txt.
+// present, are stored raw (the tokenizer reads them). RoBERTa-family folders need no vocab.txt.
 void add_tokenizer(format::ModelFileWriter& w, const fs::path& dir, const fs::path& model_dir, const detail::Dims& d,
                    const ConvertOptions& o) {
   const bool bpe = detail::roberta_like(d.family);
@@ -284,7 +284,7 @@ void add_tokenizer(format::ModelFileWriter& w, const fs::path& dir, const fs::pa
     any_raw = true;
   }
   if (vocab_path.empty() && o.note)
-    o.note(any_raw ? "no vocab.txt: tokenizer files stored as they are (this tokenizer is not supported yet)"
+    o.note(any_raw ? "no vocab.txt: tokenizer files stored as they are"
                    : "no tokenizer files: the model converts without a tokenizer (give input ids)");
   json tok_config = json::object(), special = json::object();
   for (const fs::path& p : {model_dir, dir}) {

@@ -57,7 +57,7 @@ inline const char* const kMetaSepToken = "tokenizer.sep_token";
 inline const char* const kMetaPadToken = "tokenizer.pad_token";
 inline const char* const kMetaMaskToken = "tokenizer.mask_token";
 inline const char* const kMetaModelMaxLength = "tokenizer.model_max_length";
-// Raw tokenizer files of non-WordPiece models, kept for a later tokenizer (not read today).
+// Raw tokenizer files as the checkpoint holds them (tokenizer.json, vocab.json, merges.txt).
 inline const char* const kMetaTokenizerJson = "tokenizer.json";
 inline const char* const kMetaTokenizerVocabJson = "tokenizer.vocab_json";
 inline const char* const kMetaTokenizerMerges = "tokenizer.merges";
