@@ -1,7 +1,8 @@
 // Tokenizer throughput (single thread) on a multilingual corpus: the texts of the tokenizer
 // conformance cases, joined with '\n' and repeated to at least 1 MiB. bench/tokenizer_reference.js
-// builds the same corpus for Hugging Face's Rust tokenizer. The WordPiece entries and the byte-level
-// BPE entries (roberta-base's tokenizer.json) read the same corpus.
+// builds the same corpus for Hugging Face's Rust tokenizer. The WordPiece entries, the byte-level
+// BPE entries (roberta-base's tokenizer.json) and the Unigram entries (t5-small's) read the same
+// corpus.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -164,6 +165,14 @@ const bertrt::core::Tokenizer& roberta() {
 }
 void BM_Corpus_RobertaBPE(benchmark::State& state) { encode_corpus(state, roberta()); }
 void BM_Lines_RobertaBPE(benchmark::State& state) { encode_lines(state, roberta()); }
+// t5-small's SentencePiece Unigram, from its tokenizer.json.
+const bertrt::core::Tokenizer& t5() {
+  static const bertrt::core::Tokenizer t = bertrt::core::Tokenizer::from_file(kData + "/vocab/t5-small/tokenizer.json");
+  return t;
+}
+void BM_Corpus_T5Unigram(benchmark::State& state) { encode_corpus(state, t5()); }
+void BM_Lines_T5Unigram(benchmark::State& state) { encode_lines(state, t5()); }
+
 void BM_Load_RobertaTokenizerJson(benchmark::State& state) {
   for (auto _ : state) {
     auto t = bertrt::core::Tokenizer::from_file(kData + "/vocab/roberta-base/tokenizer.json");
@@ -190,5 +199,7 @@ BENCHMARK(BM_Load_MultilingualVocab)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Corpus_RobertaBPE)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Lines_RobertaBPE)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Load_RobertaTokenizerJson)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Corpus_T5Unigram)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Lines_T5Unigram)->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

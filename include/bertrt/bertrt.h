@@ -340,7 +340,8 @@ typedef struct bertrt_tokenizer_options {
  * A tokenizer is immutable: any number of threads may encode with it at once. */
 BERTRT_API bertrt_status bertrt_tokenizer_from_model(const bertrt_model* model, bertrt_tokenizer** tokenizer_out);
 /* A tokenizer from a file or folder (path NUL-terminated): a Hugging Face tokenizer.json, whose
- * model says which tokenizer it is (WordPiece, or byte-level BPE as RoBERTa and GPT-2 use); a
+ * model says which tokenizer it is (WordPiece; byte-level BPE as RoBERTa and GPT-2 use;
+ * SentencePiece Unigram with its Precompiled normalizer and Metaspace, as T5 and XLM-RoBERTa use); a
  * vocab.json with merges.txt beside it (byte-level BPE assembled as RoBERTa's: "<s> A </s></s> B
  * </s>" when the vocabulary has <s> and </s>); a vocab.txt (uncased WordPiece); or a folder
  * holding tokenizer.json, else vocab.json + merges.txt, else vocab.txt (uncased unless its

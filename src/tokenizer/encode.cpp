@@ -64,6 +64,8 @@ Scratch& thread_scratch() {
 void tokenize_text(const Tokenizer::Impl& m, std::string_view text, TextOutput& out, std::size_t limit) {
   if (m.kind == TokenizerKind::bpe) {
     bpe::encode_text(m, text, out, limit);
+  } else if (m.kind == TokenizerKind::unigram) {
+    unigram::encode_text(m, text, out, limit);
   } else {
     wordpiece::TextTokenizer(m, out.ids, out.offsets, limit).run(text);
   }

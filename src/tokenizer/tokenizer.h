@@ -5,8 +5,10 @@
 //     [MASK] matched in the raw text, and the "[CLS] A [SEP] B [SEP]" template;
 //   - byte-level BPE (GPT-2, RoBERTa): the ByteLevel pre-tokenizer (GPT-2 split rules, bytes mapped
 //     to printable characters), merges by rank, added tokens with lstrip/rstrip, offsets trimmed of
-//     spaces, RobertaProcessing "<s> A </s></s> B </s>" or a TemplateProcessing template.
-// Either is built from a Hugging Face tokenizer.json (tokenizer_json.cpp), which says which one;
+//     spaces, RobertaProcessing "<s> A </s></s> B </s>" or a TemplateProcessing template;
+//   - SentencePiece Unigram (T5, XLM-RoBERTa): the Precompiled charsmap normalizer, WhitespaceSplit
+//     and Metaspace, the best segmentation by piece scores (unigram.h).
+// Each is built from a Hugging Face tokenizer.json (tokenizer_json.cpp), which says which one;
 // WordPiece also from a vocab.txt, BPE also from vocab.json + merges.txt (tokenizer_files.cpp).
 // The exact rules are in tests/data/tokenizer-cases/README.md.
 //
@@ -41,7 +43,7 @@ struct TokenizerConfig {
 };
 
 // The algorithm behind a tokenizer.
-enum class TokenizerKind { wordpiece, bpe };
+enum class TokenizerKind { wordpiece, bpe, unigram };
 
 // A token whose string is not the vocabulary entry of its id (an added token matched with the
 // whitespace lstrip/rstrip took, whose string keeps that whitespace, as Hugging Face reports it).
@@ -94,7 +96,7 @@ class Tokenizer {
   // Splits the contents of a vocab.txt as from_vocab_file() does.
   static std::vector<std::string> split_vocab(std::string_view contents);
 
-  // A tokenizer from the text of a Hugging Face tokenizer.json: its model (WordPiece or BPE),
+  // A tokenizer from the text of a Hugging Face tokenizer.json: its model (WordPiece, BPE, Unigram),
   // normalizer, pre-tokenizer, post-processor and added tokens (its truncation and padding blocks
   // are ignored). Throws bertrt::Error: BERTRT_ERROR_FORMAT for JSON that does not parse or a
   // field of the wrong type, BERTRT_ERROR_UNSUPPORTED for a model type or component this library

@@ -23,6 +23,7 @@
 #include "tokenizer/added_tokens.h"
 #include "tokenizer/bpe_model.h"
 #include "tokenizer/tokenizer.h"
+#include "tokenizer/unigram.h"
 #include "tokenizer/vocab_trie.h"
 
 namespace bertrt::core {
@@ -57,6 +58,7 @@ struct Tokenizer::Impl {
   TokenizerKind kind = TokenizerKind::wordpiece;
   PostTemplate post;
   std::unique_ptr<bpe::Model> bpe;  // kind bpe
+  std::unique_ptr<unigram::Model> unigram;  // kind unigram
   AddedTokens added;                // kind bpe: matched before the pre-tokenizer
   bool bpe_add_prefix_space = false;  // ByteLevel pre-tokenizer: a space before each piece
   bool bpe_use_regex = true;          // ... and the GPT-2 split (else a piece is one word)
@@ -150,6 +152,11 @@ namespace bpe {
 // tokens (byte_level.cpp).
 void encode_text(const Tokenizer::Impl& m, std::string_view text, TextOutput& out, std::size_t limit);
 }  // namespace bpe
+
+namespace unigram {
+// Tokenizes one text with a Unigram tokenizer into out (unigram.cpp).
+void encode_text(const Tokenizer::Impl& m, std::string_view text, TextOutput& out, std::size_t limit);
+}  // namespace unigram
 
 // Builds the BERT template "[CLS] A [SEP]" / "[CLS] A [SEP] B [SEP]" (types 0 and 1) from
 // m.cls and m.sep (tokenizer.cpp).

@@ -2,9 +2,12 @@
 //   model WordPiece  with a BertNormalizer and the BertPreTokenizer, onto the WordPiece tokenizer
 //                    (TokenizerConfig), its added tokens matched as special tokens;
 //   model BPE        with the ByteLevel pre-tokenizer and no normalizer (byte_level.cpp);
+//   model Unigram    with the Precompiled normalizer (or none), WhitespaceSplit and Metaspace
+//                    pre-tokenizers (unigram.cpp);
 // and the post-processor (RobertaProcessing, BertProcessing, TemplateProcessing, ByteLevel, a
 // Sequence of them, or none) as the template encode() assembles. Anything else is
 // BERTRT_ERROR_UNSUPPORTED with the component's name; malformed JSON is BERTRT_ERROR_FORMAT.
+#include <algorithm>
 #include <map>
 #include <string>
 #include <utility>
@@ -200,6 +203,71 @@ TokenizerConfig wordpiece_config(const json& root, const std::vector<AddedToken>
   return c;
 }
 
+void unigram_pre_tokenizer(const json& pre, unigram::Model& u) {
+  const std::string type = type_of(pre);
+  if (pre.is_null()) return;
+  if (type == "Sequence") {
+    for (const json& p : pre.at("pretokenizers")) unigram_pre_tokenizer(p, u);
+  } else if (type == "WhitespaceSplit") {
+    u.whitespace_split = true;
+  } else if (type == "Metaspace") {
+    u.metaspace = true;
+    u.replacement = pre.value("replacement", std::string("\xE2\x96\x81"));
+    if (u.replacement.empty()) throw Error(BERTRT_ERROR_FORMAT, "tokenizer.json: empty Metaspace replacement");
+    const std::string scheme =
+        pre.value("prepend_scheme", std::string(flag(pre, "add_prefix_space", true) ? "always" : "never"));
+    u.prepend = scheme == "always" ? 0 : scheme == "first" ? 1 : 2;
+    u.split = flag(pre, "split", true);
+  } else {
+    unsupported("Unigram with pre-tokenizer '" + type + "'");
+  }
+}
+
+std::unique_ptr<Tokenizer::Impl> unigram_from_json(const json& root, std::vector<AddedToken> added) {
+  const json& model = root.at("model");
+  if (flag(model, "byte_fallback", false)) unsupported("Unigram byte_fallback");
+  auto m = std::make_unique<Tokenizer::Impl>();
+  auto u = std::make_unique<unigram::Model>();
+  m->kind = TokenizerKind::unigram;
+  double lowest = 0.0;
+  for (const json& e : model.at("vocab")) {
+    m->vocab.push_back(e.at(0).get<std::string>());
+    u->scores.push_back(e.at(1).get<double>());
+    lowest = m->vocab.size() == 1 ? u->scores.back() : std::min(lowest, u->scores.back());
+  }
+  if (m->vocab.empty()) throw Error(BERTRT_ERROR_FORMAT, "tokenizer.json: the Unigram vocabulary is empty");
+  u->unk_score = lowest - 10.0;
+  if (model.value("unk_id", json()).is_null()) unsupported("Unigram without unk_id");
+  u->unk = model.at("unk_id").get<int32_t>();
+  if (u->unk < 0 || static_cast<std::size_t>(u->unk) >= m->vocab.size()) {
+    throw Error(BERTRT_ERROR_FORMAT, "tokenizer.json: Unigram unk_id out of range");
+  }
+  for (const AddedToken& t : added) {
+    if (t.id < 0 || static_cast<std::size_t>(t.id) >= m->vocab.size()) {
+      throw Error(BERTRT_ERROR_FORMAT, "added token '" + t.content + "' has an id outside the vocabulary");
+    }
+  }
+  u->trie.build(m->vocab);
+  const json norm = root.value("normalizer", json());
+  if (type_of(norm) == "Precompiled") {
+    const json cm = norm.value("precompiled_charsmap", json());
+    if (!cm.is_null()) u->set_charsmap(unigram::base64_decode(cm.get<std::string>()));
+  } else if (!norm.is_null()) {
+    unsupported("Unigram with normalizer '" + type_of(norm) + "'");
+  }
+  unigram_pre_tokenizer(root.value("pre_tokenizer", json()), *u);
+  m->trie.build(m->vocab);
+  m->added.build(std::move(added));
+  m->unk = u->unk;
+  const int64_t pad = m->lookup("<pad>");
+  m->pad = pad < 0 ? 0 : pad;
+  m->sep = m->lookup("</s>");
+  m->mask = -1;
+  m->unigram = std::move(u);
+  set_plain_template(*m);
+  return m;
+}
+
 }  // namespace
 
 Tokenizer Tokenizer::from_json(std::string_view tokenizer_json) {
@@ -213,6 +281,11 @@ Tokenizer Tokenizer::from_json(std::string_view tokenizer_json) {
     const json post = root.value("post_processor", json());
     if (type == "BPE") {
       auto m = bpe_from_json(root, std::move(added));
+      apply_post_processor(post, *m);
+      return Tokenizer(m.release());
+    }
+    if (type == "Unigram") {
+      auto m = unigram_from_json(root, std::move(added));
       apply_post_processor(post, *m);
       return Tokenizer(m.release());
     }

@@ -2,7 +2,8 @@
 // tokenizer-cases/bpe/roberta-base.jsonl from tokenizer.json, from vocab.json + merges.txt and from
 // the folder; the WordPiece cases from a tokenizer.json built here from each vocab.txt; errors for
 // bad files and texts; round trips of random texts; linear time on 1 MB inputs; tokenizers stored
-// in a model file (written here, embeddings only).
+// in a model file (written here, embeddings only); SentencePiece Unigram: every case of
+// tokenizer-cases/unigram/t5-small.jsonl from t5-small's tokenizer.json.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -387,9 +388,53 @@ TEST_CASE("bertrt_tokenizer_from_model: the stored tokenizer.json, else vocab.js
   CHECK(t == nullptr);
   CHECK(std::string(bertrt_last_error()).find("no tokenizer") != std::string::npos);
   bertrt_model_free(m);
-  const std::string bad = write_model("bad.bertrt", {{"tokenizer.json", "{\"model\": {\"type\": \"Unigram\"}}"}});
+  const std::string bad = write_model("bad.bertrt", {{"tokenizer.json", "{\"model\": {\"type\": \"WordLevel\"}}"}});
   REQUIRE(bertrt_model_open(bad.c_str(), nullptr, &m) == BERTRT_OK);
   CHECK(bertrt_tokenizer_from_model(m, &t) == BERTRT_ERROR_UNSUPPORTED);
   bertrt_model_free(m);
   for (const auto& p : {json, files, none, bad}) std::filesystem::remove(p);
+}
+
+TEST_CASE("SentencePiece Unigram: every t5-small case from tokenizer.json (ids, tokens, types, offsets)") {
+  const Tokenizer tok = Tokenizer::from_file(data_path("vocab/t5-small"));
+  CHECK(tok.kind() == bertrt::core::TokenizerKind::unigram);
+  CHECK(check_cases(tok, data_path("tokenizer-cases/unigram/t5-small.jsonl"), true) == 119);
+  CHECK(tok.unk_id() == 2);
+  CHECK(tok.pad_id() == 0);
+  CHECK(tok.sep_id() == 1);
+  CHECK(status_of([&] { tok.encode(std::string("\xE2\x96")); }) == BERTRT_ERROR_INVALID_UTF8);
+  // A Unigram model without unk_id, or with byte_fallback, is refused by name.
+  CHECK(status_of([] {
+          Tokenizer::from_json(R"({"model": {"type": "Unigram", "vocab": [["a", -1.0]], "unk_id": null}})");
+        }) == BERTRT_ERROR_UNSUPPORTED);
+  CHECK(status_of([] {
+          Tokenizer::from_json(R"({"model": {"type": "Unigram", "vocab": [["a", -1.0]], "unk_id": 0, "byte_fallback": true}})");
+        }) == BERTRT_ERROR_UNSUPPORTED);
+  CHECK(status_of([] {
+          Tokenizer::from_json(R"({"model": {"type": "Unigram", "vocab": [["a", -1.0]], "unk_id": 5}})");
+        }) == BERTRT_ERROR_FORMAT);
+}
+
+TEST_CASE("SentencePiece Unigram: random texts, offsets inside the text and on character boundaries") {
+  std::mt19937 rng(std::random_device{}());
+  const Tokenizer tok = Tokenizer::from_file(data_path("vocab/t5-small/tokenizer.json"));
+  for (int round = 0; round < 200; ++round) {
+    const std::string text = random_text(rng, 1 + rng() % 200);
+    const Encoding e = tok.encode(text, nullptr, 0, BERTRT_TRUNCATION_LONGEST_FIRST, false);
+    INFO("text=" << text);
+    for (std::size_t k = 0; k < e.size(); ++k) {
+      const auto s = static_cast<std::size_t>(e.offsets[2 * k]), t = static_cast<std::size_t>(e.offsets[2 * k + 1]);
+      CHECK(s <= t);
+      CHECK(t <= text.size());
+      CHECK((s == text.size() || (static_cast<unsigned char>(text[s]) & 0xC0) != 0x80));
+      CHECK((t == text.size() || (static_cast<unsigned char>(text[t]) & 0xC0) != 0x80));
+      CHECK(e.ids[k] >= 0);
+      CHECK(static_cast<std::size_t>(e.ids[k]) < tok.vocab_size());
+    }
+  }
+  const std::string big = random_text(rng, 1 << 18);
+  const double t_small = seconds_to_encode(tok, big.substr(0, big.size() / 4));
+  const double t_big = seconds_to_encode(tok, big);
+  MESSAGE("Unigram " << big.size() << " bytes: " << t_big << " s, a quarter: " << t_small << " s");
+  CHECK(t_big < 8 * t_small + 0.05);
 }

@@ -62,7 +62,7 @@ int cmd_tokenize(int argc, char** argv) {
         "Prints one JSON object per input: ids, tokens, token_type_ids, attention_mask and offsets\n"
         "([start, end) in bytes of the UTF-8 input; [0, 0] for special tokens). --input FILE.jsonl reads\n"
         "objects with \"text\" and optional \"text_pair\"; any other file one text per line.\n"
-        "--tokenizer: a tokenizer.json (WordPiece or byte-level BPE), a vocab.json with merges.txt\n"
+        "--tokenizer: a tokenizer.json (WordPiece, byte-level BPE or Unigram), a vocab.json with merges.txt\n"
         "beside it, a vocab.txt, or a folder holding one of them.\n"
         "--no-special-tokens: the texts' tokens alone, without [CLS]/[SEP] or <s>/</s>.\n"
         "--cased: no lowercasing and no accent stripping (with --vocab; default uncased).");
