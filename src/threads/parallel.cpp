@@ -1,5 +1,8 @@
 #include <algorithm>
+#include <cstdlib>
+#include <string>
 
+#include "common/error.h"
 #include "threads/phases.h"
 
 namespace bertrt::core {
@@ -14,7 +17,22 @@ std::atomic<double> g_min_flops{4e6};
 double min_flops_per_thread() { return g_min_flops.load(std::memory_order_relaxed); }
 void set_min_flops_per_thread(double flops) { g_min_flops.store(flops < 0.0 ? 0.0 : flops, std::memory_order_relaxed); }
 
-int Parallel::allowed() const { return threads > 0 ? threads : available_cpus(); }
+int default_threads() {
+  // BERTRT_NUM_THREADS, read once: 0 when unset or empty, -1 when it is not a count.
+  static const long from_env = [] {
+    const char* env = std::getenv("BERTRT_NUM_THREADS");
+    if (env == nullptr || *env == '\0') return 0L;
+    char* end = nullptr;
+    const long n = std::strtol(env, &end, 10);
+    return *end == '\0' && n >= 1 && n <= 4096 ? n : -1L;
+  }();
+  if (from_env < 0)
+    throw Error(BERTRT_ERROR_INVALID_ARGUMENT,
+                std::string("BERTRT_NUM_THREADS=") + std::getenv("BERTRT_NUM_THREADS") + " is not a thread count (1-4096)");
+  return from_env > 0 ? static_cast<int>(from_env) : available_cpus();
+}
+
+int Parallel::allowed() const { return threads > 0 ? threads : default_threads(); }
 
 int Parallel::threads_for(double flops, long cap) const {
   long n = allowed();

@@ -89,7 +89,11 @@ class PhaseWalker {
 double min_flops_per_thread();
 void set_min_flops_per_thread(double flops);
 
-// A session's threading state. threads = 0: available_cpus() at each call.
+// Threads a session with threads = 0 uses: BERTRT_NUM_THREADS when set (a count, 1-4096; anything
+// else is BERTRT_ERROR_INVALID_ARGUMENT), else available_cpus() at each call.
+int default_threads();
+
+// A session's threading state. threads = 0: default_threads().
 struct Parallel {
   int threads = 0;
   std::unique_ptr<Team> team;

@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <limits>
+#include <string>
 #include <random>
 #include <thread>
 
@@ -212,4 +214,34 @@ TEST_CASE("sessions started and freed while other sessions run") {
   for (auto& t : threads) t.join();
   CHECK(failures.load() == 0);
   CHECK(runs.load() >= 24);
+}
+
+// Run by meson with BERTRT_NUM_THREADS=1 and with BERTRT_NUM_THREADS=abc (tests/stages/meson.build);
+// without the variable it checks nothing of it.
+TEST_CASE("BERTRT_NUM_THREADS sets the default thread count, and a bad value is an error") {
+  const char* env = std::getenv("BERTRT_NUM_THREADS");
+  if (env == nullptr) return;
+  Fixture f;
+  std::mt19937 rng(std::random_device{}());
+  const Inputs in = random_inputs(f.cfg, 4, 128, rng);
+  std::vector<float> out(in.ids.size() * f.hidden(), std::numeric_limits<float>::quiet_NaN());
+  bertrt_session* s = nullptr;
+  REQUIRE(bertrt_session_create(f.model, &s) == BERTRT_OK);  // threads 0: the default
+  if (std::string(env) == "1") {
+    for (int i = 0; i < 3; ++i) {
+      REQUIRE(forward(s, in, out) == BERTRT_OK);
+      CHECK(threads_that_worked(s) == 1);
+    }
+    REQUIRE(bertrt_session_set_threads(s, 2) == BERTRT_OK);  // an explicit count still wins
+    int most = 0;
+    for (int attempt = 0; attempt < 50 && most < 2; ++attempt) {
+      REQUIRE(forward(s, in, out) == BERTRT_OK);
+      most = std::max(most, threads_that_worked(s));
+    }
+    CHECK(most == 2);
+  } else {
+    CHECK(forward(s, in, out) == BERTRT_ERROR_INVALID_ARGUMENT);
+    CHECK(std::string(bertrt_last_error()).find("BERTRT_NUM_THREADS") != std::string::npos);
+  }
+  bertrt_session_free(s);
 }
