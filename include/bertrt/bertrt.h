@@ -46,7 +46,9 @@
  *   OpenBLAS, no global pool. A model starts none.
  * - bertrt_session_set_threads(s, n): n >= 1 uses at most n threads per call: the calling thread
  *   plus up to n - 1 helper threads that belong to the session. n = 0 (the default) means the
- *   number of CPUs this process may run on (its affinity mask), counted when the call runs.
+ *   environment variable BERTRT_NUM_THREADS when it is set (a count 1-4096; any other value makes
+ *   the call fail with BERTRT_ERROR_INVALID_ARGUMENT), else the number of CPUs this process may
+ *   run on (its affinity mask), counted when the call runs.
  * - Helpers are started the first time a call splits its work over more than one thread, kept for
  *   the session's lifetime, and joined by bertrt_session_free. Between calls they spin for a few
  *   microseconds and then sleep on a condition variable: an idle session uses no CPU. n = 1 never
@@ -243,7 +245,8 @@ BERTRT_API bertrt_status bertrt_session_create(const bertrt_model* model, bertrt
 /* Joins the session's helper threads and frees it (NULL: nothing). */
 BERTRT_API void bertrt_session_free(bertrt_session* session);
 /* Threads per call: n >= 1 at most n (the caller plus up to n - 1 helpers of this session); 0 (the
- * default) the CPUs in this process's affinity mask, counted at each call. Negative: an error. */
+ * default) BERTRT_NUM_THREADS when set, else the CPUs in this process's affinity mask, counted at
+ * each call (see Threads above). Negative: an error. */
 BERTRT_API bertrt_status bertrt_session_set_threads(bertrt_session* session, int threads);
 
 /* inputs_embeds_out[B, T, E] = word_embeddings[input_ids[B, T]]. Nothing else is computed.
