@@ -261,16 +261,24 @@ TEST_CASE("byte-level BPE: linear time on 1 MB inputs (mixed text, one long word
   std::string word;
   while (word.size() < (1u << 20)) word += "antidisestablishmentarianism";
   const std::string inputs[] = {mixed + mixed + mixed + mixed, word, std::string(1 << 20, ' ') + "x"};
+  // Each timing starts with an empty word cache: the cache is per thread and per tokenizer, so a
+  // call through another tokenizer in between empties it.
+  const Tokenizer other = Tokenizer::from_file(data_path("vocab/roberta-base/vocab.json"));
+  auto cold = [&](const std::string& text) {
+    other.encode("x");
+    return seconds_to_encode(tok, text);
+  };
   for (const std::string& big : inputs) {
     const std::string quarter = big.substr(0, big.size() / 4);
-    seconds_to_encode(tok, quarter);  // warm up
+    cold(quarter);  // warm up
     double t_small = 1e9, t_big = 1e9;
     for (int r = 0; r < 3; ++r) {
-      t_small = std::min(t_small, seconds_to_encode(tok, quarter));
-      t_big = std::min(t_big, seconds_to_encode(tok, big));
+      t_small = std::min(t_small, cold(quarter));
+      t_big = std::min(t_big, cold(big));
     }
     MESSAGE("BPE " << big.size() << " bytes: " << t_big << " s, a quarter: " << t_small << " s");
-    CHECK(t_big < 8 * t_small + 0.05);
+    // 4x the input: about 4x the time (n log n within one long word); quadratic would be 16x.
+    CHECK(t_big < 10 * t_small + 0.05);
   }
 }
 
