@@ -38,6 +38,8 @@ struct Scratch {
   std::vector<Span> align, walign;
   std::vector<double> best;
   std::vector<int64_t> from, id;
+  std::vector<Span> spans;  // backtracked tokens (reversed)
+  std::vector<int64_t> span_ids;
 };
 
 struct Encoder {
@@ -182,8 +184,10 @@ struct Encoder {
       start += mblen;
     }
     // Back from the end; neighbouring unknown tokens become one.
-    std::vector<std::pair<std::size_t, std::size_t>> spans;  // reversed
-    std::vector<int64_t> ids;
+    auto& spans = sc.spans;
+    auto& ids = sc.span_ids;
+    spans.clear();
+    ids.clear();
     for (std::size_t at = n; at > 0;) {
       const auto st = static_cast<std::size_t>(sc.from[at]);
       if (sc.id[at] == u.unk && !ids.empty() && ids.back() == u.unk) {
