@@ -15,7 +15,7 @@ const char* kUsage =
     "commands:\n"
     "  convert HF_DIR -o MODEL [--dtype f32|f16|bf16]   Hugging Face checkpoint -> model file\n"
     "  info [MODEL]                                     config, tensors, checksums; kernels chosen\n"
-    "  tokenize (MODEL | --vocab vocab.txt [--cased]) TEXT...   text -> ids, tokens, offsets (JSON lines)\n"
+    "  tokenize (MODEL | --tokenizer PATH | --vocab vocab.txt [--cased]) TEXT...   text -> ids, tokens, offsets\n"
     "  run MODEL --stage lookup|embed|encode|forward --out DIR [inputs...]   run one stage on .npy inputs\n"
     "  embed MODEL (TEXT... | --input FILE --output OUT.npy|.jsonl)   sentence embeddings\n"
     "  bench MODEL [--threads N] [--shapes 1x8,1x128,...] [--runs R] [--json]   forward latency per shape\n"
