@@ -1,16 +1,19 @@
 // Times Hugging Face's Rust tokenizer (npm `tokenizers`, 0.23.x) on the corpus that
-// bench_tokenizer.cpp builds, configured as tests/data/tokenizer-cases/README.md describes
-// (BertNormalizer, BertPreTokenizer, WordPiece, the BERT template; special added tokens).
+// bench_tokenizer.cpp builds. A WordPiece vocabulary (a folder with vocab.txt) is configured as
+// tests/data/tokenizer-cases/README.md describes (BertNormalizer, BertPreTokenizer, WordPiece, the
+// BERT template; special added tokens); roberta-base (byte-level BPE) and t5-small (SentencePiece
+// Unigram) are loaded from their tokenizer.json as shipped, with its truncation and padding off.
 //
 //   mkdir -p /tmp/tokref && (cd /tmp/tokref && npm install tokenizers@0.23)
 //   NODE_PATH=/tmp/tokref/node_modules TOKENIZERS_PARALLELISM=false RAYON_NUM_THREADS=1 \
 //     node bench/tokenizer_reference.js [vocab-name] [runs]
 //
-// vocab-name: a folder of tests/data/vocab (default bert-base-multilingual-cased; names
-// containing "uncased" are lowercased). Prints the medians of `runs` runs (default 7) in wall and
-// CPU time for: the whole corpus as one text, and every line encoded on its own (awaited one by
-// one, so that figure includes the binding's per-call cost). Before timing, checks the
-// configuration against every conformance case of that vocabulary.
+// vocab-name: a folder of tests/data/vocab (default bert-base-multilingual-cased; WordPiece names
+// containing "uncased" are lowercased; roberta-base and t5-small read tokenizer.json). Prints the
+// medians of `runs` runs (default 7) in wall and CPU time for: the whole corpus as one text, and
+// every line encoded on its own (awaited one by one, so that figure includes the binding's per-call
+// cost). Before timing, checks the configuration against every conformance case of that
+// vocabulary (for tokenizer.json ones also the truncated cases, with the case's truncation set).
 'use strict';
 
 const fs = require('fs');
@@ -20,9 +23,21 @@ const { Tokenizer } = require('tokenizers');
 const dataDir = path.join(__dirname, '..', 'tests', 'data');
 const vocabName = process.argv[2] || 'bert-base-multilingual-cased';
 const runs = Number(process.argv[3] || 7);
-const lowercase = vocabName.includes('uncased');
+const jsonFile = path.join(dataDir, 'vocab', vocabName, 'tokenizer.json');
+// roberta-base and t5-small: the shipped tokenizer.json (their conformance cases are in bpe/ and
+// unigram/); the WordPiece folders are configured from vocab.txt below.
+const fromJson = !fs.existsSync(path.join(dataDir, 'vocab', vocabName, 'vocab.txt')) ||
+    vocabName === 'roberta-base';
+const lowercase = !fromJson && vocabName.includes('uncased');
 
-function buildTokenizer() {
+function buildJsonTokenizer() {
+  const json = JSON.parse(fs.readFileSync(jsonFile, 'utf8'));
+  json.truncation = null;  // left by a fine-tune's saving; the cases are untruncated unless stated
+  json.padding = null;
+  return Tokenizer.fromString(JSON.stringify(json));
+}
+
+function buildWordPieceTokenizer() {
   const lines = fs.readFileSync(path.join(dataDir, 'vocab', vocabName, 'vocab.txt'), 'utf8').split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   const vocab = {};
@@ -55,31 +70,42 @@ function buildTokenizer() {
   return Tokenizer.fromString(JSON.stringify(json));
 }
 
-// Same corpus as bench_tokenizer.cpp: distinct texts (text, then text_pair) of every case, files in
-// name order, joined with '\n', whole copies until at least 1 MiB (UTF-8 bytes).
+// The conformance cases of the *.jsonl files of dir, files in name order.
+function readCases(dir) {
+  const out = [];
+  for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.jsonl')).sort()) {
+    for (const line of fs.readFileSync(path.join(dir, f), 'utf8').split('\n')) {
+      if (line !== '') out.push(JSON.parse(line));
+    }
+  }
+  return out;
+}
+
+// Same corpus as bench_tokenizer.cpp: the distinct texts (text, then text_pair) of the WordPiece
+// cases (tokenizer-cases/*.jsonl, files in name order, not the subfolders), joined with '\n', whole
+// copies until at least 1 MiB (UTF-8 bytes). The cases to check against are those of the
+// vocabulary timed (bpe/ and unigram/ for a tokenizer.json).
 function buildCorpus() {
   const dir = path.join(dataDir, 'tokenizer-cases');
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort();
+  const wordpieceCases = readCases(dir);
   const seen = new Set();
   const texts = [];
-  const cases = [];
-  for (const f of files) {
-    for (const line of fs.readFileSync(path.join(dir, f), 'utf8').split('\n')) {
-      if (line === '') continue;
-      const c = JSON.parse(line);
-      cases.push(c);
-      for (const key of ['text', 'text_pair']) {
-        if (c[key] === undefined || seen.has(c[key])) continue;
-        seen.add(c[key]);
-        texts.push(c[key]);
-      }
+  for (const c of wordpieceCases) {
+    for (const key of ['text', 'text_pair']) {
+      if (c[key] === undefined || seen.has(c[key])) continue;
+      seen.add(c[key]);
+      texts.push(c[key]);
     }
   }
   const unit = texts.map((t) => t + '\n').join('');
   let corpus = '';
   while (Buffer.byteLength(corpus, 'utf8') < (1 << 20)) corpus += unit;
+  const cases = fromJson ? [...readCases(path.join(dir, 'bpe')), ...readCases(path.join(dir, 'unigram'))]
+                         : wordpieceCases;
   return { corpus, cases };
 }
+
+const strategies = { longest_first: 'LongestFirst', only_first: 'OnlyFirst', only_second: 'OnlySecond' };
 
 async function check(tokenizer, cases) {
   let n = 0;
@@ -87,11 +113,19 @@ async function check(tokenizer, cases) {
   for (const c of cases) {
     const base = c.vocab.split('@')[0];
     const cased = c.vocab.includes('@cased');
-    if (base !== vocabName || cased === lowercase) continue;
-    if (c.max_length !== undefined) continue;  // truncation is set per call elsewhere; skipped here
+    if (base !== vocabName || (!fromJson && cased === lowercase)) continue;
+    if (c.max_length !== undefined) {
+      if (!fromJson) continue;  // the WordPiece truncation cases are checked by the C++ tests only
+      tokenizer.setTruncation(c.max_length, { strategy: strategies[c.truncation || 'longest_first'] });
+    }
     const e = c.text_pair === undefined ? await tokenizer.encode(c.text) : await tokenizer.encode(c.text, c.text_pair);
+    if (c.max_length !== undefined) tokenizer.disableTruncation();
     n += 1;
-    if (JSON.stringify(e.getIds()) === JSON.stringify(c.ids)) ok += 1;
+    if (JSON.stringify(e.getIds()) === JSON.stringify(c.ids)) {
+      ok += 1;
+    } else {
+      console.log(`mismatch: ${JSON.stringify(c.text).slice(0, 80)}`);
+    }
   }
   return [ok, n];
 }
@@ -111,14 +145,16 @@ async function time(fn) {
 }
 
 async function main() {
-  const tokenizer = buildTokenizer();
+  const tokenizer = fromJson ? buildJsonTokenizer() : buildWordPieceTokenizer();
   const { corpus, cases } = buildCorpus();
   const bytes = Buffer.byteLength(corpus, 'utf8');
   const lines = corpus.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   const [ok, n] = await check(tokenizer, cases);
-  console.log(`tokenizers ${require('tokenizers/package.json').version}, vocab ${vocabName}` +
-              `${lowercase ? ' (lowercase)' : ''}: ${ok}/${n} untruncated conformance cases match`);
+  const what = fromJson ? ' (tokenizer.json)' : (lowercase ? ' (lowercase)' : '');
+  console.log(`tokenizers ${require('tokenizers/package.json').version}, vocab ${vocabName}${what}: ` +
+              `${ok}/${n} ${fromJson ? '' : 'untruncated '}conformance cases match`);
+  if (n === 0 || ok !== n) throw new Error('the configuration does not reproduce the conformance cases');
   console.log(`corpus: ${bytes} bytes, ${lines.length} lines`);
 
   const scenarios = {
