@@ -174,7 +174,7 @@ struct Encoder {
       uint32_t node = 0;
       for (std::size_t k = start; k < n; ++k) {
         node = u.trie.step(node, w[k]);
-        if (node == wordpiece::Trie::kNone) break;
+        if (node == PieceTrie::kNone) break;
         const int32_t v = u.trie.value(node);
         if (v < 0) continue;
         offer(k + 1, start, v, u.scores[static_cast<std::size_t>(v)]);

@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "tokenizer/vocab_trie.h"
+#include "tokenizer/unigram_trie.h"
 
 namespace bertrt::core::unigram {
 
@@ -21,7 +21,7 @@ struct Model {
   std::vector<double> scores;  // per id
   int32_t unk = -1;
   double unk_score = 0.0;  // lowest score - 10
-  wordpiece::Trie trie;    // the pieces
+  PieceTrie trie;          // the pieces
   // Precompiled charsmap: darts-clone units and the NUL-separated replacement strings.
   std::vector<uint32_t> charsmap_units;
   std::string charsmap_strings;
