@@ -1,0 +1,381 @@
+"""Tests of bertrt_dask (corpus embedding on Dask) on LocalClusters of 2 worker processes.
+
+Run: PYTHONPATH=BUILDDIR/python:python/src BERTRT_CLI=BUILDDIR/tools/bertrt \\
+     BERTRT_FIXTURES=tests/data/fixtures python3 -m pytest -q python/tests/test_dask.py
+The shards must equal what `bertrt embed --chunk-size P` writes for the same corpus, bit for bit,
+also when a worker process is killed in the middle of the job, and a rerun must compute only the
+missing shards. Needs Debian's python3-dask and python3-distributed (scripts/install-deps.sh).
+"""
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+import numpy as np
+
+import bertrt
+import bertrt_dask
+
+try:
+    import distributed
+    from distributed import Client, LocalCluster
+except ImportError:  # the tests below say why they skip
+    distributed = None
+
+NEED_DASK = "python3-distributed is not installed (apt-get install python3-dask python3-distributed)"
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIXTURES = os.environ.get("BERTRT_FIXTURES", os.path.join(HERE, "..", "..", "tests", "data", "fixtures"))
+CLI = os.environ.get("BERTRT_CLI", "")
+NEED_CLI = "BERTRT_CLI (the bertrt command-line tool, the reference) is not set"
+WORDS = ["hello", "my", "dog", "is", "cute", "the", "a", "cat", ",", ".", "!", "?", "Hello", "dogs", "cats"]
+
+_tmp = None
+_model_path = None
+
+
+def setUpModule():
+    global _tmp, _model_path
+    _tmp = tempfile.mkdtemp(prefix="bertrt-dask-")
+    _model_path = os.path.join(_tmp, "small.bertrt")
+    with open(os.path.join(FIXTURES, "manifest.json")) as f:
+        info = json.load(f)["models"]["small"]
+    bertrt.convert(os.path.join(FIXTURES, info["dir"]), _model_path)
+
+
+def tearDownModule():
+    shutil.rmtree(_tmp, ignore_errors=True)
+
+
+def mixed_texts(n, seed):
+    """n texts of 1 to 100 words from the fixture vocabulary, lengths shuffled."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.choice([1, 2, 3, 5, 8, 13, 21, 34, 55, 100], size=n)
+    return [" ".join(rng.choice(WORDS, size=k)) for k in lengths]
+
+
+def write_txt(name, texts):
+    path = os.path.join(_tmp, name)
+    with open(path, "w") as f:
+        f.write("\n".join(texts) + "\n")
+    return path
+
+
+def cli_embed(corpus, chunk_size, batch_size=32, *extra):
+    """The reference: `bertrt embed` on the whole corpus in one process."""
+    out = os.path.join(_tmp, "ref-%s-%d.npy" % (os.path.basename(corpus), chunk_size))
+    subprocess.run([CLI, "embed", _model_path, "--input", corpus, "--output", out, "--chunk-size", str(chunk_size),
+                    "--batch-size", str(batch_size), "--quiet"] + list(extra), check=True, capture_output=True)
+    return np.load(out)
+
+
+def shards_of(out_dir):
+    return sorted(n for n in os.listdir(out_dir) if n.startswith("part-") and n.endswith(".npy"))
+
+
+def joined(out_dir):
+    """The job's vectors in manifest order, and the manifest (checked: contiguous rows, all done)."""
+    with open(os.path.join(out_dir, bertrt_dask.MANIFEST)) as f:
+        manifest = json.load(f)
+    row = 0
+    arrays = []
+    for k, p in enumerate(manifest["partitions"]):
+        assert p["index"] == k and p["first_row"] == row and p["done"], p
+        a = np.load(os.path.join(out_dir, p["file"]))
+        assert a.shape == (p["rows"], manifest["settings"]["hidden_size"]), (p, a.shape)
+        arrays.append(a)
+        row += p["rows"]
+    assert row == manifest["rows"]
+    return np.concatenate(arrays), manifest
+
+
+def local_cluster():
+    return LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None,
+                        silence_logs=logging.CRITICAL)
+
+
+class ScanTest(unittest.TestCase):
+    """Partitions by text count, exactly as `bertrt embed` reads the corpus (no cluster)."""
+
+    def check(self, name, data, want_texts, size):
+        path = os.path.join(_tmp, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        parts = bertrt_dask.scan_corpus(path, size)
+        got = []
+        for k, p in enumerate(parts):
+            self.assertEqual(p["index"], k)
+            self.assertEqual(p["first_row"], len(got))
+            self.assertEqual(p["file"], "part-%05d.npy" % k)
+            self.assertLessEqual(p["rows"], size)
+            if k + 1 < len(parts):
+                self.assertEqual(p["rows"], size)
+                self.assertEqual(p["byte_end"], parts[k + 1]["byte_start"])
+                self.assertEqual(p["last_line"] + 1, parts[k + 1]["first_line"])
+            got += bertrt_dask.read_partition(path, p)
+        self.assertEqual(got, want_texts, name)
+        self.assertEqual(len(parts), -(-len(want_texts) // size))
+        return parts
+
+    def test_txt(self):
+        for size in [1, 2, 3, 100]:
+            with self.subTest(size=size):
+                self.check("a.txt", b"one\ntwo\r\n\nfour\nfive", [b"one", b"two", b"", b"four", b"five"], size)
+                self.check("b.txt", b"one\n\n", [b"one", b""], size)
+                self.check("c.txt", b"\xc3\xa9t\xc3\xa9\n\x0bx\x0cy\xe2\x80\xa8z\n", [b"\xc3\xa9t\xc3\xa9",
+                                                                                        b"\x0bx\x0cy\xe2\x80\xa8z"], size)
+        self.assertEqual(self.check("empty.txt", b"", [], 4), [])
+
+    def test_jsonl(self):
+        data = b'\n{"text": "one"}\n  \t\n{"text": "two", "id": 2}\r\n\r\n{"text": "\\u00e9"}\n\n'
+        for size in [1, 2, 5]:
+            with self.subTest(size=size):
+                parts = self.check("a.jsonl", data, [b"one", b"two", "\u00e9".encode()], size)
+        self.assertEqual([(p["first_line"], p["last_line"]) for p in parts], [(2, 7)])
+        parts = self.check("a.jsonl", data, [b"one", b"two", "\u00e9".encode()], 1)
+        self.assertEqual([(p["first_line"], p["last_line"]) for p in parts], [(2, 3), (4, 5), (6, 7)])
+
+    def test_bad_jsonl(self):
+        for data, words in [(b'{"text": "a"}\n{"text": 3}\n', 'a.jsonl:2: needs a string field "text"'),
+                            (b'{"text": "a"}\n\n{"txt": "b"}\n', 'a.jsonl:3: needs a string field "text"'),
+                            (b'{"text": "a"}\n[1]\n', "a.jsonl:2: needs a string"),
+                            (b'{"text": "a"\n', "a.jsonl:1: not valid JSON"),
+                            (b'{"text": "\\ud800"}\n', "a.jsonl:1: \"text\" is not valid Unicode")]:
+            path = os.path.join(_tmp, "a.jsonl")
+            with open(path, "wb") as f:
+                f.write(data)
+            parts = bertrt_dask.scan_corpus(path, 10)
+            with self.assertRaises(bertrt_dask.JobError) as e:
+                bertrt_dask.read_partition(path, parts[0])
+            self.assertIn(words, str(e.exception))
+
+    def test_changed_corpus(self):
+        path = write_txt("changed.txt", ["a", "b", "c", "d"])
+        parts = bertrt_dask.scan_corpus(path, 2)
+        with open(path, "w") as f:
+            f.write("a\nb\nc\n\nd\n")
+        with self.assertRaises(bertrt_dask.JobError) as e:
+            bertrt_dask.read_partition(path, parts[1])  # its bytes now hold "c", "", "d"
+        self.assertIn("changed since the job was planned", str(e.exception))
+        with self.assertRaises(bertrt_dask.JobError):
+            bertrt_dask.scan_corpus(path, 0)
+        with self.assertRaises(bertrt_dask.JobError) as e:
+            bertrt_dask.scan_corpus(os.path.join(_tmp, "absent.txt"), 2)
+        self.assertIn("cannot read corpus", str(e.exception))
+
+    def test_shard_checks(self):
+        path = os.path.join(_tmp, "shard.npy")
+        a = np.arange(12, dtype=np.float32).reshape(4, 3)
+        bertrt_dask.write_npy_atomic(path, a)
+        np.testing.assert_array_equal(np.load(path), a)
+        self.assertTrue(bertrt_dask.shard_valid(path, 4, 3))
+        self.assertFalse(bertrt_dask.shard_valid(path, 4, 4))
+        self.assertFalse(bertrt_dask.shard_valid(path, 3, 3))
+        with open(path, "r+b") as f:
+            f.truncate(os.path.getsize(path) - 4)
+        self.assertFalse(bertrt_dask.shard_valid(path, 4, 3))
+        for bad in [a.astype(np.float64), np.asfortranarray(a), a.astype(">f4"), a.reshape(2, 2, 3)]:
+            np.save(path, bad)
+            self.assertFalse(bertrt_dask.shard_valid(path, 4, 3), bad.dtype)
+        with open(path, "wb") as f:
+            f.write(b"not a npy file")
+        self.assertFalse(bertrt_dask.shard_valid(path, 4, 3))
+        self.assertFalse(bertrt_dask.shard_valid(os.path.join(_tmp, "absent.npy"), 4, 3))
+        self.assertEqual([n for n in os.listdir(_tmp) if bertrt_dask.TMP_MARK in n], [])
+
+
+@unittest.skipIf(distributed is None, NEED_DASK)
+class ClusterTest(unittest.TestCase):
+    """One LocalCluster (2 worker processes) for the output, resume and error checks."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.cluster = local_cluster()
+        cls.client = Client(cls.cluster)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.client.close()
+        cls.cluster.close()
+
+    def run_job(self, corpus, out_dir, **kw):
+        kw.setdefault("partition_size", 128)
+        kw.setdefault("threads", 1)
+        return bertrt_dask.run_job(self.client, corpus, _model_path, out_dir, **kw)
+
+    @unittest.skipUnless(CLI and os.path.exists(CLI), NEED_CLI)
+    def test_matches_cli_and_loads_once(self):
+        texts = mixed_texts(1500, seed=11)
+        corpus = write_txt("match.txt", texts)
+        out_dir = os.path.join(_tmp, "match")
+        output = os.path.join(_tmp, "match.npy")
+        s = self.run_job(corpus, out_dir, output=output)
+        self.assertEqual((s["partitions"], s["rows"], s["computed"], s["skipped"]), (12, 1500, 12, 0))
+        got, manifest = joined(out_dir)
+        self.assertTrue(manifest["complete"])
+        self.assertEqual(shards_of(out_dir), ["part-%05d.npy" % k for k in range(12)])
+        ref = cli_embed(corpus, 128)
+        self.assertEqual(ref.shape, (1500, 64))
+        self.assertTrue(np.array_equal(got, ref), "max diff %g" % float(np.abs(got - ref).max()))
+        self.assertTrue(np.array_equal(np.load(output), ref))
+        # every worker process opened the model once, whatever number of partitions it ran
+        loads = self.client.run(bertrt_dask.worker_model_loads)
+        self.assertEqual(len(loads), 2)
+        for worker, counts in loads.items():
+            self.assertEqual(counts, {(_model_path, 1): 1}, worker)
+        # settings other than the defaults, a .jsonl corpus with blank lines
+        jl = os.path.join(_tmp, "match.jsonl")
+        with open(jl, "w") as f:
+            for k, t in enumerate(texts[:300]):
+                f.write(json.dumps({"text": t, "id": k}) + ("\n\n" if k % 7 == 0 else "\n"))
+        out_jl = os.path.join(_tmp, "match-jl")
+        s = self.run_job(jl, out_jl, partition_size=50, batch_size=5, pooling="cls", normalize=True, max_length=20)
+        self.assertEqual((s["partitions"], s["rows"]), (6, 300))
+        got, manifest = joined(out_jl)
+        self.assertEqual(manifest["settings"]["pooling"], "cls")
+        ref = cli_embed(jl, 50, 5, "--pool", "cls", "--normalize", "--max-length", "20")
+        self.assertTrue(np.array_equal(got, ref), "max diff %g" % float(np.abs(got - ref).max()))
+
+    def test_resume_computes_only_missing_shards(self):
+        texts = mixed_texts(1000, seed=12)
+        corpus = write_txt("resume.txt", texts)
+        out_dir = os.path.join(_tmp, "resume")
+        first = self.run_job(corpus, out_dir, partition_size=100)
+        self.assertEqual((first["partitions"], first["computed"]), (10, 10))
+        want, _ = joined(out_dir)
+
+        # an interrupted run: shards 2, 5 and 9 never landed, 7 is damaged, a writer left a temporary file
+        for k in [2, 5, 9]:
+            os.unlink(os.path.join(out_dir, "part-%05d.npy" % k))
+        with open(os.path.join(out_dir, "part-00007.npy"), "r+b") as f:
+            f.truncate(1000)
+        stray = os.path.join(out_dir, "part-00002.npy" + bertrt_dask.TMP_MARK + "123-abc")
+        with open(stray, "wb") as f:
+            f.write(b"partial")
+        with open(os.path.join(out_dir, bertrt_dask.MANIFEST)) as f:
+            manifest = json.load(f)
+        manifest["complete"] = False
+        with open(os.path.join(out_dir, bertrt_dask.MANIFEST), "w") as f:
+            json.dump(manifest, f)
+        kept = {k: os.stat(os.path.join(out_dir, "part-%05d.npy" % k)) for k in [0, 1, 3, 4, 6, 8]}
+
+        again = self.run_job(corpus, out_dir, partition_size=100)
+        self.assertEqual((again["computed"], again["computed_rows"], again["skipped"]), (4, 400, 6))
+        for k, st in kept.items():
+            now = os.stat(os.path.join(out_dir, "part-%05d.npy" % k))
+            self.assertEqual((now.st_ino, now.st_mtime_ns), (st.st_ino, st.st_mtime_ns), "shard %d rewritten" % k)
+        self.assertFalse(os.path.exists(stray))
+        got, manifest = joined(out_dir)
+        self.assertTrue(manifest["complete"])
+        self.assertTrue(np.array_equal(got, want))
+
+        done = self.run_job(corpus, out_dir, partition_size=100)  # nothing left to do
+        self.assertEqual((done["computed"], done["skipped"]), (0, 10))
+
+        # other settings in the same folder: refused, naming the difference
+        with self.assertRaises(bertrt_dask.JobError) as e:
+            self.run_job(corpus, out_dir, partition_size=100, batch_size=8)
+        self.assertIn("batch_size: 32 in the manifest, 8 now", str(e.exception))
+        with self.assertRaises(bertrt_dask.JobError) as e:
+            self.run_job(corpus, out_dir, partition_size=50)
+        self.assertIn("partition_size", str(e.exception))
+        with open(corpus, "a") as f:
+            f.write("one more\n")
+        with self.assertRaises(bertrt_dask.JobError) as e:
+            self.run_job(corpus, out_dir, partition_size=100)
+        self.assertIn("corpus_file", str(e.exception))
+
+    def test_errors(self):
+        corpus = write_txt("errors.txt", ["a dog", "a cat"])
+        out_dir = os.path.join(_tmp, "errors")
+        for kw, words in [({"partition_size": 0}, "partition_size must be a positive integer"),
+                          ({"batch_size": -1}, "batch_size must be a positive integer"),
+                          ({"max_length": 0}, "max_length must be a positive integer or None"),
+                          ({"pooling": "sum"}, "pooling must be cls, mean, max or pooler"),
+                          ({"output": "x.jsonl"}, "output must end in .npy"),
+                          ({"retries": -1}, "retries must be an integer >= 0")]:
+            with self.assertRaises(bertrt_dask.JobError) as e:
+                self.run_job(corpus, out_dir, **kw)
+            self.assertIn(words, str(e.exception))
+        with self.assertRaises(bertrt_dask.JobError) as e:
+            bertrt_dask.run_job(self.client, os.path.join(_tmp, "absent.txt"), _model_path, out_dir)
+        self.assertIn("is not a file", str(e.exception))
+        with self.assertRaises(bertrt.Error):  # not a model file: the worker's open fails, the job says so
+            bertrt_dask.run_job(self.client, corpus, corpus, out_dir)
+        # a bad line fails its partition with the file and line; the other shards stay
+        bad = os.path.join(_tmp, "bad.jsonl")
+        with open(bad, "w") as f:
+            for k in range(40):
+                f.write(json.dumps({"text": "dog %d" % k}) + "\n" if k != 25 else '{"text": 25}\n')
+        bad_dir = os.path.join(_tmp, "bad")
+        with self.assertRaises(bertrt_dask.JobError) as e:
+            self.run_job(bad, bad_dir, partition_size=10, retries=0)
+        self.assertIn("partition 2 (lines 21-30) failed", str(e.exception))
+        self.assertIn('bad.jsonl:26: needs a string field "text"', str(e.exception))
+        self.assertNotIn("part-00002.npy", shards_of(bad_dir))
+        # invalid UTF-8 in a .txt corpus is the tokenizer's ValueError, with the partition's lines
+        with open(os.path.join(_tmp, "utf8.txt"), "wb") as f:
+            f.write(b"a dog\nbad \xff byte\n")
+        with self.assertRaises(bertrt_dask.JobError) as e:
+            self.run_job(os.path.join(_tmp, "utf8.txt"), os.path.join(_tmp, "utf8"), retries=0)
+        self.assertIn("utf8.txt lines 1-2", str(e.exception))
+        self.assertIn("UTF-8", str(e.exception))
+
+
+@unittest.skipIf(distributed is None, NEED_DASK)
+@unittest.skipUnless(CLI and os.path.exists(CLI), NEED_CLI)
+class KilledWorkerTest(unittest.TestCase):
+    def test_worker_killed_mid_run(self):
+        texts = mixed_texts(4000, seed=13)
+        corpus = write_txt("kill.txt", texts)
+        ref = cli_embed(corpus, 100)
+        out_dir = os.path.join(_tmp, "kill")
+        with local_cluster() as cluster, Client(cluster) as client:
+            result = {}
+
+            def job():
+                try:
+                    result["summary"] = bertrt_dask.run_job(client, corpus, _model_path, out_dir, partition_size=100,
+                                                            threads=1, retries=2)
+                except BaseException as e:  # reported by the test thread
+                    result["error"] = e
+
+            t = threading.Thread(target=job)
+            t.start()
+            deadline = time.monotonic() + 60
+            while not (os.path.isdir(out_dir) and shards_of(out_dir)):
+                self.assertLess(time.monotonic(), deadline, "no shard landed in 60 s")
+                self.assertTrue(t.is_alive(), "the job ended before any shard: %r" % result)
+                time.sleep(0.01)
+            # kill a worker process that has a task in hand
+            pids = client.run(os.getpid)
+            busy = [w for w, keys in client.processing().items() if keys and w in pids]
+            self.assertTrue(busy, "no worker is processing a task")
+            os.kill(pids[busy[0]], signal.SIGKILL)
+            landed = len(shards_of(out_dir))
+            t.join(120)
+            self.assertFalse(t.is_alive(), "the job did not finish within 120 s of the kill")
+            self.assertNotIn("error", result)
+            self.assertLess(landed, 40, "the job was over before the kill")
+            # the killed process is gone; its nanny started another one, which opened the model once
+            with self.assertRaises(ProcessLookupError):
+                os.kill(pids[busy[0]], 0)
+            for worker, counts in client.run(bertrt_dask.worker_model_loads).items():
+                self.assertEqual(set(counts.values()), {1}, worker)
+        s = result["summary"]
+        self.assertEqual((s["partitions"], s["rows"], s["computed"] + s["skipped"]), (40, 4000, 40))
+        got, manifest = joined(out_dir)
+        self.assertTrue(manifest["complete"])
+        self.assertEqual(shards_of(out_dir), ["part-%05d.npy" % k for k in range(40)])
+        self.assertEqual([n for n in os.listdir(out_dir) if bertrt_dask.TMP_MARK in n], [])
+        self.assertEqual(got.shape, ref.shape)
+        self.assertTrue(np.array_equal(got, ref), "max diff %g" % float(np.abs(got - ref).max()))
+
+
+if __name__ == "__main__":
+    unittest.main()
