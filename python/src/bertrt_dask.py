@@ -1,7 +1,7 @@
 """Embeds a corpus on a Dask cluster, resumably: one .npy shard per partition of the corpus.
 
     python3 -m bertrt_dask MODEL --input corpus.txt --out-dir DIR [--output vectors.npy]
-        [--scheduler tcp://HOST:8786 | --workers N] [--partition-size 4096] [--batch-size 32]
+        [--scheduler tcp://HOST:8786 | --scheduler-file FILE | --workers N] [--partition-size 4096] [--batch-size 32]
         [--pool cls|mean|max|pooler] [--normalize | --no-normalize] [--max-length N] [--threads N]
 
 The corpus (`.txt`, one text a line, or `.jsonl` with a string "text" on each non-blank line, read
@@ -485,6 +485,7 @@ def _parser():
     p.add_argument("--output", metavar="OUT.npy", help="also join the shards into one float32 [N, H] .npy")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--scheduler", metavar="ADDRESS", help="a running scheduler (tcp://HOST:8786)")
+    where.add_argument("--scheduler-file", metavar="FILE", help="a running scheduler's --scheduler-file")
     where.add_argument("--workers", type=int, metavar="N",
                        help="start a local cluster of N worker processes (default: 1)")
     p.add_argument("--partition-size", type=int, default=4096, metavar="N", help="texts per shard (default 4096)")
@@ -513,13 +514,17 @@ def main(argv=None):
 
     cluster = None
     try:
-        if args.scheduler:
-            client = Client(args.scheduler)
+        _validate_args(args.partition_size, args.batch_size, args.max_length, args.threads, args.retries)
+        if args.output is not None and not args.output.endswith(".npy"):
+            raise JobError("--output must end in .npy, not %r" % args.output)
+        if args.workers is not None and args.workers <= 0:
+            raise JobError("--workers must be positive, not %d" % args.workers)
+        if args.scheduler or args.scheduler_file:
             threads = args.threads
+            client = Client(args.scheduler, timeout=30) if args.scheduler else \
+                Client(scheduler_file=args.scheduler_file, timeout=30)
         else:
-            n = args.workers if args.workers is not None else 1
-            if n <= 0:
-                raise JobError("--workers must be positive, not %d" % n)
+            n = args.workers or 1
             threads = args.threads or max(1, len(os.sched_getaffinity(0)) // n)
             cluster = LocalCluster(n_workers=n, processes=True, threads_per_worker=1, dashboard_address=None,
                                    silence_logs=logging.ERROR)
@@ -529,7 +534,7 @@ def main(argv=None):
                         batch_size=args.batch_size, pooling=args.pool, normalize=args.normalize,
                         max_length=args.max_length, threads=threads, retries=args.retries, output=args.output,
                         progress=progress)
-    except JobError as e:
+    except (RuntimeError, OSError, ValueError) as e:  # JobError, bertrt.Error, no scheduler, bad values
         print("bertrt_dask: %s" % e, file=sys.stderr)
         return 1
     finally:

@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -375,6 +376,79 @@ class KilledWorkerTest(unittest.TestCase):
         self.assertEqual([n for n in os.listdir(out_dir) if bertrt_dask.TMP_MARK in n], [])
         self.assertEqual(got.shape, ref.shape)
         self.assertTrue(np.array_equal(got, ref), "max diff %g" % float(np.abs(got - ref).max()))
+
+
+@unittest.skipIf(distributed is None, NEED_DASK)
+@unittest.skipUnless(CLI and os.path.exists(CLI), NEED_CLI)
+class CommandLineTest(unittest.TestCase):
+    """python3 -m bertrt_dask against a scheduler and workers started as on a cluster's nodes
+    (`dask scheduler`, `dask worker`), and its errors."""
+
+    def bertrt_dask(self, *args):
+        return subprocess.run([sys.executable, "-m", "bertrt_dask"] + list(args), capture_output=True, text=True,
+                              timeout=120)
+
+    def test_scheduler_and_workers(self):
+        corpus = write_txt("cli.txt", mixed_texts(600, seed=14))
+        ref = cli_embed(corpus, 64)
+        sched_file = os.path.join(_tmp, "scheduler.json")
+        dask = [sys.executable, "-m", "dask"]
+        procs = [subprocess.Popen(dask + ["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                                          "--scheduler-file", sched_file],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+        try:
+            deadline = time.monotonic() + 60
+            while not os.path.exists(sched_file):
+                self.assertLess(time.monotonic(), deadline, "the scheduler wrote no scheduler file in 60 s")
+                self.assertIsNone(procs[0].poll(), "dask scheduler exited")
+                time.sleep(0.05)
+            procs.append(subprocess.Popen(dask + ["worker", "--scheduler-file", sched_file, "--nworkers", "2",
+                                                  "--nthreads", "1", "--no-dashboard", "--local-directory", _tmp],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            with Client(scheduler_file=sched_file, timeout=30) as client:
+                client.wait_for_workers(2, timeout=60)
+            out_dir = os.path.join(_tmp, "cli")
+            output = os.path.join(_tmp, "cli.npy")
+            r = self.bertrt_dask(_model_path, "--input", corpus, "--out-dir", out_dir, "--output", output,
+                                 "--scheduler-file", sched_file, "--partition-size", "64", "--threads", "1")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("600 texts in 10 partitions (10 computed, 0 already done)", r.stderr)
+            self.assertIn("10/10 partitions", r.stderr)
+            self.assertTrue(np.array_equal(np.load(output), ref))
+            os.unlink(os.path.join(out_dir, "part-00004.npy"))
+            os.unlink(output)
+            r = self.bertrt_dask(_model_path, "--input", corpus, "--out-dir", out_dir, "--output", output,
+                                 "--scheduler-file", sched_file, "--partition-size", "64", "--threads", "1", "--quiet")
+            self.assertEqual((r.returncode, r.stderr), (0, ""))
+            self.assertTrue(np.array_equal(np.load(output), ref))
+            with Client(scheduler_file=sched_file, timeout=30) as client:
+                loads = client.run(bertrt_dask.worker_model_loads)
+            self.assertEqual(len(loads), 2)
+            self.assertTrue(all(v == {(_model_path, 1): 1} for v in loads.values()), loads)
+        finally:
+            for p in reversed(procs):
+                p.terminate()
+            for p in reversed(procs):
+                try:
+                    p.wait(30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+
+    def test_errors(self):
+        corpus = write_txt("cli-errors.txt", ["a dog"])
+        out_dir = os.path.join(_tmp, "cli-errors")
+        for args, words in [(["--partition-size", "0"], "partition_size must be a positive integer"),
+                            (["--workers", "0"], "--workers must be positive"),
+                            (["--output", "x.txt"], "--output must end in .npy"),
+                            (["--max-length", "-3"], "max_length must be a positive integer or None")]:
+            r = self.bertrt_dask(_model_path, "--input", corpus, "--out-dir", out_dir, *args)
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn(words, r.stderr)
+            self.assertNotIn("Traceback", r.stderr)
+        r = self.bertrt_dask(_model_path, "--out-dir", out_dir)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--input", r.stderr)
 
 
 if __name__ == "__main__":
