@@ -3,15 +3,22 @@
 //   normalize()  the Precompiled charsmap per grapheme cluster (a cluster under 6 bytes is looked up
 //                whole, else each character), with the alignments Hugging Face's
 //                NormalizedString::transform gives: a character that replaces one takes that one's
-//                range, one marked as inserted takes the range of the byte before it;
+//                range, one marked as inserted takes the range of the byte before it. Runs of ASCII
+//                characters and lone characters that the charsmap keeps (a bit per character below
+//                U+10000, Model::bmp_replaced) are copied without a lookup;
 //   words        WhitespaceSplit, then Metaspace: "▁" before each word (it takes the word's first
 //                character's range), the word split before each "▁";
-//   viterbi()    the best-scoring segmentation of each piece; unknown characters fused.
+//   segment()    the best-scoring segmentation of each piece (viterbi(), over the double-array
+//                piece trie), unknown characters fused; remembered per thread for short pieces, as
+//                Hugging Face's Unigram caches its results.
 #include <utf8proc.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <functional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -28,18 +35,66 @@ using wordpiece::utf8_decode;
 using Span = std::pair<std::size_t, std::size_t>;
 
 bool is_space_cp(int32_t cp) {
+  if (cp < 0x80) return cp == ' ' || (cp >= 0x09 && cp <= 0x0D);
   const auto cat = static_cast<utf8proc_category_t>(utf8proc_get_property(cp)->category);
   return wordpiece::is_whitespace(cp, cat);
 }
+
+// Length of the UTF-8 character that starts with byte c (the text and the charsmap's
+// replacements are valid UTF-8).
+std::size_t char_len(unsigned char c) { return c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4; }
+
+// The grapheme cluster break class of each character below U+10000 (utf8proc's), read once.
+const uint8_t* bmp_boundclass() {
+  static const std::vector<uint8_t> table = [] {
+    std::vector<uint8_t> t(0x10000);
+    for (int32_t cp = 0; cp < 0x10000; ++cp) t[static_cast<std::size_t>(cp)] = static_cast<uint8_t>(utf8proc_get_property(cp)->boundclass);
+    return t;
+  }();
+  return table.data();
+}
+
+// One position of the Viterbi lattice: the best score of the text before it, where the last
+// token of that segmentation starts (-1: not reached) and its id.
+struct Lattice {
+  double best;
+  int64_t from;
+  int32_t id;
+};
+
+// One token of a word's segmentation: its id and its bytes [begin, end) of the word.
+struct PathToken {
+  int32_t id;
+  std::size_t begin, end;
+};
+
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view v) const noexcept { return std::hash<std::string_view>{}(v); }
+};
+
+// Words up to kCacheWordBytes are remembered per thread: their tokens, at [first, first + second)
+// of tokens. Emptied when it holds kCacheEntries words, or when another model uses it.
+constexpr std::size_t kCacheWordBytes = 64;
+constexpr std::size_t kCacheEntries = 1 << 14;
+
+struct WordCache {
+  uint64_t model = 0;  // Model::cache_id of the words held
+  std::unordered_map<std::string, std::pair<std::size_t, std::size_t>, StringHash, std::equal_to<>> words;
+  std::vector<PathToken> tokens;
+  void clear() {
+    words.clear();
+    tokens.clear();
+  }
+};
 
 struct Scratch {
   std::vector<AddedSplit> splits, splits_tmp;
   std::string norm, word;
   std::vector<Span> align, walign;
-  std::vector<double> best;
-  std::vector<int64_t> from, id;
-  std::vector<Span> spans;  // backtracked tokens (reversed)
-  std::vector<int64_t> span_ids;
+  std::vector<Lattice> lattice;
+  std::vector<PathToken> path;  // the best segmentation of one word
+  WordCache cache;
 };
 
 struct Encoder {
@@ -102,6 +157,44 @@ struct Encoder {
     }
   }
 
+  // Copies the ASCII characters from g on that are grapheme clusters of their own (the next
+  // character is ASCII too, and no CR LF) and that the charsmap keeps, as push() would one by one;
+  // returns where they stop.
+  std::size_t ascii_run(std::size_t g) {
+    if (b + pos != g) return g;  // the alignment is not at the text's position
+    std::size_t h = g;
+    while (h < e && s[h] < 0x80 && !u.replaced_alone(s[h]) &&
+           (h + 1 == e || (s[h + 1] < 0x80 && !(s[h] == '\r' && s[h + 1] == '\n')))) {
+      ++h;
+    }
+    sc.norm.append(text.substr(g, h - g));
+    for (std::size_t k = g; k < h; ++k) sc.align.push_back({k, k + 1});
+    pos += h - g;
+    return h;
+  }
+
+  // End of the extended grapheme cluster that starts at g (first: its first character; chars: how
+  // many it has). Two characters of grapheme class Other always break, so the pairs of those that
+  // start a cluster are decided without utf8proc's state machine.
+  std::size_t cluster_end(std::size_t g, int32_t& first, long& chars) const {
+    const uint8_t* bc = bmp_boundclass();
+    auto other = [bc](int32_t cp) { return cp < 0x10000 && bc[cp] == UTF8PROC_BOUNDCLASS_OTHER; };
+    int32_t prev;
+    std::size_t h = g + utf8_decode(s, g, prev);
+    first = prev;
+    utf8proc_int32_t state = 0;
+    while (h < e) {
+      int32_t cp;
+      const std::size_t len = utf8_decode(s, h, cp);
+      if (state == 0 && other(prev) && other(cp)) break;
+      if (utf8proc_grapheme_break_stateful(prev, cp, &state)) break;
+      prev = cp;
+      h += len;
+      ++chars;
+    }
+    return h;
+  }
+
   void normalize(std::size_t begin, std::size_t end) {
     b = begin;
     e = end;
@@ -110,21 +203,18 @@ struct Encoder {
     sc.align.clear();
     std::size_t g = begin;
     while (g < end) {
-      // One extended grapheme cluster [g, h).
-      int32_t prev;
-      std::size_t h = g + utf8_decode(s, g, prev);
-      utf8proc_int32_t state = 0;
+      g = ascii_run(g);
+      if (g == end) break;
+      int32_t first;
       long chars = 1;
-      while (h < end) {
-        int32_t cp;
-        const std::size_t len = utf8_decode(s, h, cp);
-        if (utf8proc_grapheme_break_stateful(prev, cp, &state)) break;
-        prev = cp;
-        h += len;
-        ++chars;
-      }
+      const std::size_t h = cluster_end(g, first, chars);
       std::string_view repl;
-      if (h - g < 6 && u.charsmap_lookup(text.substr(g, h - g), repl)) {
+      if (chars == 1 && first < 0x10000 && !u.replaced_alone(first) && b + pos == g) {
+        // A character the charsmap keeps, as push() would add it.
+        sc.norm.append(text.substr(g, h - g));
+        sc.align.insert(sc.align.end(), h - g, Span{g, h});
+        pos += h - g;
+      } else if (h - g < 6 && u.charsmap_lookup(text.substr(g, h - g), repl)) {
         replace(repl, chars);
       } else {
         for (std::size_t k = g; k < h;) {
@@ -156,20 +246,14 @@ struct Encoder {
   void viterbi(std::size_t p0, std::size_t p1) {
     const std::size_t n = p1 - p0;
     const auto* w = reinterpret_cast<const unsigned char*>(sc.word.data()) + p0;
-    sc.best.assign(n + 1, 0.0);
-    sc.from.assign(n + 1, -1);
-    sc.id.assign(n + 1, -1);
-    auto offer = [&](std::size_t at, std::size_t start, int64_t tid, double score) {
-      const double cand = score + sc.best[start];
-      if (sc.from[at] < 0 || cand > sc.best[at]) {
-        sc.best[at] = cand;
-        sc.from[at] = static_cast<int64_t>(start);
-        sc.id[at] = tid;
-      }
+    sc.lattice.assign(n + 1, Lattice{0.0, -1, -1});
+    Lattice* lat = sc.lattice.data();
+    auto offer = [lat](std::size_t at, std::size_t start, int32_t tid, double score) {
+      const double cand = score + lat[start].best;
+      if (lat[at].from < 0 || cand > lat[at].best) lat[at] = Lattice{cand, static_cast<int64_t>(start), tid};
     };
     for (std::size_t start = 0; start < n;) {
-      int32_t cp;
-      const std::size_t mblen = utf8_decode(w, start, cp);
+      const std::size_t mblen = std::min(char_len(w[start]), n - start);
       bool single = false;
       uint32_t node = 0;
       for (std::size_t k = start; k < n; ++k) {
@@ -184,22 +268,47 @@ struct Encoder {
       start += mblen;
     }
     // Back from the end; neighbouring unknown tokens become one.
-    auto& spans = sc.spans;
-    auto& ids = sc.span_ids;
-    spans.clear();
-    ids.clear();
+    auto& path = sc.path;
+    path.clear();
     for (std::size_t at = n; at > 0;) {
-      const auto st = static_cast<std::size_t>(sc.from[at]);
-      if (sc.id[at] == u.unk && !ids.empty() && ids.back() == u.unk) {
-        spans.back().first = st;
+      const auto st = static_cast<std::size_t>(lat[at].from);
+      if (lat[at].id == u.unk && !path.empty() && path.back().id == u.unk) {
+        path.back().begin = st;
       } else {
-        spans.push_back({st, at});
-        ids.push_back(sc.id[at]);
+        path.push_back({lat[at].id, st, at});
       }
       at = st;
     }
-    for (std::size_t k = spans.size(); k-- > 0 && out.ids.size() < limit;) {
-      emit(ids[k], p0 + spans[k].first, p0 + spans[k].second);
+    std::reverse(path.begin(), path.end());
+  }
+
+  // The tokens of word bytes [p0, p1): the best segmentation, remembered for short words.
+  void segment(std::size_t p0, std::size_t p1) {
+    const std::string_view key = std::string_view(sc.word).substr(p0, p1 - p0);
+    WordCache& cache = sc.cache;
+    if (key.size() <= kCacheWordBytes) {
+      if (cache.model != u.cache_id.value) {
+        cache.clear();
+        cache.model = u.cache_id.value;
+      }
+      const auto it = cache.words.find(key);
+      if (it != cache.words.end()) {
+        emit_path(p0, cache.tokens.data() + it->second.first, it->second.second);
+        return;
+      }
+    }
+    viterbi(p0, p1);
+    if (key.size() <= kCacheWordBytes) {
+      if (cache.words.size() >= kCacheEntries) cache.clear();
+      cache.words.emplace(std::string(key), std::make_pair(cache.tokens.size(), sc.path.size()));
+      cache.tokens.insert(cache.tokens.end(), sc.path.begin(), sc.path.end());
+    }
+    emit_path(p0, sc.path.data(), sc.path.size());
+  }
+
+  void emit_path(std::size_t p0, const PathToken* path, std::size_t count) {
+    for (std::size_t k = 0; k < count && out.ids.size() < limit; ++k) {
+      emit(path[k].id, p0 + path[k].begin, p0 + path[k].end);
     }
   }
 
@@ -215,25 +324,28 @@ struct Encoder {
       sc.word = u.replacement;
       sc.walign.assign(u.replacement.size(), sc.align[w0]);
     }
-    for (std::size_t k = w0; k < w1; ++k) {
-      if (u.metaspace && nv[k] == ' ') {
+    for (std::size_t k = w0; k < w1;) {
+      // The bytes up to the next space, then the space as the replacement (Metaspace).
+      const std::size_t j = u.metaspace ? std::min(nv.find(' ', k), w1) : w1;
+      sc.word.append(nv.substr(k, j - k));
+      sc.walign.insert(sc.walign.end(), sc.align.begin() + static_cast<std::ptrdiff_t>(k),
+                       sc.align.begin() + static_cast<std::ptrdiff_t>(j));
+      if (j < w1) {
         sc.word += u.replacement;
-        sc.walign.insert(sc.walign.end(), u.replacement.size(), sc.align[k]);
-      } else {
-        sc.word.push_back(nv[k]);
-        sc.walign.push_back(sc.align[k]);
+        sc.walign.insert(sc.walign.end(), u.replacement.size(), sc.align[j]);
       }
+      k = j + (j < w1 ? 1 : 0);
     }
     // Split before each replacement (MergedWithNext).
     std::size_t start = 0;
     const std::string_view wv(sc.word);
-    for (std::size_t k = 1; u.metaspace && u.split && k < wv.size(); ++k) {
-      if (wv.compare(k, u.replacement.size(), u.replacement) == 0) {
-        viterbi(start, k);
+    if (u.metaspace && u.split && !u.replacement.empty()) {
+      for (std::size_t k = wv.find(u.replacement, 1); k != std::string_view::npos; k = wv.find(u.replacement, k + 1)) {
+        segment(start, k);
         start = k;
       }
     }
-    if (start < wv.size()) viterbi(start, wv.size());
+    if (start < wv.size()) segment(start, wv.size());
   }
 
   void piece(std::size_t begin, std::size_t end) {
@@ -242,18 +354,19 @@ struct Encoder {
     const auto* p = reinterpret_cast<const unsigned char*>(sc.norm.data());
     const std::size_t n = sc.norm.size();
     std::size_t i = 0;
-    while (i < n && out.ids.size() < limit) {
+    auto space_at = [p](std::size_t k, std::size_t& len) {
       int32_t cp;
-      std::size_t len = utf8_decode(p, i, cp);
-      if (u.whitespace_split && is_space_cp(cp)) {
-        i += len;
-        continue;
-      }
-      std::size_t j = i;
-      while (j < n) {
-        len = utf8_decode(p, j, cp);
-        if (u.whitespace_split && is_space_cp(cp)) break;
-        j += len;
+      len = utf8_decode(p, k, cp);
+      return is_space_cp(cp);
+    };
+    while (i < n && out.ids.size() < limit) {
+      std::size_t len = 0, j = n;
+      if (u.whitespace_split) {
+        if (space_at(i, len)) {
+          i += len;
+          continue;
+        }
+        for (j = i + len; j < n && !space_at(j, len);) j += len;
       }
       word(i, j);
       i = j;
@@ -279,76 +392,15 @@ struct Encoder {
 
 }  // namespace
 
+uint64_t Model::new_cache_id() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1);
+}
+
 void encode_text(const Tokenizer::Impl& m, std::string_view text, TextOutput& out, std::size_t limit) {
   thread_local Scratch scratch;
   Encoder enc{m, *m.unigram, text, out, limit, scratch, reinterpret_cast<const unsigned char*>(text.data())};
   enc.run();
-}
-
-void Model::set_charsmap(std::string_view blob) {
-  if (blob.size() < 4) throw Error(BERTRT_ERROR_FORMAT, "tokenizer.json: precompiled_charsmap is too short");
-  uint32_t trie_size;
-  std::memcpy(&trie_size, blob.data(), 4);
-  if (trie_size % 4 != 0 || trie_size > blob.size() - 4) {
-    throw Error(BERTRT_ERROR_FORMAT, "tokenizer.json: precompiled_charsmap has a bad trie size");
-  }
-  charsmap_units.resize(trie_size / 4);
-  std::memcpy(charsmap_units.data(), blob.data() + 4, trie_size);
-  charsmap_strings.assign(blob.substr(4 + trie_size));
-}
-
-bool Model::charsmap_lookup(std::string_view key, std::string_view& out) const {
-  if (charsmap_units.empty()) return false;
-  // darts-clone units: bit 8 has_leaf, bits 0-7 (and 31) label, offset in bits 10-30 (shifted
-  // by 8 when bit 9 is set), value in bits 0-30.
-  auto offset = [](uint32_t unit) { return (unit >> 10) << ((unit & (1u << 9)) >> 6); };
-  const std::size_t n = charsmap_units.size();
-  std::size_t node = offset(charsmap_units[0]);
-  for (char ch : key) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == 0) break;
-    node ^= c;
-    if (node >= n) return false;
-    const uint32_t unit = charsmap_units[node];
-    if ((unit & ((1u << 31) | 0xFFu)) != c) return false;
-    node ^= offset(unit);
-    if (node >= n) return false;
-    if ((unit >> 8) & 1u) {
-      const std::size_t at = charsmap_units[node] & ((1u << 31) - 1);
-      if (at >= charsmap_strings.size()) return false;
-      const std::size_t stop = charsmap_strings.find('\0', at);
-      out = std::string_view(charsmap_strings).substr(at, (stop == std::string::npos ? charsmap_strings.size() : stop) - at);
-      return true;  // the first (shortest) match, as Hugging Face takes it
-    }
-  }
-  return false;
-}
-
-std::string base64_decode(std::string_view in) {
-  auto val = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  std::string out;
-  out.reserve(in.size() * 3 / 4);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    if (c == '=') break;
-    const int v = val(c);
-    if (v < 0) throw Error(BERTRT_ERROR_FORMAT, "tokenizer.json: precompiled_charsmap is not base64");
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
-    }
-  }
-  return out;
 }
 
 }  // namespace bertrt::core::unigram

@@ -25,17 +25,37 @@ struct Model {
   // Precompiled charsmap: darts-clone units and the NUL-separated replacement strings.
   std::vector<uint32_t> charsmap_units;
   std::string charsmap_strings;
+  // Bit cp: the charsmap has a replacement for the character U+cp (below U+10000) looked up
+  // alone (set_charsmap).
+  std::vector<uint64_t> bmp_replaced = std::vector<uint64_t>(0x10000 / 64, 0);
   bool whitespace_split = false;
   bool metaspace = false;
   std::string replacement = "\xE2\x96\x81";  // U+2581
   int prepend = 0;                            // 0 always, 1 first, 2 never
   bool split = true;
+  // Tells this model's entries of the per-thread word cache (unigram.cpp) apart from another's;
+  // a copy gets an id of its own.
+  struct CacheId {
+    uint64_t value = new_cache_id();
+    CacheId() = default;
+    CacheId(const CacheId&) : value(new_cache_id()) {}
+    CacheId& operator=(const CacheId&) {
+      value = new_cache_id();
+      return *this;
+    }
+  };
+  CacheId cache_id;
 
-  // Parses a Precompiled normalizer's charsmap (decoded bytes). Throws BERTRT_ERROR_FORMAT.
+  // Parses a Precompiled normalizer's charsmap (decoded bytes); its replacements must be valid
+  // UTF-8. Throws BERTRT_ERROR_FORMAT.
   void set_charsmap(std::string_view blob);
   // The replacement of the shortest prefix of s that the charsmap holds (the first match, as
   // Hugging Face takes it), or false.
   bool charsmap_lookup(std::string_view s, std::string_view& out) const;
+  static uint64_t new_cache_id();
+  bool replaced_alone(int32_t cp) const {
+    return (bmp_replaced[static_cast<std::size_t>(cp) >> 6] >> (cp & 63)) & 1u;
+  }
 };
 
 // Decodes standard base64 (padding optional). Throws BERTRT_ERROR_FORMAT.
