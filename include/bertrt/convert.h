@@ -40,6 +40,20 @@ typedef struct bertrt_convert_options {
  * relative position embeddings, unknown pooling); bertrt_last_error() names the file and field. */
 BERTRT_API bertrt_status bertrt_convert(const char* hf_dir, const char* out_path, const bertrt_convert_options* options);
 
+/* The tokenizer.json equivalent of a SentencePiece Unigram model, as Hugging Face's converters
+ * make it (bertrt_tokenizer_from_json reads it; bertrt_convert stores it for a folder whose only
+ * tokenizer is such a model). path: a spiece.model / sentencepiece.bpe.model file, or a folder
+ * holding one. family: "t5" (ids as in the file, "A </s>" / "A </s> B </s>", <extra_id_N>
+ * tokens), "xlm-roberta" or "camembert" (fairseq ids, "<s> A </s>" / "<s> A </s></s> B </s>",
+ * <mask> last), or NULL: what the folder's tokenizer_config.json (tokenizer_class) or config.json
+ * (model_type) names, else "t5". On success *json_out is a NUL-terminated string of *json_len_out
+ * bytes (json_len_out may be NULL), allocated with malloc: release it with free(). Errors:
+ * BERTRT_ERROR_INVALID_ARGUMENT (NULL path or json_out, unknown family), BERTRT_ERROR_IO,
+ * BERTRT_ERROR_FORMAT (a damaged .model), BERTRT_ERROR_UNSUPPORTED (BPE, word or char models,
+ * byte_fallback, another tokenizer_class). */
+BERTRT_API bertrt_status bertrt_sentencepiece_to_tokenizer_json(const char* path, const char* family, char** json_out,
+                                                                size_t* json_len_out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "convert/convert_internal.h"
+#include "convert/sentencepiece.h"
 #include "model/names.h"
 
 namespace bertrt::convert {
@@ -260,6 +261,20 @@ fs::path find_file(const fs::path& dir, const fs::path& model_dir, const char* n
   return {};
 }
 
+// A folder whose only tokenizer is a SentencePiece model (spiece.model, sentencepiece.bpe.model):
+// the tokenizer.json it converts to is stored, in the family its tokenizer_config.json or
+// config.json names (sentencepiece.h). False when there is no such model.
+bool add_sentencepiece(format::ModelFileWriter& w, const fs::path& dir, const fs::path& model_dir,
+                       const ConvertOptions& o) {
+  fs::path file = spm::find_model(model_dir);
+  if (file.empty()) file = spm::find_model(dir);
+  if (file.empty()) return false;
+  const spm::Options options = spm::options_for_folder(file.parent_path());
+  w.set_string(names::kMetaTokenizerJson, spm::tokenizer_json(read_text(file), options));
+  if (o.note) o.note("no vocab.txt: " + file.filename().string() + " stored as the tokenizer.json it converts to");
+  return true;
+}
+
 // vocab.txt (WordPiece) and the tokenizer settings; tokenizer.json, vocab.json and merges.txt, when
 // present, are stored raw (the tokenizer reads them). RoBERTa-family folders need no vocab.txt.
 void add_tokenizer(format::ModelFileWriter& w, const fs::path& dir, const fs::path& model_dir, const detail::Dims& d,
@@ -283,7 +298,8 @@ void add_tokenizer(format::ModelFileWriter& w, const fs::path& dir, const fs::pa
     w.set_string(key, read_text(p));
     any_raw = true;
   }
-  if (vocab_path.empty() && o.note)
+  const bool from_sentencepiece = vocab_path.empty() && !any_raw && add_sentencepiece(w, dir, model_dir, o);
+  if (vocab_path.empty() && !from_sentencepiece && o.note)
     o.note(any_raw ? "no vocab.txt: tokenizer files stored as they are"
                    : "no tokenizer files: the model converts without a tokenizer (give input ids)");
   json tok_config = json::object(), special = json::object();

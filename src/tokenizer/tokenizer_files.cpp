@@ -187,6 +187,13 @@ Tokenizer Tokenizer::from_file(const std::string& path) {
     throw Error(BERTRT_ERROR_IO, "'" + path + "' holds no tokenizer.json, vocab.json + merges.txt or vocab.txt");
   }
   if (!fs::exists(p, ec)) throw Error(BERTRT_ERROR_IO, "no such file: '" + path + "'");
+  if (p.extension() == ".model") {
+    // Reading the protobuf would make the runtime link protobuf: the converter library does it.
+    throw Error(BERTRT_ERROR_UNSUPPORTED, "'" + path +
+                                              "' is a SentencePiece model: turn it into a tokenizer.json with "
+                                              "bertrt_sentencepiece_to_tokenizer_json (bertrt/convert.h) or "
+                                              "bertrt tokenize --tokenizer");
+  }
   if (p.extension() != ".json") return from_vocab_file(path);
   const std::string text = read_text_file(path);
   const json j = parse_json(text, p.filename().string().c_str());

@@ -1,5 +1,7 @@
 // bertrt tokenize: text -> ids, tokens, types, mask and byte offsets as JSON lines.
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -8,6 +10,7 @@
 #include <optional>
 
 #include "bertrt/bertrt.hpp"
+#include "bertrt/convert.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 
@@ -49,10 +52,38 @@ std::vector<Input> read_inputs(const std::string& path) {
   return inputs;
 }
 
+// --tokenizer PATH: a SentencePiece .model, or a folder whose only tokenizer is one, goes through
+// the converter's reader (family from --sentencepiece-family, else the folder's
+// tokenizer_config.json / config.json, else T5); anything else through Tokenizer::from_file.
+Tokenizer open_tokenizer(const std::string& path, const std::optional<std::string>& family) {
+  namespace fs = std::filesystem;
+  const fs::path p(path);
+  std::error_code ec;
+  bool sentencepiece = p.extension() == ".model" && !fs::is_directory(p, ec);
+  if (fs::is_directory(p, ec)) {
+    const bool other = fs::exists(p / "tokenizer.json", ec) ||
+                       (fs::exists(p / "vocab.json", ec) && fs::exists(p / "merges.txt", ec)) ||
+                       fs::exists(p / "vocab.txt", ec);
+    sentencepiece = !other && (fs::exists(p / "spiece.model", ec) || fs::exists(p / "sentencepiece.bpe.model", ec));
+  }
+  if (!sentencepiece) {
+    if (family) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "--sentencepiece-family needs a SentencePiece .model");
+    return Tokenizer::from_file(path);
+  }
+  char* json = nullptr;
+  size_t len = 0;
+  const bertrt_status status =
+      bertrt_sentencepiece_to_tokenizer_json(path.c_str(), family ? family->c_str() : nullptr, &json, &len);
+  if (status != BERTRT_OK) throw Error(status, bertrt_last_error());
+  const std::unique_ptr<char, decltype(&std::free)> owned(json, &std::free);
+  return Tokenizer::from_json(std::string_view(json, len));
+}
+
 }  // namespace
 
 int cmd_tokenize(int argc, char** argv) {
-  const Args args(argc, argv, 2, {"--vocab", "--tokenizer", "--pair", "--max-length", "--truncation", "--input"},
+  const Args args(argc, argv, 2,
+                  {"--vocab", "--tokenizer", "--sentencepiece-family", "--pair", "--max-length", "--truncation", "--input"},
                   {"--help", "--cased", "--verify-weights", "--no-special-tokens"});
   if (args.flag("--help")) {
     std::puts(
@@ -63,7 +94,10 @@ int cmd_tokenize(int argc, char** argv) {
         "([start, end) in bytes of the UTF-8 input; [0, 0] for special tokens). --input FILE.jsonl reads\n"
         "objects with \"text\" and optional \"text_pair\"; any other file one text per line.\n"
         "--tokenizer: a tokenizer.json (WordPiece, byte-level BPE or Unigram), a vocab.json with merges.txt\n"
-        "beside it, a vocab.txt, or a folder holding one of them.\n"
+        "beside it, a vocab.txt, a SentencePiece Unigram .model (spiece.model, sentencepiece.bpe.model), or a\n"
+        "folder holding one of them.\n"
+        "--sentencepiece-family t5|xlm-roberta|camembert: the special tokens and ids a .model gets (default:\n"
+        "what tokenizer_config.json or config.json beside it names, else t5: 'A </s>', <extra_id_N>).\n"
         "--no-special-tokens: the texts' tokens alone, without [CLS]/[SEP] or <s>/</s>.\n"
         "--cased: no lowercasing and no accent stripping (with --vocab; default uncased).");
     return 0;
@@ -71,7 +105,7 @@ int cmd_tokenize(int argc, char** argv) {
   std::vector<std::string> texts = args.positional();
   std::unique_ptr<Tokenizer> tokenizer;
   if (auto path = args.value("--tokenizer")) {
-    tokenizer = std::make_unique<Tokenizer>(Tokenizer::from_file(*path));
+    tokenizer = std::make_unique<Tokenizer>(open_tokenizer(*path, args.value("--sentencepiece-family")));
   } else if (auto vocab = args.value("--vocab")) {
     bertrt_tokenizer_options options{};
     options.do_lower_case = args.flag("--cased") ? 0 : 1;
