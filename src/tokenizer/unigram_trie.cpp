@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cstddef>
-#include <numeric>
 
 namespace bertrt::core::unigram {
 
@@ -38,16 +37,27 @@ class FreeSlots {
   }
   void take(std::size_t s) {
     used_[s] = 1;
+    if (trials_[s] < kMaxTrials) unlink(s);  // else it has left the list already
+  }
+  // A free slot tried as the first child's slot without success; after kMaxTrials of those it
+  // leaves the list (it stays free), so that slots that never fit stop costing a scan each.
+  void failed(std::size_t s) {
+    if (++trials_[s] == kMaxTrials) unlink(s);
+  }
+
+ private:
+  static constexpr uint32_t kEnd = ~uint32_t{0};
+  static constexpr uint8_t kMaxTrials = 16;
+  void unlink(std::size_t s) {
     const uint32_t p = prev_[s], n = next_[s];
     (p == kEnd ? head_ : next_[p]) = n;
     (n == kEnd ? tail_ : prev_[n]) = p;
   }
 
- private:
-  static constexpr uint32_t kEnd = ~uint32_t{0};
   void grow(std::size_t n) {
     const std::size_t old = used_.size();
     used_.resize(n, 0);
+    trials_.resize(n, 0);
     next_.resize(n, kEnd);
     prev_.resize(n, kEnd);
     for (std::size_t s = old; s < n; ++s) {
@@ -56,17 +66,39 @@ class FreeSlots {
       tail_ = static_cast<uint32_t>(s);
     }
   }
-  std::vector<uint8_t> used_;
+  std::vector<uint8_t> used_, trials_;
   std::vector<uint32_t> next_, prev_;
   uint32_t head_ = kEnd, tail_ = kEnd;
 };
 
+// The ids of pieces in byte order of their strings, equal strings in id order. The first eight
+// bytes of each string, big-endian, are compared before the strings.
+std::vector<uint32_t> sorted_order(const std::vector<std::string>& pieces) {
+  struct Key {
+    uint64_t head;
+    uint32_t id;
+  };
+  std::vector<Key> keys(pieces.size());
+  for (std::size_t i = 0; i < pieces.size(); ++i) {
+    uint64_t head = 0;
+    const std::string& p = pieces[i];
+    for (std::size_t k = 0; k < 8; ++k) head = (head << 8) | (k < p.size() ? static_cast<unsigned char>(p[k]) : 0u);
+    keys[i] = {head, static_cast<uint32_t>(i)};
+  }
+  std::sort(keys.begin(), keys.end(), [&](const Key& a, const Key& b) {
+    if (a.head != b.head) return a.head < b.head;
+    const int c = pieces[a.id].compare(pieces[b.id]);
+    return c != 0 ? c < 0 : a.id < b.id;
+  });
+  std::vector<uint32_t> order(keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) order[i] = keys[i].id;
+  return order;
+}
+
 }  // namespace
 
 void PieceTrie::build(const std::vector<std::string>& pieces) {
-  std::vector<uint32_t> order(pieces.size());
-  std::iota(order.begin(), order.end(), 0u);
-  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return pieces[a] < pieces[b]; });
+  const std::vector<uint32_t> order = sorted_order(pieces);
   FreeSlots slots(512);
   slots.take(0);  // the root
   std::vector<Item> queue{{0, 0, static_cast<uint32_t>(order.size()), 0}};
@@ -96,6 +128,7 @@ void PieceTrie::build(const std::vector<std::string>& pieces) {
       base = p - labels[0];
       slots.reserve(base + 256);
       if (std::none_of(labels.begin(), labels.end(), [&](uint8_t l) { return slots.used(base + l); })) break;
+      slots.failed(p);
     }
     if (units_.size() < slots.size()) units_.resize(slots.size());
     units_[it.node].base = static_cast<uint32_t>(base);
