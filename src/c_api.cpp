@@ -146,4 +146,63 @@ bertrt_status bertrt_session_forward(bertrt_session* session, const bertrt_forwa
   });
 }
 
+// ------------------------------------------------------------------ head
+
+const char* bertrt_head_kind_name(bertrt_head_kind kind) {
+  switch (kind) {
+    case BERTRT_HEAD_NONE: return "none";
+    case BERTRT_HEAD_SEQUENCE: return "sequence";
+    case BERTRT_HEAD_TOKEN: return "token";
+    case BERTRT_HEAD_MASKED_LM: return "masked_lm";
+    default: return nullptr;
+  }
+}
+
+bertrt_status bertrt_model_get_head_info(const bertrt_model* model, bertrt_head_info* info_out) {
+  return guard_call([&] {
+    require(model, "model");
+    require(info_out, "info_out");
+    using bertrt::core::HeadKind;
+    const bertrt::core::HeadWeights& h = model->impl->head();
+    *info_out = bertrt_head_info{};
+    info_out->kind = h.kind == HeadKind::sequence    ? BERTRT_HEAD_SEQUENCE
+                     : h.kind == HeadKind::token     ? BERTRT_HEAD_TOKEN
+                     : h.kind == HeadKind::masked_lm ? BERTRT_HEAD_MASKED_LM
+                                                     : BERTRT_HEAD_NONE;
+    info_out->num_labels = static_cast<int64_t>(h.labels.size());
+    info_out->logits_size = h.kind == HeadKind::none ? 0 : static_cast<int64_t>(h.logits_size());
+    info_out->problem_type = h.problem_type.c_str();
+    info_out->architecture = h.architecture.c_str();
+  });
+}
+
+bertrt_status bertrt_model_get_head_label(const bertrt_model* model, size_t index, const char** label_out) {
+  return guard_call([&] {
+    require(model, "model");
+    require(label_out, "label_out");
+    *label_out = nullptr;
+    const auto& labels = model->impl->head().labels;
+    if (index >= labels.size())
+      throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "label index " + std::to_string(index) + " is outside the head's " +
+                                                     std::to_string(labels.size()) + " labels");
+    *label_out = labels[index].c_str();
+  });
+}
+
+bertrt_status bertrt_session_head(bertrt_session* session, const float* last_hidden_state,
+                                  const int64_t* attention_mask, size_t batch, size_t seq_len, float* logits_out) {
+  return guard_call([&] {
+    require(session, "session");
+    session->impl.head(last_hidden_state, attention_mask, batch, seq_len, logits_out);
+  });
+}
+
+bertrt_status bertrt_session_head_at(bertrt_session* session, const float* last_hidden_state, size_t batch,
+                                     size_t seq_len, const int64_t* positions, size_t count, float* logits_out) {
+  return guard_call([&] {
+    require(session, "session");
+    session->impl.head_at(last_hidden_state, batch, seq_len, positions, count, logits_out);
+  });
+}
+
 }  // extern "C"

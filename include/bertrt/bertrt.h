@@ -97,7 +97,8 @@ typedef enum bertrt_status {
   BERTRT_ERROR_INVALID_UTF8 = 13,    /* tokenizer input is not valid UTF-8 */
   BERTRT_ERROR_OUT_OF_MEMORY = 14,
   BERTRT_ERROR_INTERNAL = 15,
-  BERTRT_ERROR_ATTENTION_MASK = 16   /* attention_mask values other than 0 and 1 */
+  BERTRT_ERROR_ATTENTION_MASK = 16,  /* attention_mask values other than 0 and 1 */
+  BERTRT_ERROR_NO_HEAD = 17          /* logits asked of a model without a task head */
 } bertrt_status;
 
 /* A constant name for a status ("BERTRT_ERROR_SHAPE", ...). Static string. */
@@ -321,13 +322,75 @@ typedef struct bertrt_forward_outputs {
   float* hidden_states;     /* [L + 1, B, T, H], optional; [0] is the encoder input (ELECTRA:
                                the projected embedding output) */
   float* attentions;        /* [L, B, heads, T, T], optional */
+  float* logits;            /* optional: the task head's logits, as bertrt_session_head writes them
+                               ([B, L], [B, T, L] or [B, T, V]); BERTRT_ERROR_NO_HEAD without a head */
 } bertrt_forward_outputs;
 
-/* lookup (when input_ids is given) -> embed (-> ELECTRA's embeddings_project) -> encode (-> pooler).
- * Default position ids as bertrt_session_embed, except that RoBERTa-family models given input_ids
- * count non-pad ids (see there). The output buffers must not overlap the inputs or each other. */
+/* lookup (when input_ids is given) -> embed (-> ELECTRA's embeddings_project) -> encode (-> pooler)
+ * (-> head). Default position ids as bertrt_session_embed, except that RoBERTa-family models given
+ * input_ids count non-pad ids (see there). The output buffers must not overlap the inputs or each
+ * other. Zero-initialise both structs (`bertrt_forward_outputs out = {0};`) and set the fields you
+ * use: fields are appended over time, and a field left uninitialised is read as a buffer. */
 BERTRT_API bertrt_status bertrt_session_forward(bertrt_session* session, const bertrt_forward_inputs* inputs,
                                                 const bertrt_forward_outputs* outputs);
+
+/* ------------------------------------------------------------------ head */
+
+/* The task head a model file may hold: bertrt_convert keeps the head of a *ForSequenceClassification,
+ * *ForTokenClassification or *ForMaskedLM checkpoint (BERT, RoBERTa, XLM-RoBERTa, CamemBERT,
+ * DistilBERT, ELECTRA) unless told not to. */
+typedef enum bertrt_head_kind {
+  BERTRT_HEAD_NONE = 0,      /* no head: logits are BERTRT_ERROR_NO_HEAD */
+  BERTRT_HEAD_SEQUENCE = 1,  /* num_labels logits per sequence, from its token 0 */
+  BERTRT_HEAD_TOKEN = 2,     /* num_labels logits per token */
+  BERTRT_HEAD_MASKED_LM = 3, /* vocab_size logits per token */
+  BERTRT_HEAD_KIND_MAX_ENUM = 0x7fffffff /* not a kind: keeps the enum 32 bits wide */
+} bertrt_head_kind;
+
+typedef struct bertrt_head_info {
+  bertrt_head_kind kind;
+  int64_t num_labels;       /* sequence and token heads: the classifier's outputs (1: a regression or
+                               reranker score); 0 for a masked LM or no head */
+  int64_t logits_size;      /* logits per row: num_labels, vocab_size for a masked LM, 0 without a head */
+  const char* problem_type; /* config.json's problem_type ("single_label_classification",
+                               "multi_label_classification", "regression"), "" when it has none */
+  const char* architecture; /* config.json's architectures[0] ("BertForSequenceClassification", ...), ""
+                               without a head */
+} bertrt_head_info;
+
+/* Strings in info_out live as long as the model. */
+BERTRT_API bertrt_status bertrt_model_get_head_info(const bertrt_model* model, bertrt_head_info* info_out);
+/* The name of label index (config.json's id2label; "LABEL_<index>" when it has none), lives as long
+ * as the model. BERTRT_ERROR_INVALID_ARGUMENT for index >= num_labels (any index without labels). */
+BERTRT_API bertrt_status bertrt_model_get_head_label(const bertrt_model* model, size_t index, const char** label_out);
+/* "none", "sequence", "token", "masked_lm"; NULL for a value that is not a kind. Static string. */
+BERTRT_API const char* bertrt_head_kind_name(bertrt_head_kind kind);
+
+/* logits_out from last_hidden_state[B, T, H] (the encoder's output):
+ * - sequence head: [B, L], from token 0 of each row (BERT: classifier(pooler); RoBERTa, XLM-R,
+ *   CamemBERT: out_proj(tanh(dense)); DistilBERT: classifier(relu(pre_classifier)); ELECTRA:
+ *   out_proj(gelu(dense)));
+ * - token head: [B, T, L], classifier per token;
+ * - masked LM: [B, T, V], LayerNorm(act(dense)) times the decoder (the word embeddings when tied) + bias.
+ * attention_mask [B, T] or NULL (all ones): token and masked-LM logits are computed for each row's
+ * tokens up to its last token with mask 1; those after it are written as zeros (masked tokens
+ * before it are computed like the others). A sequence head reads token 0 whatever the mask.
+ * Errors: BERTRT_ERROR_NO_HEAD, _SHAPE (batch or seq_len 0), _SEQUENCE_TOO_LONG, _NON_FINITE
+ * (NaN/Inf in last_hidden_state), _ATTENTION_MASK. logits_out must not overlap the
+ * inputs. The dense layers and the decoder run on the session's threads. */
+BERTRT_API bertrt_status bertrt_session_head(bertrt_session* session, const float* last_hidden_state,
+                                             const int64_t* attention_mask, size_t batch, size_t seq_len,
+                                             float* logits_out);
+/* Token and masked-LM heads at chosen tokens only (fill-mask computes no T * V logits it does not
+ * need): logits_out[count, L or V] for positions[count], flat token indices b * seq_len + t into
+ * last_hidden_state[B, T, H], in any order, repeats allowed; row i equals the row of position i in
+ * bertrt_session_head's output (where that call computes it: before the row's last valid token
+ * or at it; head_at takes no mask and computes every position it is given). Only the rows at positions are read (NaN/Inf in them:
+ * BERTRT_ERROR_NON_FINITE). Errors: BERTRT_ERROR_NO_HEAD; _INVALID_ARGUMENT for a sequence head;
+ * _POSITION for a position outside [0, B * T); _SHAPE for count 0. */
+BERTRT_API bertrt_status bertrt_session_head_at(bertrt_session* session, const float* last_hidden_state, size_t batch,
+                                                size_t seq_len, const int64_t* positions, size_t count,
+                                                float* logits_out);
 
 /* ------------------------------------------------------------- tokenizer */
 

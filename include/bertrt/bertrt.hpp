@@ -105,6 +105,23 @@ class Model {
     check(bertrt_model_get_tensor_info(handle_.get(), index, &info));
     return info;
   }
+  // The task head (bertrt_model_get_head_info); strings live as long as this Model.
+  bertrt_head_info head_info() const {
+    bertrt_head_info info{};
+    check(bertrt_model_get_head_info(handle_.get(), &info));
+    return info;
+  }
+  bertrt_head_kind head_kind() const { return head_info().kind; }
+  // id2label in index order (empty for a masked LM or no head).
+  std::vector<std::string> labels() const {
+    std::vector<std::string> out;
+    for (int64_t i = 0; i < head_info().num_labels; ++i) {
+      const char* label = nullptr;
+      check(bertrt_model_get_head_label(handle_.get(), static_cast<size_t>(i), &label));
+      out.emplace_back(label);
+    }
+    return out;
+  }
   bertrt_tokenizer_settings tokenizer_settings() const {
     bertrt_tokenizer_settings settings{};
     check(bertrt_model_get_tokenizer_settings(handle_.get(), &settings));
@@ -122,7 +139,7 @@ class Session {
  public:
   explicit Session(const Model& model)
       : hidden_(model.hidden_size()), embedding_(static_cast<size_t>(model.config().embedding_size)),
-        config_(model.config()) {
+        config_(model.config()), head_(model.head_info()) {
     bertrt_session* s = nullptr;
     check(bertrt_session_create(model.get(), &s));
     handle_.reset(s);
@@ -175,6 +192,26 @@ class Session {
     check(bertrt_session_pool(handle_.get(), last_hidden_state.data(), detail::ptr_or_null(attention_mask), batch,
                               seq_len, mode, normalize ? 1 : 0, pooled.data()));
   }
+  // The task head's logits (bertrt_session_head): [B, L] for a sequence head, [B, T, L] or
+  // [B, T, V] for token and masked-LM heads. attention_mask may be empty (all ones).
+  void head(std::span<const float> last_hidden_state, std::span<const int64_t> attention_mask, size_t batch,
+            size_t seq_len, std::span<float> logits) {
+    detail::need(last_hidden_state, batch * seq_len * hidden_, "last_hidden_state");
+    if (!attention_mask.empty()) detail::need(attention_mask, batch * seq_len, "attention_mask");
+    const size_t rows = head_.kind == BERTRT_HEAD_SEQUENCE ? batch : batch * seq_len;
+    detail::need(logits, rows * static_cast<size_t>(head_.logits_size), "logits");
+    check(bertrt_session_head(handle_.get(), last_hidden_state.data(), detail::ptr_or_null(attention_mask), batch,
+                              seq_len, logits.data()));
+  }
+  // Token and masked-LM heads at positions (flat indices b * seq_len + t) only: logits [count, L or V]
+  // (bertrt_session_head_at).
+  void head_at(std::span<const float> last_hidden_state, size_t batch, size_t seq_len,
+               std::span<const int64_t> positions, std::span<float> logits) {
+    detail::need(last_hidden_state, batch * seq_len * hidden_, "last_hidden_state");
+    detail::need(logits, positions.size() * static_cast<size_t>(head_.logits_size), "logits");
+    check(bertrt_session_head_at(handle_.get(), last_hidden_state.data(), batch, seq_len, positions.data(),
+                                 positions.size(), logits.data()));
+  }
   void forward(const bertrt_forward_inputs& inputs, const bertrt_forward_outputs& outputs) {
     check(bertrt_session_forward(handle_.get(), &inputs, &outputs));
   }
@@ -189,6 +226,7 @@ class Session {
   size_t hidden_;
   size_t embedding_;  // E: lookup's and embed's width (= hidden_ except ELECTRA)
   bertrt_config config_;
+  bertrt_head_info head_;
 };
 
 struct Encoding {

@@ -1,7 +1,7 @@
 /*
  * bertrt converter — a Hugging Face BERT checkpoint directory -> a bertrt model file.
  *
- *   bertrt_convert_options options = {"f16", NULL, NULL};
+ *   bertrt_convert_options options = {"f16", NULL, NULL, 0};   // fields left out must be zero
  *   if (bertrt_convert("path/to/bert-base-uncased", "bert-f16.bertrt", &options) != BERTRT_OK)
  *     fprintf(stderr, "%s\n", bertrt_last_error());
  *
@@ -21,7 +21,8 @@
 extern "C" {
 #endif
 
-/* Receives one note ("skipping 'cls.predictions.bias' (not part of BertModel: task head)",
+/* Receives one note ("skipping 'cls.seq_relationship.bias' (task head: not used by the
+ * BertForPreTraining head)",
  * "reading .../model.safetensors", ...). message is NUL-terminated and valid only during the call. */
 typedef void (*bertrt_convert_note_fn)(const char* message, void* user_data);
 
@@ -31,13 +32,18 @@ typedef struct bertrt_convert_options {
   const char* dtype;
   bertrt_convert_note_fn note; /* NULL: no notes */
   void* note_user_data;        /* passed to note unchanged */
+  /* 0 (the default): keep the task head that config.json's architectures[0] names
+   * (*ForSequenceClassification, *ForTokenClassification, *ForMaskedLM of every family);
+   * nonzero: convert the base model alone, the head's tensors skipped with a note. */
+  int no_heads;
 } bertrt_convert_options;
 
 /* Converts the checkpoint in directory hf_dir into the model file out_path (replaced if it
  * exists). options NULL: f32, no notes. Errors: BERTRT_ERROR_INVALID_ARGUMENT (NULL path, unknown
  * dtype), BERTRT_ERROR_IO (missing files, cannot write), BERTRT_ERROR_FORMAT (malformed files,
- * shapes that disagree with config.json), BERTRT_ERROR_UNSUPPORTED (model_type other than bert,
- * relative position embeddings, unknown pooling); bertrt_last_error() names the file and field. */
+ * shapes that disagree with config.json, an incomplete task head), BERTRT_ERROR_UNSUPPORTED
+ * (model_type other than bert, roberta, xlm-roberta, camembert, distilbert, electra, relative
+ * position embeddings, unknown pooling or activation); bertrt_last_error() names the file and field. */
 BERTRT_API bertrt_status bertrt_convert(const char* hf_dir, const char* out_path, const bertrt_convert_options* options);
 
 /* The tokenizer.json equivalent of a SentencePiece Unigram model, as Hugging Face's converters

@@ -30,6 +30,7 @@ extern "C" const char* bertrt_status_str(bertrt_status status) {
     case BERTRT_ERROR_OUT_OF_MEMORY: return "BERTRT_ERROR_OUT_OF_MEMORY";
     case BERTRT_ERROR_INTERNAL: return "BERTRT_ERROR_INTERNAL";
     case BERTRT_ERROR_ATTENTION_MASK: return "BERTRT_ERROR_ATTENTION_MASK";
+    case BERTRT_ERROR_NO_HEAD: return "BERTRT_ERROR_NO_HEAD";
   }
   return "BERTRT_ERROR_UNKNOWN";
 }

@@ -321,7 +321,7 @@ format::ModelFileWriter build_model_file(const std::string& hf_dir, const Conver
   format::ModelFileWriter w;
   add_config(w, config, dims, st, o);
   add_tokenizer(w, dir, st.model_dir, dims, o);
-  detail::add_weights(w, st.model_dir, dims, o);
+  detail::add_weights(w, st.model_dir, dims, config, o);
   return w;
 }
 

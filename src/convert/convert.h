@@ -14,6 +14,9 @@ struct ConvertOptions {
   // Weight matrices are stored pre-packed in the GEMM panel layout (kernels/gemm_packed.h) in the
   // file's dtype; false: row-major (as earlier converters wrote them; packed once at open).
   bool pack_matrices = true;
+  // Keep the task head that config.json's architecture names (sequence or token classification,
+  // masked LM); false: the base model alone, the head's tensors skipped with a note.
+  bool heads = true;
   // Receives notes (skipped tensors, chosen files). Null: silent.
   std::function<void(const std::string&)> note;
 };

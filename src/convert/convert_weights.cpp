@@ -16,6 +16,9 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 using detail::fail;
 using detail::read_json;
+using detail::TensorSet;
+using detail::transpose;
+using detail::WeightWriter;
 
 namespace {
 
@@ -89,9 +92,9 @@ std::string shape_str(const std::vector<int64_t>& shape) {
   return s + "]";
 }
 
-// Hugging Face names -> the base model's names: drop a task class's prefix (`bert.`, `roberta.`,
-// `distilbert.`, `electra.`), legacy LayerNorm gamma/beta -> weight/bias. Returns "" for tensors
-// that are not part of the base model (task heads).
+// Hugging Face names -> the names used here: drop a task class's prefix (`bert.`, `roberta.`,
+// `distilbert.`, `electra.`), legacy LayerNorm gamma/beta -> weight/bias. Task-head tensors keep
+// their own names (is_head_name).
 std::string canonical_name(std::string name) {
   for (const char* prefix : {"bert.", "roberta.", "distilbert.", "electra."})
     if (name.rfind(prefix, 0) == 0) {
@@ -103,9 +106,7 @@ std::string canonical_name(std::string name) {
     name = name.substr(0, name.size() - 6) + ".weight";
   if (in_layernorm && name.size() > 5 && name.compare(name.size() - 5, 5, ".beta") == 0)
     name = name.substr(0, name.size() - 5) + ".bias";
-  for (const char* root : {"embeddings.", "encoder.", "pooler.", "transformer.", "embeddings_project."})
-    if (name.rfind(root, 0) == 0) return name;
-  return "";
+  return name;
 }
 
 // Where each part of a layer lives in a family's checkpoint (under prefix + N + ".").
@@ -128,51 +129,6 @@ constexpr LayerSource kDistilBertLayer = {"transformer.layer.",
                                           "ffn.lin1",
                                           "ffn.lin2",
                                           "output_layer_norm"};
-
-class TensorSet {
- public:
-  void add(SourceTensor t, const ConvertOptions& o) {
-    const std::string original = t.name;
-    const std::string name = canonical_name(t.name);
-    if (name.empty()) {
-      if (o.note) o.note("skipping '" + original + "' (task head: task heads are not supported yet)");
-      return;
-    }
-    if (name == "embeddings.position_ids" || name == "embeddings.token_type_ids") {
-      if (o.note) o.note("skipping '" + original + "' (buffer, not a weight)");
-      return;
-    }
-    if (tensors_.count(name)) fail("two tensors map to '" + name + "' (second: '" + original + "')");
-    t.name = name;
-    tensors_.emplace(name, std::move(t));
-  }
-  bool has(const std::string& name) const { return tensors_.count(name) != 0; }
-  // The tensor as f32 after checking its shape.
-  std::vector<float> take(const std::string& name, const std::vector<int64_t>& shape) const {
-    auto it = tensors_.find(name);
-    if (it == tensors_.end()) fail("missing tensor '" + name + "'");
-    if (it->second.shape != shape)
-      fail("tensor '" + name + "' has shape " + shape_str(it->second.shape) + ", expected " + shape_str(shape));
-    return to_f32(it->second);
-  }
-  std::vector<std::string> unused(const std::set<std::string>& used) const {
-    std::vector<std::string> out;
-    for (const auto& [name, t] : tensors_)
-      if (!used.count(name)) out.push_back(name);
-    return out;
-  }
-
- private:
-  std::map<std::string, SourceTensor> tensors_;
-};
-
-// PyTorch Linear weight [out, in] -> [in, out].
-std::vector<float> transpose(const std::vector<float>& w, size_t out, size_t in) {
-  std::vector<float> t(w.size());
-  for (size_t o = 0; o < out; ++o)
-    for (size_t i = 0; i < in; ++i) t[i * out + o] = w[o * in + i];
-  return t;
-}
 
 std::vector<std::string> weight_files(const fs::path& dir, std::string* kind) {
   auto from_index = [&](const fs::path& index) {
@@ -214,56 +170,6 @@ std::vector<std::string> weight_files(const fs::path& dir, std::string* kind) {
                                    "' (model.safetensors, model.safetensors.index.json, pytorch_model.bin or tf_model.h5)");
 }
 
-
-// Adds tensors to the writer: matrices in [in, out] orientation, packed into GEMM panels (unless
-// the options say otherwise); everything else row-major.
-class WeightWriter {
- public:
-  WeightWriter(format::ModelFileWriter& w, const TensorSet& set, const ConvertOptions& o) : w_(w), set_(set), o_(o) {}
-
-  std::vector<float> take(const std::string& name, const std::vector<int64_t>& shape) {
-    used_.insert(name);
-    return set_.take(name, shape);
-  }
-  const std::set<std::string>& used() const { return used_; }
-
-  // A matrix [in, out] (y = x W): packed into GEMM panels in the file's dtype (f32, f16 or bf16;
-  // the padding columns are zeros in every dtype), or row-major when the options say so.
-  void matrix(const std::string& name, const std::vector<float>& m, int64_t in, int64_t out) {
-    if (o_.pack_matrices) {
-      static_assert(kernels::kPackedPanel == format::kPanelWidth);
-      std::vector<float> packed(kernels::packed_floats(static_cast<size_t>(in), static_cast<size_t>(out)));
-      kernels::pack_panels(m.data(), static_cast<size_t>(in), static_cast<size_t>(out), static_cast<size_t>(out),
-                           packed.data());
-      w_.add_packed_tensor(name, {u(in), u(out)}, format::kPanelWidth, encode(packed, o_.dtype), o_.dtype);
-    } else {
-      w_.add_tensor(name, o_.dtype, {u(in), u(out)}, encode(m, o_.dtype));
-    }
-  }
-  // A PyTorch tensor stored as it is, in dtype.
-  void plain(const std::string& dst, const std::string& src, const std::vector<int64_t>& shape,
-             format::TensorDType dtype = kF32) {
-    std::vector<uint64_t> dims;
-    for (int64_t d : shape) dims.push_back(u(d));
-    w_.add_tensor(dst, dtype, dims, encode(take(src, shape), dtype));
-  }
-  // A PyTorch Linear (weight [out, in], bias [out]) as a matrix [in, out] and its bias.
-  void linear(const std::string& src, const std::string& dst_w, const std::string& dst_b, int64_t out, int64_t in) {
-    matrix(dst_w, transpose(take(src + ".weight", {out, in}), static_cast<size_t>(out), static_cast<size_t>(in)), in,
-           out);
-    plain(dst_b, src + ".bias", {out});
-  }
-  format::ModelFileWriter& writer() { return w_; }
-
-  static constexpr format::TensorDType kF32 = format::TensorDType::f32;
-  static uint64_t u(int64_t v) { return static_cast<uint64_t>(v); }
-
- private:
-  format::ModelFileWriter& w_;
-  const TensorSet& set_;
-  const ConvertOptions& o_;
-  std::set<std::string> used_;
-};
 
 // Embeddings at width E; no token types for DistilBERT; ELECTRA's embeddings_project when E != H.
 void add_embeddings(WeightWriter& ww, const detail::Dims& d, format::TensorDType dtype) {
@@ -351,7 +257,85 @@ uint16_t f32_to_bf16(float value) {
 
 namespace detail {
 
-void add_weights(format::ModelFileWriter& w, const fs::path& model_dir, const Dims& dims, const ConvertOptions& o) {
+bool is_head_name(const std::string& name) {
+  for (const char* root : {"embeddings.", "encoder.", "pooler.", "transformer.", "embeddings_project."})
+    if (name.rfind(root, 0) == 0) return false;
+  return true;
+}
+
+void TensorSet::add(SourceTensor t, const ConvertOptions& o) {
+  const std::string original = t.name;
+  const std::string name = canonical_name(t.name);
+  if (name == "embeddings.position_ids" || name == "embeddings.token_type_ids") {
+    if (o.note) o.note("skipping '" + original + "' (buffer, not a weight)");
+    return;
+  }
+  if (tensors_.count(name)) fail("two tensors map to '" + name + "' (second: '" + original + "')");
+  t.name = name;
+  tensors_.emplace(name, std::move(t));
+  originals_.emplace(name, original);
+}
+
+std::vector<float> TensorSet::take(const std::string& name, const std::vector<int64_t>& shape) const {
+  auto it = tensors_.find(name);
+  if (it == tensors_.end()) fail("missing tensor '" + name + "'");
+  if (it->second.shape != shape)
+    fail("tensor '" + name + "' has shape " + shape_str(it->second.shape) + ", expected " + shape_str(shape));
+  return to_f32(it->second);
+}
+
+std::vector<int64_t> TensorSet::shape(const std::string& name) const {
+  auto it = tensors_.find(name);
+  return it == tensors_.end() ? std::vector<int64_t>{} : it->second.shape;
+}
+
+std::vector<std::string> TensorSet::unused(const std::set<std::string>& used) const {
+  std::vector<std::string> out;
+  for (const auto& [name, t] : tensors_)
+    if (!used.count(name)) out.push_back(name);
+  return out;
+}
+
+std::string TensorSet::original(const std::string& name) const {
+  auto it = originals_.find(name);
+  return it == originals_.end() ? name : it->second;
+}
+
+std::vector<float> transpose(const std::vector<float>& w, size_t out, size_t in) {
+  std::vector<float> t(w.size());
+  for (size_t o = 0; o < out; ++o)
+    for (size_t i = 0; i < in; ++i) t[i * out + o] = w[o * in + i];
+  return t;
+}
+
+void WeightWriter::matrix(const std::string& name, const std::vector<float>& m, int64_t in, int64_t out) {
+  if (o_.pack_matrices) {
+    static_assert(kernels::kPackedPanel == format::kPanelWidth);
+    std::vector<float> packed(kernels::packed_floats(static_cast<size_t>(in), static_cast<size_t>(out)));
+    kernels::pack_panels(m.data(), static_cast<size_t>(in), static_cast<size_t>(out), static_cast<size_t>(out),
+                         packed.data());
+    w_.add_packed_tensor(name, {u(in), u(out)}, format::kPanelWidth, encode(packed, o_.dtype), o_.dtype);
+  } else {
+    w_.add_tensor(name, o_.dtype, {u(in), u(out)}, encode(m, o_.dtype));
+  }
+}
+
+void WeightWriter::plain(const std::string& dst, const std::string& src, const std::vector<int64_t>& shape,
+                         format::TensorDType dtype) {
+  std::vector<uint64_t> dims;
+  for (int64_t d : shape) dims.push_back(u(d));
+  w_.add_tensor(dst, dtype, dims, encode(take(src, shape), dtype));
+}
+
+void WeightWriter::linear(const std::string& src, const std::string& dst_w, const std::string& dst_b, int64_t out,
+                          int64_t in) {
+  matrix(dst_w, transpose(take(src + ".weight", {out, in}), static_cast<size_t>(out), static_cast<size_t>(in)), in,
+         out);
+  plain(dst_b, src + ".bias", {out});
+}
+
+void add_weights(format::ModelFileWriter& w, const fs::path& model_dir, const Dims& dims, const json& config,
+                 const ConvertOptions& o) {
   std::string kind;
   const std::vector<std::string> files = weight_files(model_dir, &kind);
   TensorSet set;
@@ -366,8 +350,12 @@ void add_weights(format::ModelFileWriter& w, const fs::path& model_dir, const Di
   add_embeddings(ww, dims, o.dtype);
   for (int64_t l = 0; l < dims.layers; ++l) add_layer(ww, dims, l);
   add_pooler(ww, set, dims.hidden, o);
-  for (const std::string& name : set.unused(ww.used()))
-    if (o.note) o.note("skipping '" + name + "' (not used by the " + dims.family + " model with this config)");
+  const std::string head_note = add_head(ww, dims, config);
+  for (const std::string& name : set.unused(ww.used())) {
+    if (!o.note) break;
+    if (is_head_name(name)) o.note("skipping '" + set.original(name) + "' (task head: " + head_note + ")");
+    else o.note("skipping '" + name + "' (not used by the " + dims.family + " model with this config)");
+  }
 }
 
 }  // namespace detail

@@ -77,6 +77,16 @@ const char* pool_mode_name(bertrt_pool_mode mode) {
   return "unknown";
 }
 
+const char* head_kind_name(HeadKind kind) {
+  switch (kind) {
+    case HeadKind::none: return "none";
+    case HeadKind::sequence: return "sequence";
+    case HeadKind::token: return "token";
+    case HeadKind::masked_lm: return "masked_lm";
+  }
+  return "none";
+}
+
 const char* family_name(Family family) {
   switch (family) {
     case Family::bert: return "bert";
@@ -180,6 +190,7 @@ void Model::load() {
   load_embeddings();
   load_layers();
   load_tokenizer();
+  load_head();
 }
 
 void Model::load_embeddings() {
@@ -249,6 +260,80 @@ void Model::load_layers() {
   if (f.find(names::kPoolerWeight)) {
     pooler_ = matrix(names::kPoolerWeight, H, H);
     pooler_bias_ = f32_tensor(f, names::kPoolerBias, {H});
+  }
+}
+
+namespace {
+
+// A 2-D tensor's dimension d, bounded like a config value (0 when absent).
+size_t dim_of(const format::ModelFile& f, const char* name, size_t d) {
+  const format::TensorInfo* t = f.find(name);
+  if (!t) return 0;
+  if (t->shape.size() != 2) fail(std::string("tensor '") + name + "' must be 2-D");
+  if (t->shape[d] < 1 || t->shape[d] > static_cast<uint64_t>(kMaxDim)) fail(std::string("tensor '") + name + "' is too large");
+  return static_cast<size_t>(t->shape[d]);
+}
+
+}  // namespace
+
+void Model::load_head() {
+  const auto& f = file_;
+  const ModelConfig& c = config_;
+  HeadWeights& h = head_;
+  const auto kind = f.meta_string(names::kMetaHeadKind);
+  if (!kind) return;
+  for (HeadKind k : {HeadKind::sequence, HeadKind::token, HeadKind::masked_lm})
+    if (*kind == head_kind_name(k)) h.kind = k;
+  if (h.kind == HeadKind::none) fail("unknown head.kind '" + *kind + "' (sequence, token or masked_lm)");
+  h.architecture = f.meta_string(names::kMetaHeadArchitecture).value_or("");
+  h.problem_type = f.meta_string(names::kMetaHeadProblemType).value_or("");
+  const size_t H = c.hidden_size;
+  size_t x = H;  // width after the dense layer
+  h.uses_pooler = f.meta_int(names::kMetaHeadPooler).value_or(0) != 0;
+  if (h.uses_pooler) {
+    if (h.kind != HeadKind::sequence || !has_pooler()) fail("head.pooler is set, but the head is not a sequence head over a pooler");
+    h.dense = pooler_;
+    h.dense_bias = pooler_bias_;
+  } else if (f.find(names::kHeadDenseWeight)) {
+    x = dim_of(f, names::kHeadDenseWeight, 1);
+    h.dense = matrix(names::kHeadDenseWeight, H, x);
+    h.dense_bias = f32_tensor(f, names::kHeadDenseBias, {x});
+  }
+  if (h.dense.data) {
+    const auto act = f.meta_string(names::kMetaHeadActivation);
+    if (!act) fail("the head has a dense layer but no head.activation");
+    h.dense_tanh = *act == "tanh";
+    if (!h.dense_tanh) h.dense_act = parse_activation(*act);
+  }
+  if (h.kind == HeadKind::masked_lm) {
+    if (!h.dense.data) fail("a masked_lm head needs head.dense.weight");
+    h.ln_gamma = f32_tensor(f, names::kHeadLnGamma, {x});
+    h.ln_beta = f32_tensor(f, names::kHeadLnBeta, {x});
+    const double eps = f.meta_float(names::kMetaHeadLayerNormEps).value_or(c.layer_norm_eps);
+    if (!(eps > 0.0 && eps < 1.0)) fail("head.layer_norm_eps out of range");
+    h.ln_eps = static_cast<float>(eps);
+    h.decoder_bias = f32_tensor(f, names::kHeadDecoderBias, {c.vocab_size});
+    h.tied = f.find(names::kHeadDecoderWeight) == nullptr;
+    if (!h.tied) {
+      h.decoder = matrix(names::kHeadDecoderWeight, x, c.vocab_size);
+    } else {
+      if (x != c.embedding_size)
+        fail("the masked-LM decoder is tied to the word embeddings, whose width " + std::to_string(c.embedding_size) +
+             " is not the head's " + std::to_string(x));
+      h.decoder = WeightMatrix{word_embeddings_, word_dtype_, x, c.vocab_size, false};
+    }
+    return;
+  }
+  const size_t labels = dim_of(f, names::kHeadOutWeight, 1);
+  if (labels == 0) fail("missing tensor '" + std::string(names::kHeadOutWeight) + "'");
+  h.out = matrix(names::kHeadOutWeight, x, labels);
+  h.out_bias = f32_tensor(f, names::kHeadOutBias, {labels});
+  if (const auto* list = f.meta_list(names::kMetaHeadLabels)) {
+    if (list->size() != labels)
+      fail("head.labels has " + std::to_string(list->size()) + " names for " + std::to_string(labels) + " outputs");
+    h.labels = *list;
+  } else {
+    for (size_t i = 0; i < labels; ++i) h.labels.push_back("LABEL_" + std::to_string(i));
   }
 }
 

@@ -73,6 +73,38 @@ struct LayerWeights {
   const float* out_ln_beta = nullptr;
 };
 
+// The task head a model file may hold (docs/format.md, "Task heads"). X is the width after the
+// dense layer (H, or E for ELECTRA's generator).
+enum class HeadKind { none, sequence, token, masked_lm };
+const char* head_kind_name(HeadKind kind);  // "none", "sequence", "token", "masked_lm"
+
+struct HeadWeights {
+  HeadKind kind = HeadKind::none;
+  std::string architecture;  // config.json architectures[0]
+  std::string problem_type;  // "" when config.json has none
+  std::vector<std::string> labels;  // sequence and token heads: id2label in index order
+  // Sequence heads: x = token 0 of each row; then act(dense(x)) when there is a dense layer (the
+  // pooler's weights when uses_pooler); logits = out(x). Token heads: logits = out(h) per token.
+  // Masked LM: logits = LN(act(dense(h))) decoder + decoder_bias.
+  bool uses_pooler = false;
+  WeightMatrix dense;  // [H, X]; data null: none
+  const float* dense_bias = nullptr;
+  bool dense_tanh = false;  // tanh after dense (not a kernels::Activation)
+  kernels::Activation dense_act = kernels::Activation::none;
+  WeightMatrix out;  // [X, L]
+  const float* out_bias = nullptr;
+  const float* ln_gamma = nullptr;  // [X]
+  const float* ln_beta = nullptr;
+  float ln_eps = 1e-12f;
+  // Masked LM decoder [X, V]: a packed matrix of its own, or (tied) the word embeddings [V, X]
+  // row-major in their dtype, read transposed.
+  bool tied = false;
+  WeightMatrix decoder;
+  const float* decoder_bias = nullptr;  // [V]
+  // Logits per row: num_labels, or vocab_size for a masked LM.
+  size_t logits_size() const { return kind == HeadKind::masked_lm ? decoder.out : out.out; }
+};
+
 struct TokenizerData {
   const std::vector<std::string>* vocab = nullptr;
   bool do_lower_case = true;
@@ -109,12 +141,14 @@ class Model {
   bool has_projection() const { return project_.data != nullptr; }
   const WeightMatrix& projection() const { return project_; }
   const float* projection_bias() const { return project_bias_; }
+  const HeadWeights& head() const { return head_; }
 
  private:
   void load();
   void load_embeddings();
   void load_layers();
   void load_tokenizer();
+  void load_head();
   // A weight matrix [in, out]: the file's panels, or row-major data packed once here.
   WeightMatrix matrix(const std::string& name, size_t in, size_t out);
   std::unique_ptr<format::MappedFile> mapping_;
@@ -134,6 +168,7 @@ class Model {
   const float* pooler_bias_ = nullptr;
   WeightMatrix project_;
   const float* project_bias_ = nullptr;
+  HeadWeights head_;
   AlignedVector<float> zero_types_;  // [1, E] zeros: the type table of a model without token types
 };
 

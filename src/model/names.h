@@ -17,6 +17,16 @@ inline const char* const kPoolerBias = "pooler.bias";                           
 inline const char* const kEmbeddingsProjectWeight = "embeddings.project.weight";  // [E, H] (in, out)
 inline const char* const kEmbeddingsProjectBias = "embeddings.project.bias";      // [H] f32
 
+// Task head (optional; head.kind says which). Matrices [in, out]; X = the head's inner width.
+inline const char* const kHeadDenseWeight = "head.dense.weight";      // [H, X] (absent: no dense layer)
+inline const char* const kHeadDenseBias = "head.dense.bias";          // [X] f32
+inline const char* const kHeadLnGamma = "head.layer_norm.gamma";      // [X] f32 (masked LM)
+inline const char* const kHeadLnBeta = "head.layer_norm.beta";        // [X] f32 (masked LM)
+inline const char* const kHeadOutWeight = "head.out.weight";          // [X, L] classifier / out_proj
+inline const char* const kHeadOutBias = "head.out.bias";              // [L] f32
+inline const char* const kHeadDecoderWeight = "head.decoder.weight";  // [X, V] untied decoder only
+inline const char* const kHeadDecoderBias = "head.decoder.bias";      // [V] f32 (masked LM)
+
 // Per layer: "layer.<i>.<suffix>". Linear weights are stored [in, out] so y = x W + b.
 inline const char* const kQkvWeight = "attention.qkv.weight";            // [H, 3H]: Q | K | V columns
 inline const char* const kQkvBias = "attention.qkv.bias";                // [3H]
@@ -64,5 +74,13 @@ inline const char* const kMetaTokenizerMerges = "tokenizer.merges";
 inline const char* const kMetaPoolingMode = "pooling.mode";          // cls | mean | max | pooler
 inline const char* const kMetaPoolingNormalize = "pooling.normalize";  // 0 | 1
 inline const char* const kMetaSource = "source.description";
+// Task head metadata (absent head.kind: no head).
+inline const char* const kMetaHeadKind = "head.kind";                  // sequence | token | masked_lm
+inline const char* const kMetaHeadArchitecture = "head.architecture";  // config.json architectures[0]
+inline const char* const kMetaHeadActivation = "head.activation";      // of the dense layer: tanh, relu, gelu, ...
+inline const char* const kMetaHeadPooler = "head.pooler";              // 1: the dense layer is the pooler (BERT)
+inline const char* const kMetaHeadLabels = "head.labels";              // id2label in index order
+inline const char* const kMetaHeadProblemType = "head.problem_type";   // config.json problem_type
+inline const char* const kMetaHeadLayerNormEps = "head.layer_norm_eps";  // masked LM LayerNorm
 
 }  // namespace bertrt::names

@@ -120,8 +120,23 @@ void Session::encode_unchecked(const float* hidden, const int64_t* mask, size_t 
                                float* hidden_states, float* attentions, float* out) {
   const ModelConfig& c = model_->config();
   const size_t n = batch * seq_len, nh = n * c.hidden_size, layers = c.num_layers;
-  // Key validity per row and the span of valid keys: attention skips everything outside it.
-  uint8_t* valid = grow(ws_.key_valid, n);
+  set_spans(mask, batch, seq_len);
+  if (hidden_states && hidden_states != hidden) std::memcpy(hidden_states, hidden, nh * sizeof(float));
+  if (layers == 0) {
+    if (out != hidden) std::memcpy(out, hidden, nh * sizeof(float));
+    return;
+  }
+  // Layer outputs: the caller's hidden_states, else two scratch buffers in turn; the last into out.
+  float** dsts = grow(ws_.layer_out, layers);
+  for (size_t l = 0; l < layers; ++l)
+    dsts[l] = l + 1 == layers ? out : hidden_states ? hidden_states + (l + 1) * nh : grow(l % 2 ? ws_.pong : ws_.ping, nh);
+  core::encode(*model_, ws_, hidden, batch, seq_len, ws_.key_valid.data(), spans_.data(), dsts, attentions);
+  if (hidden_states) std::memcpy(hidden_states + layers * nh, out, nh * sizeof(float));
+}
+
+// Key validity per row and the span of valid keys: attention (and the head) skip everything outside it.
+void Session::set_spans(const int64_t* mask, size_t batch, size_t seq_len) {
+  uint8_t* valid = grow(ws_.key_valid, batch * seq_len);
   if (spans_.size() < batch) spans_.resize(batch);
   for (size_t b = 0; b < batch; ++b) {
     KeySpan s{seq_len, 0, true};
@@ -139,17 +154,6 @@ void Session::encode_unchecked(const float* hidden, const int64_t* mask, size_t 
     s.contiguous = count == s.end - s.begin;
     spans_[b] = s;
   }
-  if (hidden_states && hidden_states != hidden) std::memcpy(hidden_states, hidden, nh * sizeof(float));
-  if (layers == 0) {
-    if (out != hidden) std::memcpy(out, hidden, nh * sizeof(float));
-    return;
-  }
-  // Layer outputs: the caller's hidden_states, else two scratch buffers in turn; the last into out.
-  float** dsts = grow(ws_.layer_out, layers);
-  for (size_t l = 0; l < layers; ++l)
-    dsts[l] = l + 1 == layers ? out : hidden_states ? hidden_states + (l + 1) * nh : grow(l % 2 ? ws_.pong : ws_.ping, nh);
-  core::encode(*model_, ws_, hidden, batch, seq_len, valid, spans_.data(), dsts, attentions);
-  if (hidden_states) std::memcpy(hidden_states + layers * nh, out, nh * sizeof(float));
 }
 
 void Session::pool(const float* hidden, const int64_t* mask, size_t batch, size_t seq_len, bertrt_pool_mode mode,
@@ -169,6 +173,7 @@ void Session::forward(const bertrt_forward_inputs& in, const bertrt_forward_outp
   if (!out.last_hidden_state) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "last_hidden_state output is NULL");
   if (out.pooler_output && !model_->has_pooler())
     throw Error(BERTRT_ERROR_NO_POOLER, "pooler_output requested but this model has no pooler weights");
+  if (out.logits) require_head();
   const ModelConfig& c = model_->config();
   const size_t n = batch * seq_len, nh = n * c.hidden_size;
   if (in.input_ids)
@@ -197,6 +202,59 @@ void Session::forward(const bertrt_forward_inputs& in, const bertrt_forward_outp
   if (out.pooler_output)
     core::pool(*model_, ws_, out.last_hidden_state, in.attention_mask, batch, seq_len, BERTRT_POOL_POOLER, false,
                  out.pooler_output);
+  if (out.logits) head_unchecked(out.last_hidden_state, in.attention_mask, batch, seq_len, out.logits);
+}
+
+void Session::require_head() const {
+  if (model_->head().kind == HeadKind::none)
+    throw Error(BERTRT_ERROR_NO_HEAD, "this model has no task head (converted from a base model, or without heads)");
+}
+
+void Session::head(const float* hidden, const int64_t* mask, size_t batch, size_t seq_len, float* out) {
+  require_head();
+  check_shape(batch, seq_len);
+  check_finite(hidden, batch * seq_len * model_->config().hidden_size, "last_hidden_state");
+  check_mask(mask, batch, seq_len);
+  if (!out) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "logits_out is NULL");
+  head_unchecked(hidden, mask, batch, seq_len, out);
+}
+
+void Session::head_unchecked(const float* hidden, const int64_t* mask, size_t batch, size_t seq_len, float* out) {
+  const size_t H = model_->config().hidden_size;
+  if (model_->head().kind == HeadKind::sequence) {
+    float* first = grow(head_scratch_.rows, batch * H);  // token 0 of each sequence
+    for (size_t b = 0; b < batch; ++b) std::memcpy(first + b * H, hidden + b * seq_len * H, H * sizeof(float));
+    core::head(*model_, ws_, head_scratch_, first, batch, nullptr, out);
+    return;
+  }
+  set_spans(mask, batch, seq_len);
+  const RowBlocks rows = row_blocks(ws_, batch, seq_len, spans_.data());
+  core::head(*model_, ws_, head_scratch_, hidden, batch * seq_len, &rows, out);
+}
+
+void Session::head_at(const float* hidden, size_t batch, size_t seq_len, const int64_t* positions, size_t count,
+                      float* out) {
+  require_head();
+  if (model_->head().kind == HeadKind::sequence)
+    throw Error(BERTRT_ERROR_INVALID_ARGUMENT,
+                "this model's head is a sequence head (one row of logits per sequence, from token 0): positions "
+                "apply to token and masked-LM heads");
+  check_shape(batch, seq_len);
+  if (!hidden) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "last_hidden_state is NULL");
+  if (!positions) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "positions is NULL");
+  if (!out) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "logits_out is NULL");
+  if (count == 0 || count > (size_t{1} << 26))
+    throw Error(BERTRT_ERROR_SHAPE, "count must be in [1, 2^26] (got " + std::to_string(count) + ")");
+  const size_t H = model_->config().hidden_size, n = batch * seq_len;
+  float* rows = grow(head_scratch_.rows, count * H);
+  for (size_t i = 0; i < count; ++i) {
+    if (positions[i] < 0 || static_cast<size_t>(positions[i]) >= n)
+      throw Error(BERTRT_ERROR_POSITION, "positions[" + std::to_string(i) + "] = " + std::to_string(positions[i]) +
+                                             " is outside [0, batch * seq_len = " + std::to_string(n) + ")");
+    std::memcpy(rows + i * H, hidden + static_cast<size_t>(positions[i]) * H, H * sizeof(float));
+  }
+  check_finite(rows, count * H, "last_hidden_state (at positions)");
+  core::head(*model_, ws_, head_scratch_, rows, count, nullptr, out);
 }
 
 }  // namespace bertrt::core

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "model/model.h"
+#include "stages/head.h"
 #include "stages/stages.h"
 
 namespace bertrt::core {
@@ -28,6 +29,13 @@ class Session {
   void pool(const float* last_hidden_state, const int64_t* attention_mask, size_t batch, size_t seq_len,
             bertrt_pool_mode mode, bool normalize, float* out);
   void forward(const bertrt_forward_inputs& in, const bertrt_forward_outputs& out);
+  // The task head's logits from last_hidden_state [B, T, H]: [B, L] (sequence), [B, T, L] (token),
+  // [B, T, V] (masked LM). head_at: token and masked-LM heads at positions[count] (flat token
+  // indices b * T + t) only, logits [count, L or V].
+  void head(const float* last_hidden_state, const int64_t* attention_mask, size_t batch, size_t seq_len,
+            float* logits_out);
+  void head_at(const float* last_hidden_state, size_t batch, size_t seq_len, const int64_t* positions, size_t count,
+               float* logits_out);
   // Jobs each thread ran in the last parallel run (slot = thread index), for tests.
   const std::vector<long>& jobs_by_thread() const { return ws_.parallel.jobs_by_thread; }
 
@@ -38,6 +46,10 @@ class Session {
                              size_t seq_len) const;
   void check_finite(const float* x, size_t count, const char* what) const;
   void check_mask(const int64_t* mask, size_t batch, size_t seq_len) const;
+  void require_head() const;
+  // Fills ws_.key_valid and spans_ from a [B, T] mask (null: all valid).
+  void set_spans(const int64_t* mask, size_t batch, size_t seq_len);
+  void head_unchecked(const float* hidden, const int64_t* mask, size_t batch, size_t seq_len, float* logits);
   void encode_unchecked(const float* hidden, const int64_t* attention_mask, size_t batch, size_t seq_len,
                         float* hidden_states, float* attentions, float* out);
 
@@ -45,6 +57,7 @@ class Session {
   Workspace ws_;
   std::vector<KeySpan> spans_;
   AlignedVector<float> encoder_in_;  // [N, H] ELECTRA's projected embeddings inside forward
+  HeadScratch head_scratch_;
 };
 
 }  // namespace bertrt::core

@@ -1,7 +1,8 @@
 // The converter on the other families (tests/data/fixtures-families): every model directory
 // converts from safetensors (roberta-tiny also from .bin, byte for byte the same file), the family
-// is recorded, each family's names land on the canonical tensors, task heads are skipped with a
-// note, tokenizer files without vocab.txt are stored raw, and unsupported configs name the key.
+// is recorded, each family's names land on the canonical tensors, task heads are kept (skipped
+// with a note when converted without heads), tokenizer files without vocab.txt are stored raw, and
+// unsupported configs name the key.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -60,9 +61,10 @@ struct Converted {
   }
 };
 
-Converted convert_dir(const fs::path& dir) {
+Converted convert_dir(const fs::path& dir, bool heads = true) {
   Converted c;
   convert::ConvertOptions o;
+  o.heads = heads;
   o.note = [&](const std::string& s) { c.notes.push_back(s); };
   c.bytes = convert::build_model_file(dir.string(), o).serialize();
   return c;
@@ -85,10 +87,24 @@ TEST_CASE("every family model converts from safetensors and records its family")
     CHECK(std::string(core::family_name(model->config().family)) == family);
     CHECK(model->file().meta_string(names::kMetaFamily) == family);
     CHECK(model->has_pooler() == m["has_pooler"].get<bool>());
-    // Head checkpoints: every head tensor skipped with the note; base models: no such note.
+    // Head checkpoints keep their head (every head tensor used, none skipped); base models have none.
     const auto heads = m["head_tensors"].get<std::vector<std::string>>();
-    CHECK(c.noted("task heads are not supported yet") == !heads.empty());
-    for (const std::string& h : heads) CHECK_MESSAGE(c.noted("'" + h + "'"), h);
+    CHECK((model->head().kind != core::HeadKind::none) == !heads.empty());
+    CHECK(c.noted("task head: " + m["architecture"].get<std::string>()) == !heads.empty());
+    CHECK_FALSE(c.noted("skipping"));
+    if (!heads.empty()) CHECK(model->file().meta_string(names::kMetaHeadArchitecture) == m["architecture"]);
+    // Converted without heads: every head tensor skipped with a note, no head.* tensor or key.
+    const Converted bare = convert_dir(families_dir() / "models" / name, false);
+    const auto bare_model = open(bare);
+    CHECK(bare_model->head().kind == core::HeadKind::none);
+    CHECK_FALSE(bare_model->file().meta_string(names::kMetaHeadKind).has_value());
+    std::vector<std::string> kept, bare_names;
+    for (const auto& t : model->file().tensors())
+      if (t.name.rfind("head.", 0) != 0) kept.push_back(t.name);
+    for (const auto& t : bare_model->file().tensors()) bare_names.push_back(t.name);
+    CHECK(bare_names == kept);
+    for (const std::string& h : heads) CHECK_MESSAGE(bare.noted("skipping '" + h + "' (task head: converted without heads)"), h);
+    if (heads.empty()) CHECK(bare.bytes == c.bytes);
     const auto& cfg = model->config();
     CHECK(cfg.num_layers == 2);
     CHECK(cfg.hidden_size == 32);

@@ -13,12 +13,14 @@ void print_note(const char* message, void*) { std::fprintf(stderr, "note: %s\n",
 }  // namespace
 
 int cmd_convert(int argc, char** argv) {
-  const Args args(argc, argv, 2, {"--dtype", "--output"}, {"--help", "--quiet"});
+  const Args args(argc, argv, 2, {"--dtype", "--output"}, {"--help", "--quiet", "--no-heads"});
   if (args.flag("--help")) {
-    std::puts("usage: bertrt convert HF_DIR -o MODEL [--dtype f32|f16|bf16] [--quiet]\n"
+    std::puts("usage: bertrt convert HF_DIR -o MODEL [--dtype f32|f16|bf16] [--no-heads] [--quiet]\n"
               "Reads config.json, vocab.txt, tokenizer_config.json, special_tokens_map.json, sentence-transformers\n"
               "modules and the weights (model.safetensors [sharded], pytorch_model.bin, tf_model.h5).\n"
-              "--dtype sets the storage of the word embeddings and weight matrices (default f32).");
+              "--dtype sets the storage of the word embeddings and weight matrices (default f32).\n"
+              "The task head config.json's architecture names (*ForSequenceClassification, *ForTokenClassification,\n"
+              "*ForMaskedLM) is kept; --no-heads converts the base model alone.");
     return 0;
   }
   if (args.positional().size() != 1) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "convert takes one HF_DIR");
@@ -30,6 +32,7 @@ int cmd_convert(int argc, char** argv) {
     throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "--dtype must be f32, f16 or bf16");
   bertrt_convert_options options{};
   options.dtype = dtype.c_str();
+  options.no_heads = args.flag("--no-heads") ? 1 : 0;
   if (!args.flag("--quiet")) options.note = print_note;
   const bertrt_status status = bertrt_convert(args.positional()[0].c_str(), out->c_str(), &options);
   if (status != BERTRT_OK) throw Error(status, bertrt_last_error());

@@ -1,6 +1,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "bertrt/bertrt.hpp"
 #include "cli/args.h"
@@ -31,6 +32,20 @@ void print_config(const Model& model) {
   if (c.embedding_size != c.hidden_size) std::printf("  embedding_size %" PRId64 "\n", c.embedding_size);
   std::printf("  max_sequence_length %" PRId64 "\n", c.max_sequence_length);
   std::printf("pooling: %s%s\n", pool_mode_name(c.default_pool).c_str(), c.default_normalize ? " + normalize" : "");
+  const bertrt_head_info head = model.head_info();
+  if (head.kind == BERTRT_HEAD_NONE) {
+    std::printf("head: none\n");
+  } else {
+    std::printf("head: %s (%s), %" PRId64 " logits per %s\n", bertrt_head_kind_name(head.kind), head.architecture,
+                head.logits_size, head.kind == BERTRT_HEAD_SEQUENCE ? "sequence" : "token");
+    if (head.num_labels > 0) {
+      std::printf("  num_labels %" PRId64 "\n  labels:", head.num_labels);
+      const std::vector<std::string> labels = model.labels();
+      for (size_t i = 0; i < labels.size(); ++i) std::printf(" %zu=%s", i, labels[i].c_str());
+      std::printf("\n");
+    }
+    if (*head.problem_type) std::printf("  problem_type %s\n", head.problem_type);
+  }
   const bertrt_tokenizer_settings t = model.tokenizer_settings();
   std::printf("tokenizer: %zu tokens, do_lower_case %d, strip_accents %d, tokenize_chinese_chars %d, model_max_length %" PRId64 "\n",
               t.vocab_size, t.do_lower_case, t.strip_accents, t.tokenize_chinese_chars, t.model_max_length);

@@ -64,6 +64,13 @@ void same_shape(const Ids& ids, size_t batch, size_t seq_len, const char* what) 
                                         std::to_string(seq_len) + "]");
 }
 
+// The shape of the head's logits for a [B, T] input: [B, L] (sequence head), [B, T, L or V].
+std::vector<size_t> logits_shape(const bertrt_head_info& head, size_t batch, size_t seq_len) {
+  const size_t width = static_cast<size_t>(head.logits_size);
+  if (head.kind == BERTRT_HEAD_SEQUENCE) return {batch, width};
+  return {batch, seq_len, width};
+}
+
 }  // namespace
 
 int cmd_run(int argc, char** argv) {
@@ -73,25 +80,28 @@ int cmd_run(int argc, char** argv) {
                   {"--help", "--output-hidden-states", "--output-attentions", "--normalize", "--verify-weights"});
   if (args.flag("--help")) {
     std::puts(
-        "usage: bertrt run MODEL --stage lookup|embed|project|encode|forward --out DIR\n"
+        "usage: bertrt run MODEL --stage lookup|embed|project|encode|head|forward --out DIR\n"
         "         [--input-ids F.npy] [--attention-mask F.npy] [--token-type-ids F.npy] [--position-ids F.npy]\n"
         "         [--inputs-embeds F.npy] [--embedding-output F.npy] [--hidden F.npy] [--output-hidden-states]\n"
         "         [--output-attentions] [--pool cls|mean|max|pooler] [--normalize] [--threads N]\n"
         "Ids are int64 or int32 [B, T]; vectors float32 [B, T, H] (inputs_embeds and embedding_output [B, T, E],\n"
         "E = embedding_size, which only ELECTRA sets apart from H). Stages: lookup --input-ids; embed\n"
         "--inputs-embeds (or --input-ids); project --embedding-output (ELECTRA's embeddings_project E -> H, a copy\n"
-        "for other models); encode --hidden; forward --input-ids or --inputs-embeds. Writes float32 .npy files into\n"
+        "for other models); encode --hidden; head --hidden (last_hidden_state, with --attention-mask); forward\n"
+        "--input-ids or --inputs-embeds. Writes float32 .npy files into\n"
         "DIR: inputs_embeds.npy (lookup), embedding_output.npy (embed, forward), hidden_states_0.npy (project),\n"
         "last_hidden_state.npy (encode, forward), hidden_states_0..L.npy, attentions_0..L-1.npy (when asked),\n"
-        "pooler_output.npy (forward, model with pooler), pooled.npy (--pool).");
+        "pooler_output.npy (forward, model with pooler), pooled.npy (--pool), logits.npy (head, and forward on a\n"
+        "model with a task head: [B, num_labels], [B, T, num_labels] or [B, T, vocab_size]).");
     return 0;
   }
   if (args.positional().size() != 1) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "run takes one MODEL");
   const auto stage = args.value("--stage");
-  if (!stage) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "run needs --stage lookup|embed|project|encode|forward");
-  if (*stage != "lookup" && *stage != "embed" && *stage != "project" && *stage != "encode" && *stage != "forward")
+  if (!stage) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "run needs --stage lookup|embed|project|encode|head|forward");
+  if (*stage != "lookup" && *stage != "embed" && *stage != "project" && *stage != "encode" && *stage != "head" &&
+      *stage != "forward")
     throw Error(BERTRT_ERROR_INVALID_ARGUMENT,
-                "unknown stage '" + *stage + "' (lookup, embed, project, encode, forward)");
+                "unknown stage '" + *stage + "' (lookup, embed, project, encode, head, forward)");
   const auto out_dir = args.value("--out");
   if (!out_dir) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "run needs --out DIR");
   std::filesystem::create_directories(*out_dir);
@@ -101,13 +111,14 @@ int cmd_run(int argc, char** argv) {
   Session session(model);
   session.set_threads(static_cast<int>(args.integer("--threads", 0)));
   const bertrt_config& c = model.config();
+  const bertrt_head_info head = model.head_info();
   const size_t H = static_cast<size_t>(c.hidden_size), L = static_cast<size_t>(c.num_hidden_layers),
                heads = static_cast<size_t>(c.num_attention_heads), E = static_cast<size_t>(c.embedding_size);
 
   // Inputs: the token grid comes from input_ids or the one vector input the stage takes:
   // --inputs-embeds (embed, forward), --embedding-output (project) or --hidden (encode).
   const std::string vector_option = *stage == "project" ? "--embedding-output"
-                                    : *stage == "encode" ? "--hidden"
+                                    : *stage == "encode" || *stage == "head" ? "--hidden"
                                                          : "--inputs-embeds";
   for (const char* o : {"--inputs-embeds", "--embedding-output", "--hidden"})
     if (args.value(o) && o != vector_option)
@@ -190,10 +201,19 @@ int cmd_run(int argc, char** argv) {
     npy::write_float32(out("last_hidden_state.npy"), last.data(), shape3);
     write_layers();
     write_pool();
+  } else if (*stage == "head") {
+    if (!embeds) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "--stage head needs --hidden (last_hidden_state [B, T, H])");
+    const std::vector<size_t> shape = logits_shape(head, B, T);
+    std::vector<float> logits(shape.size() == 2 ? shape[0] * shape[1] : shape[0] * shape[1] * shape[2]);
+    session.head(embeds->data, span_of(mask), B, T, logits);
+    npy::write_float32(out("logits.npy"), logits.data(), shape);
   } else {
     if (input_ids && embeds) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "give --input-ids or --inputs-embeds, not both");
     if (!input_ids && !embeds) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "--stage forward needs --input-ids or --inputs-embeds");
-    std::vector<float> embedding_output(B * T * E), pooler(c.has_pooler ? B * H : 0);
+    std::vector<float> embedding_output(B * T * E), pooler(c.has_pooler ? B * H : 0), logits;
+    const std::vector<size_t> shape_logits = logits_shape(head, B, T);
+    if (head.kind != BERTRT_HEAD_NONE)
+      logits.resize(shape_logits.size() == 2 ? B * shape_logits[1] : B * T * shape_logits[2]);
     bertrt_forward_inputs in{};
     in.input_ids = input_ids ? input_ids->data.data() : nullptr;
     in.inputs_embeds = embeds ? embeds->data.data() : nullptr;
@@ -208,10 +228,12 @@ int cmd_run(int argc, char** argv) {
     o.pooler_output = c.has_pooler ? pooler.data() : nullptr;
     o.hidden_states = want_hidden ? hidden_states.data() : nullptr;
     o.attentions = want_attn ? attentions.data() : nullptr;
+    o.logits = logits.empty() ? nullptr : logits.data();
     session.forward(in, o);
     npy::write_float32(out("embedding_output.npy"), embedding_output.data(), shape_e);
     npy::write_float32(out("last_hidden_state.npy"), last.data(), shape3);
     if (c.has_pooler) npy::write_float32(out("pooler_output.npy"), pooler.data(), {B, H});
+    if (!logits.empty()) npy::write_float32(out("logits.npy"), logits.data(), shape_logits);
     write_layers();
     write_pool();
   }
