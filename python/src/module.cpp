@@ -125,7 +125,9 @@ std::optional<IdArray> companion(const py::object& obj, const char* name, size_t
 }
 
 // [T, H] -> [1, T, H]; [B, T, H]; the last dimension must be H.
-Vecs vecs_3d(const py::handle& obj, const char* name, size_t hidden) {
+// width_name: what the last dimension must match ("hidden size", or "embedding_size" for lookup's
+// and embed's vectors, narrower than H for ELECTRA).
+Vecs vecs_3d(const py::handle& obj, const char* name, size_t hidden, const char* width_name = "hidden size") {
   Vecs r{to_float32(obj, name)};
   const auto nd = r.array.ndim();
   if (nd == 2) {
@@ -139,7 +141,7 @@ Vecs vecs_3d(const py::handle& obj, const char* name, size_t hidden) {
   }
   if (static_cast<size_t>(r.array.shape(nd - 1)) != hidden)
     shape_error(std::string(name) + " has last dimension " + std::to_string(r.array.shape(nd - 1)) +
-                ", the model's hidden size is " + std::to_string(hidden));
+                ", the model's " + width_name + " is " + std::to_string(hidden));
   return r;
 }
 
@@ -316,7 +318,7 @@ py::array_t<float> lookup(PyModel& m, const py::object& input_ids) {
 py::array_t<float> embed(PyModel& m, const py::object& inputs_embeds, const py::object& token_type_ids,
                          const py::object& position_ids) {
   const size_t H = m.embedding();
-  Vecs e = vecs_3d(inputs_embeds, "inputs_embeds", H);
+  Vecs e = vecs_3d(inputs_embeds, "inputs_embeds", H, "embedding_size");
   auto types = companion(token_type_ids, "token_type_ids", e.batch, e.seq_len);
   auto positions = companion(position_ids, "position_ids", e.batch, e.seq_len);
   auto out = new_floats({py::ssize_t(e.batch), py::ssize_t(e.seq_len), py::ssize_t(H)});
@@ -325,6 +327,19 @@ py::array_t<float> embed(PyModel& m, const py::object& inputs_embeds, const py::
     py::gil_scoped_release release;
     Lease s = m.acquire();
     s->embed(span_of(e.array), span_of(types), span_of(positions), e.batch, e.seq_len, o);
+  }
+  return out;
+}
+
+// ELECTRA's embeddings_project [B, T, E] -> [B, T, H]; a copy for models without one.
+py::array_t<float> project(PyModel& m, const py::object& embedding_output) {
+  Vecs e = vecs_3d(embedding_output, "embedding_output", m.embedding(), "embedding_size");
+  auto out = new_floats({py::ssize_t(e.batch), py::ssize_t(e.seq_len), py::ssize_t(m.hidden())});
+  auto o = span_of(out);
+  {
+    py::gil_scoped_release release;
+    Lease s = m.acquire();
+    s->project(span_of(e.array), e.batch, e.seq_len, o);
   }
   return out;
 }
@@ -442,7 +457,7 @@ py::dict forward(PyModel& m, const py::object& input_ids, const py::object& atte
 py::dict forward_from_embeds(PyModel& m, const py::object& inputs_embeds, const py::object& attention_mask,
                              const py::object& token_type_ids, const py::object& position_ids,
                              bool output_hidden_states, bool output_attentions) {
-  Vecs e = vecs_3d(inputs_embeds, "inputs_embeds", m.embedding());
+  Vecs e = vecs_3d(inputs_embeds, "inputs_embeds", m.embedding(), "embedding_size");
   return forward_impl(m, nullptr, &e, attention_mask, token_type_ids, position_ids, output_hidden_states,
                       output_attentions);
 }
@@ -704,6 +719,9 @@ PYBIND11_MODULE(bertrt, mod) {
       .def("embed", &embed, py::arg("inputs_embeds"), py::arg("token_type_ids") = py::none(),
            py::arg("position_ids") = py::none(),
            "LayerNorm(inputs_embeds + position + token type embeddings) -> float32 [B, T, H].")
+      .def("project", &project, py::arg("embedding_output"),
+           "ELECTRA's embeddings_project: embed's output [B, T, embedding_size] -> the encoder's input\n"
+           "float32 [B, T, H] (forward's hidden_states[0]). Models without a projection return a copy.")
       .def("encode", &encode, py::arg("hidden"), py::arg("attention_mask") = py::none(),
            py::arg("output_hidden_states") = false, py::arg("output_attentions") = false,
            "The encoder layers -> last hidden state [B, T, H]; with output_hidden_states or\n"

@@ -824,6 +824,37 @@ class FamiliesTest(unittest.TestCase):
         self._check("roberta-tiny", "left_padded", "roberta", 32)
         self.assertEqual(self._model("roberta-tiny").max_length, 32)
 
+    def test_electra_project(self):
+        """project() is the step between embed and encode: ELECTRA's embeddings_project."""
+        m = self._model("electra-tiny")
+        cases = [c for c in json.load(open(os.path.join(FAMILIES, "cases.json")))["cases"]
+                 if c["model"] == "electra-tiny"]
+        self.assertGreaterEqual(len(cases), 5)
+        for c in cases:
+            d = os.path.join(FAMILIES, c["dir"])
+            emb = np.load(os.path.join(d, c["outputs"]["embedding_output"]))
+            got = m.project(emb)
+            self.assertEqual(got.shape, emb.shape[:2] + (32,))
+            np.testing.assert_allclose(got, np.load(os.path.join(d, c["outputs"]["hidden_states_0"])),
+                                       atol=c["atol"], err_msg=c["case"])
+        rng = np.random.default_rng()
+        ids = rng.integers(0, m.vocab_size, size=(2, 6))
+        staged = m.encode(m.project(m.embed(m.lookup(ids))))
+        np.testing.assert_allclose(staged, m.forward(ids)["last_hidden_state"], atol=1e-5)
+        with self.assertRaises(ValueError) as cm:
+            m.project(rng.standard_normal((1, 3, 32)).astype(np.float32))
+        self.assertIn("embedding_size is 16", str(cm.exception))
+        bad = rng.standard_normal((2, 3, 16)).astype(np.float32)
+        bad[1, 2, 5] = np.nan
+        with self.assertRaises(ValueError) as cm:
+            m.project(bad)
+        self.assertEqual(cm.exception.status, "BERTRT_ERROR_NON_FINITE")
+
+    def test_project_copies_without_projection(self):
+        m = self._model("roberta-tiny")
+        x = np.random.default_rng().standard_normal((2, 5, 32)).astype(np.float32)
+        np.testing.assert_array_equal(m.project(x), x)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
