@@ -61,6 +61,9 @@ void AddedTokens::build(std::vector<AddedToken> tokens) {
     const AddedToken& t = tokens_[k];
     by_first_[t.normalized ? 1 : 0][static_cast<unsigned char>(t.content[0])].push_back(k);
   }
+  for (std::size_t set = 0; set < 2; ++set) {
+    for (std::size_t b = 0; b < 256; ++b) starts_[set][b] = !by_first_[set][b].empty();
+  }
   for (auto& set : by_first_) {
     for (auto& v : set) {
       std::stable_sort(v.begin(), v.end(), [&](uint32_t a, uint32_t b) {
@@ -75,8 +78,11 @@ void AddedTokens::split(std::string_view text, std::size_t begin, std::size_t en
   const auto* s = reinterpret_cast<const unsigned char*>(text.data());
   const auto& set = by_first_[normalized ? 1 : 0];
   std::size_t done = begin;  // end of the previous match (start_offset)
+  const auto& starts = starts_[normalized ? 1 : 0];
   std::size_t i = begin;
   while (i < end) {
+    while (i < end && !starts[s[i]]) ++i;  // bytes that start no token
+    if (i == end) break;
     const auto& cands = set[s[i]];
     int found = -1;
     for (uint32_t k : cands) {

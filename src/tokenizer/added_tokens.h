@@ -48,6 +48,7 @@ class AddedTokens {
   std::vector<AddedToken> tokens_;
   // Per set (0: raw, 1: normalized) and first byte: token indices, longest content first.
   std::array<std::array<std::vector<uint32_t>, 256>, 2> by_first_;
+  std::array<std::array<bool, 256>, 2> starts_{};  // some token of the set starts with the byte
 };
 
 }  // namespace bertrt::core

@@ -103,6 +103,7 @@ Model::Model(const std::vector<std::string>& vocab, const std::vector<std::pair<
     if (find(ia->second, ib->second) == nullptr) insert(ia->second, ib->second, static_cast<int32_t>(r), ij->second);
   }
   n_merges_ = merges.size();
+  count_token_spaces(vocab, spaces_);
   if (ignore_merges_) {
     for (std::size_t i = 0; i < vocab.size(); ++i) token_ids_[vocab[i]] = static_cast<int32_t>(i);
   }

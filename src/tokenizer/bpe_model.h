@@ -40,6 +40,17 @@ class Model {
   void encode_word(std::string_view w, std::vector<Symbol>& out) const;
 
   std::size_t merge_count() const noexcept { return n_merges_; }
+
+  // Leading and trailing characters of a vocabulary token that are 'Ġ' or whitespace (as offset
+  // trimming counts them), counted once; kCountSpaces: that many or more, count them in the token.
+  struct Spaces {
+    uint8_t lead, trail;
+  };
+  static constexpr uint8_t kCountSpaces = 255;
+  Spaces spaces(int32_t id) const noexcept {
+    return static_cast<std::size_t>(id) < spaces_.size() ? spaces_[static_cast<std::size_t>(id)]
+                                                         : Spaces{kCountSpaces, kCountSpaces};
+  }
   uint64_t generation() const noexcept { return generation_; }
 
  private:
@@ -59,7 +70,11 @@ class Model {
   int32_t unk_ = -1;
   bool ignore_merges_ = false;
   std::unordered_map<std::string, int32_t> token_ids_;  // only with ignore_merges
+  std::vector<Spaces> spaces_;                          // per id
   uint64_t generation_;                                 // tells this model's cache entries apart
 };
+
+// Fills out[i] with the Spaces of vocab[i] (byte_level.cpp).
+void count_token_spaces(const std::vector<std::string>& vocab, std::vector<Model::Spaces>& out);
 
 }  // namespace bertrt::core::bpe

@@ -12,6 +12,7 @@
 #include <utf8proc.h>
 
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -28,7 +29,7 @@ using wordpiece::utf8_decode;
 
 enum CharClass : uint8_t { kLetter, kNumber, kSpace, kOther };
 
-CharClass class_of(int32_t cp) {
+CharClass class_from_tables(int32_t cp) {
   if (cp < 0x80) {
     if ((cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z')) return kLetter;
     if (cp >= '0' && cp <= '9') return kNumber;
@@ -41,6 +42,18 @@ CharClass class_of(int32_t cp) {
   if (wordpiece::is_whitespace(cp, cat)) return kSpace;
   return kOther;
 }
+
+// The class of each character below U+10000, computed once.
+const CharClass* bmp_classes() {
+  static const std::vector<CharClass> table = [] {
+    std::vector<CharClass> t(0x10000);
+    for (int32_t cp = 0; cp < 0x10000; ++cp) t[static_cast<std::size_t>(cp)] = class_from_tables(cp);
+    return t;
+  }();
+  return table.data();
+}
+
+CharClass class_of(int32_t cp) { return cp < 0x10000 ? bmp_classes()[cp] : class_from_tables(cp); }
 
 bool is_continuation(unsigned char c) { return (c & 0xC0) == 0x80; }
 
@@ -78,6 +91,7 @@ struct Encoder {
   std::size_t limit;
   Scratch& scratch;
   const unsigned char* s;  // text bytes
+  const CharClass* classes;  // bmp_classes()
   // The piece being split: view v; without a prefix space v is text[base, end); with one, v is
   // " " + that and the space stands for the piece's first character.
   std::string_view v;
@@ -88,7 +102,25 @@ struct Encoder {
   std::size_t orig(std::size_t p) const { return prefixed ? (p == 0 ? base : base + p - 1) : base + p; }
 
   void emit(int64_t id, std::size_t start, std::size_t stop, std::string_view token) {
-    if (m.post.trim_offsets) trim(token, start, stop);
+    if (m.post.trim_offsets) trim(count_spaces(token, true), count_spaces(token, false), start, stop);
+    push(id, start, stop);
+  }
+
+  // A token of the BPE model: its spaces were counted when the model was built.
+  void emit_symbol(int32_t id, std::size_t start, std::size_t stop) {
+    if (m.post.trim_offsets) {
+      const Model::Spaces sp = m.bpe->spaces(id);
+      if (sp.lead == Model::kCountSpaces || sp.trail == Model::kCountSpaces) {
+        const std::string_view token = m.vocab[static_cast<std::size_t>(id)];
+        trim(count_spaces(token, true), count_spaces(token, false), start, stop);
+      } else if (sp.lead != 0 || sp.trail != 0) {
+        trim(sp.lead, sp.trail, start, stop);
+      }
+    }
+    push(id, start, stop);
+  }
+
+  void push(int64_t id, std::size_t start, std::size_t stop) {
     out.ids.push_back(id);
     out.offsets.push_back(static_cast<int64_t>(start));
     out.offsets.push_back(static_cast<int64_t>(stop));
@@ -96,9 +128,7 @@ struct Encoder {
 
   // Hugging Face's process_offsets, on byte offsets: the start moves past the token's leading
   // spaces (one per character), the end back before its trailing ones, never past each other.
-  void trim(std::string_view token, std::size_t& start, std::size_t& stop) const {
-    std::size_t lead = count_spaces(token, true);
-    const std::size_t trail = count_spaces(token, false);
+  void trim(std::size_t lead, std::size_t trail, std::size_t& start, std::size_t& stop) const {
     if (lead > 0) {
       const bool first = out.ids.empty() || start == 0;
       if (first && m.post.trim_prefix_space && lead == 1) lead = 0;
@@ -132,15 +162,20 @@ struct Encoder {
         stop = orig(p1 - 1) + 1;
         while (stop < end && is_continuation(s[stop])) ++stop;
       }
-      emit(sym.id, start, stop, m.vocab[static_cast<std::size_t>(sym.id)]);
+      emit_symbol(sym.id, start, stop);
       if (out.ids.size() >= limit) return;
     }
   }
 
   CharClass class_at(std::size_t i, std::size_t& len) const {
+    const auto c = static_cast<unsigned char>(v[i]);
+    if (c < 0x80) {
+      len = 1;
+      return classes[c];
+    }
     int32_t cp;
     len = utf8_decode(reinterpret_cast<const unsigned char*>(v.data()), i, cp);
-    return class_of(cp);
+    return cp < 0x10000 ? classes[cp] : class_from_tables(cp);
   }
 
   // End of the contraction ('s 't 're 've 'm 'll 'd) at v[i] == '\'', or 0.
@@ -238,9 +273,18 @@ struct Encoder {
 
 }  // namespace
 
+void count_token_spaces(const std::vector<std::string>& vocab, std::vector<Model::Spaces>& out) {
+  out.resize(vocab.size());
+  for (std::size_t i = 0; i < vocab.size(); ++i) {
+    const std::size_t lead = count_spaces(vocab[i], true), trail = count_spaces(vocab[i], false);
+    out[i].lead = static_cast<uint8_t>(std::min<std::size_t>(lead, Model::kCountSpaces));
+    out[i].trail = static_cast<uint8_t>(std::min<std::size_t>(trail, Model::kCountSpaces));
+  }
+}
+
 void encode_text(const Tokenizer::Impl& m, std::string_view text, TextOutput& out, std::size_t limit) {
   thread_local Scratch scratch;
-  Encoder enc{m, text, out, limit, scratch, reinterpret_cast<const unsigned char*>(text.data()), {}};
+  Encoder enc{m, text, out, limit, scratch, reinterpret_cast<const unsigned char*>(text.data()), bmp_classes(), {}};
   enc.run();
 }
 
