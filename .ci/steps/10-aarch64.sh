@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # NEON: cross-build for aarch64 (no OpenBLAS, no HDF5) and run the kernel, tokenizer, format,
-# fixture and family-fixture tests under qemu-user (the fixture suite with the NEON kernels the dispatcher picks;
-# the scalar kernels are covered by the native build).
+# fixture, family-fixture and int8 tests under qemu-user (the fixture suite with the NEON kernels
+# the dispatcher picks; the scalar kernels are covered by the native build).
 set -uo pipefail
 sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then $sudo dpkg --add-architecture arm64; fi
@@ -16,10 +16,10 @@ dir=build-ci-aarch64
 [[ -d $dir ]] || meson setup $dir --cross-file cross/aarch64-linux-gnu.ini --buildtype=release -Dwerror=true \
   -Dblas=disabled -Dhdf5=disabled -Dbenchmarks=disabled -Dpython=disabled || exit 1
 ninja -C $dir tests/kernels/test_kernels tests/tokenizer/test_tokenizer tests/format/test_format \
-  tests/stages/test_fixtures tests/stages/test_families tests/stages/test_validation tests/convert/test_readers tests/convert/test_convert || exit 1
+  tests/stages/test_fixtures tests/stages/test_families tests/stages/test_int8 tests/stages/test_validation tests/convert/test_readers tests/convert/test_convert || exit 1
 # One thread per session: qemu-user emulates contended atomics by stopping every other guest
 # thread, which turns a multi-threaded run into a crawl (0.2 s vs minutes for the validation
 # suite). The team itself is covered natively and under ThreadSanitizer.
 export BERTRT_NUM_THREADS=1
 meson test -C $dir --no-rebuild --timeout-multiplier 3 --print-errorlogs --num-processes 2 \
-  kernels kernels-isa-fallback tokenizer format fixtures families validation convert_readers convert
+  kernels kernels-isa-fallback tokenizer format fixtures families int8 validation convert_readers convert

@@ -176,7 +176,7 @@ typedef struct bertrt_config {
   int has_pooler;                 /* pooler weights present */
   bertrt_pool_mode default_pool;  /* from sentence-transformers config, else MEAN */
   int default_normalize;          /* sentence-transformers Normalize module present */
-  const char* weight_dtype;       /* "f32", "f16" or "bf16"; lives as long as the model */
+  const char* weight_dtype;       /* "f32", "f16", "bf16" or "int8" (int8 matrices, f32 embeddings); lives as long as the model */
   /* The architecture: "bert", "roberta", "xlm-roberta", "camembert", "distilbert" or "electra"
    * (static string). Files from converters before families existed are "bert". */
   const char* family;

@@ -28,7 +28,9 @@ typedef void (*bertrt_convert_note_fn)(const char* message, void* user_data);
 
 typedef struct bertrt_convert_options {
   /* Storage of the word embeddings and weight matrices: "f32" (NULL: f32), "f16" or "bf16";
-   * biases, LayerNorm parameters and position/type embeddings stay f32. */
+   * biases, LayerNorm parameters and position/type embeddings stay f32. "int8": the weight
+   * matrices quantized to int8 per output column (the word embeddings stay f32); the runtime then
+   * quantizes each layer's input rows at run time. */
   const char* dtype;
   bertrt_convert_note_fn note; /* NULL: no notes */
   void* note_user_data;        /* passed to note unchanged */

@@ -18,7 +18,11 @@ void require(const void* p, const char* name) {
 }
 
 const char* layout_name(bertrt::format::TensorLayout layout) {
-  return layout == bertrt::format::TensorLayout::panel ? "panel" : "row_major";
+  switch (layout) {
+    case bertrt::format::TensorLayout::panel: return "panel";
+    case bertrt::format::TensorLayout::panel_i8: return "panel_i8";
+    default: return "row_major";
+  }
 }
 
 }  // namespace

@@ -210,7 +210,7 @@ void add_config(format::ModelFileWriter& w, const json& config, const detail::Di
   w.set_int(names::kMetaPadTokenId, d.pad);
   w.set_float(names::kMetaLayerNormEps, eps);
   w.set_string(names::kMetaHiddenAct, act);
-  w.set_string(names::kMetaWeightDtype, format::dtype_name(o.dtype));
+  w.set_string(names::kMetaWeightDtype, o.dtype == format::TensorDType::i8 ? "int8" : format::dtype_name(o.dtype));
   w.set_string(names::kMetaPoolingMode, st.pool_mode);
   w.set_int(names::kMetaPoolingNormalize, st.normalize ? 1 : 0);
   w.set_string(names::kMetaSource, "converted from a Hugging Face " + d.family + " checkpoint by bertrt 0.1.0");

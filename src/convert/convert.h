@@ -10,7 +10,9 @@
 namespace bertrt::convert {
 
 struct ConvertOptions {
-  format::TensorDType dtype = format::TensorDType::f32;  // storage of word embeddings and matrices
+  // Storage of word embeddings and matrices; i8: int8 matrices (per-column scales, f32 word
+  // embeddings; docs/format.md, "int8 matrices").
+  format::TensorDType dtype = format::TensorDType::f32;
   // Weight matrices are stored pre-packed in the GEMM panel layout (kernels/gemm_packed.h) in the
   // file's dtype; false: row-major (as earlier converters wrote them; packed once at open).
   bool pack_matrices = true;

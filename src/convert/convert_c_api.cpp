@@ -18,7 +18,8 @@ extern "C" BERTRT_API bertrt_status bertrt_convert(const char* hf_dir, const cha
     if (!std::strcmp(dtype, "f32")) o.dtype = bertrt::format::TensorDType::f32;
     else if (!std::strcmp(dtype, "f16")) o.dtype = bertrt::format::TensorDType::f16;
     else if (!std::strcmp(dtype, "bf16")) o.dtype = bertrt::format::TensorDType::bf16;
-    else throw Error(BERTRT_ERROR_INVALID_ARGUMENT, std::string("dtype must be f32, f16 or bf16, not '") + dtype + "'");
+    else if (!std::strcmp(dtype, "int8")) o.dtype = bertrt::format::TensorDType::i8;
+    else throw Error(BERTRT_ERROR_INVALID_ARGUMENT, std::string("dtype must be f32, f16, bf16 or int8, not '") + dtype + "'");
     o.heads = !(options && options->no_heads);
     if (options && options->note) {
       const bertrt_convert_note_fn note = options->note;

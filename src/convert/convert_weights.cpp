@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "convert/checkpoint.h"
 #include "convert/convert_internal.h"
+#include "kernels/gemm_i8.h"
 #include "kernels/gemm_packed.h"
 #include "model/names.h"
 
@@ -308,8 +309,41 @@ std::vector<float> transpose(const std::vector<float>& w, size_t out, size_t in)
   return t;
 }
 
+// int8 storage of a matrix m [in, out]: symmetric per output column (kernels::quantize_columns_i8),
+// packed into the int8 GEMM's panels (name, layout panel_i8) with the per-column scales
+// (name.scale, f32 [out]) and column sums (name.colsum, i32 [out rounded up to 16]); row-major i8
+// plus scales when pack is false (the runtime packs it and sums the columns at open).
+static void add_int8_matrix(format::ModelFileWriter& w, const std::string& name, const std::vector<float>& m,
+                            size_t in, size_t out, bool pack) {
+  if (in > kernels::kMaxI8K) fail("matrix '" + name + "' has more input rows than int8 storage allows");
+  for (float v : m)
+    if (!std::isfinite(v)) fail("matrix '" + name + "' holds a value that is not finite; int8 needs finite weights");
+  std::vector<uint8_t> wq(in * out), scale(out * sizeof(float));
+  std::vector<float> s(out);
+  kernels::quantize_columns_i8(m.data(), in, out, out, reinterpret_cast<int8_t*>(wq.data()), out, s.data());
+  std::memcpy(scale.data(), s.data(), scale.size());
+  const std::vector<uint64_t> shape = {in, out};
+  if (!pack) {
+    w.add_tensor(name, format::TensorDType::i8, shape, std::move(wq));
+    w.add_tensor(name + ".scale", format::TensorDType::f32, {out}, std::move(scale));
+    return;
+  }
+  std::vector<uint8_t> panels(kernels::packed_i8_bytes(in, out));
+  std::vector<int32_t> sums(kernels::packed_i8_colsums(out));
+  kernels::pack_panels_i8(reinterpret_cast<const int8_t*>(wq.data()), in, out, out,
+                          reinterpret_cast<int8_t*>(panels.data()), sums.data());
+  std::vector<uint8_t> sum_bytes(sums.size() * sizeof(int32_t));
+  std::memcpy(sum_bytes.data(), sums.data(), sum_bytes.size());
+  static_assert(kernels::kI8Panel == format::kPanelWidth);
+  w.add_packed_i8_tensor(name, shape, format::kPanelWidth, std::move(panels));
+  w.add_tensor(name + ".scale", format::TensorDType::f32, {out}, std::move(scale));
+  w.add_tensor(name + ".colsum", format::TensorDType::i32, {sums.size()}, std::move(sum_bytes));
+}
+
 void WeightWriter::matrix(const std::string& name, const std::vector<float>& m, int64_t in, int64_t out) {
-  if (o_.pack_matrices) {
+  if (o_.dtype == format::TensorDType::i8) {  // int8 files (--dtype int8)
+    add_int8_matrix(w_, name, m, static_cast<size_t>(in), static_cast<size_t>(out), o_.pack_matrices);
+  } else if (o_.pack_matrices) {
     static_assert(kernels::kPackedPanel == format::kPanelWidth);
     std::vector<float> packed(kernels::packed_floats(static_cast<size_t>(in), static_cast<size_t>(out)));
     kernels::pack_panels(m.data(), static_cast<size_t>(in), static_cast<size_t>(out), static_cast<size_t>(out),
@@ -347,7 +381,8 @@ void add_weights(format::ModelFileWriter& w, const fs::path& model_dir, const Di
     for (auto& t : tensors) set.add(std::move(t), o);
   }
   WeightWriter ww(w, set, o);
-  add_embeddings(ww, dims, o.dtype);
+  // int8 files keep the word embeddings f32 (only the matrices are quantized).
+  add_embeddings(ww, dims, o.dtype == format::TensorDType::i8 ? format::TensorDType::f32 : o.dtype);
   for (int64_t l = 0; l < dims.layers; ++l) add_layer(ww, dims, l);
   add_pooler(ww, set, dims.hidden, o);
   const std::string head_note = add_head(ww, dims, config);

@@ -29,12 +29,18 @@ size_t dtype_size(TensorDType dtype);
 // for the GEMM micro-kernels: ceil(N / P) panels of K rows x P elements, columns past N zero, with
 // P = layout_param (16; kernels/gemm_packed.h); the shape stays the logical [K, N]. Other
 // values are reserved; readers reject layouts they do not know.
-enum class TensorLayout : uint8_t { row_major = 0, panel = 1 };
+// Layout 2 (panel_i8) is a 2-D i8 matrix [K, N] in the int8 GEMM's layout (kernels/gemm_i8.h):
+// ceil(N / P) panels of ceil(K / 4) blocks of P x 4 bytes, P = layout_param (16), rows past K and
+// columns past N zero; its per-column scales and column sums are tensors of their own
+// (docs/format.md, "int8 matrices").
+enum class TensorLayout : uint8_t { row_major = 0, panel = 1, panel_i8 = 2 };
 inline constexpr uint64_t kPanelWidth = 16;
 // Bytes of a [k, n] matrix of elem_bytes-wide elements in the panel layout of width p.
 inline uint64_t panel_bytes(uint64_t k, uint64_t n, uint64_t p, uint64_t elem_bytes = 4) {
   return (n + p - 1) / p * p * k * elem_bytes;
 }
+// Bytes of a [k, n] i8 matrix in the panel_i8 layout of width p (k rounded up to a multiple of 4).
+inline uint64_t panel_i8_bytes(uint64_t k, uint64_t n, uint64_t p) { return (n + p - 1) / p * p * ((k + 3) / 4 * 4); }
 
 enum class MetaType : uint8_t { int64 = 1, float64 = 2, string = 3, string_list = 4 };
 
@@ -148,6 +154,9 @@ class ModelFileWriter {
   // panel_bytes).
   void add_packed_tensor(const std::string& name, const std::vector<uint64_t>& shape, uint64_t panel,
                          std::vector<uint8_t> bytes, TensorDType dtype = TensorDType::f32);
+  // A [K, N] i8 matrix already packed into the panel_i8 layout of width panel (bytes as panel_i8_bytes).
+  void add_packed_i8_tensor(const std::string& name, const std::vector<uint64_t>& shape, uint64_t panel,
+                            std::vector<uint8_t> bytes);
   // Serialises to bytes (header, metadata, table, data) with every checksum filled in.
   std::vector<uint8_t> serialize() const;
   void write(const std::string& path) const;

@@ -1,6 +1,7 @@
 #include "model/model.h"
 
 #include "common/error.h"
+#include "kernels/gemm_i8.h"
 #include "kernels/gemm_packed.h"
 #include "model/names.h"
 
@@ -130,8 +131,31 @@ std::shared_ptr<const Model> Model::from_memory(const uint8_t* data, size_t size
   return model;
 }
 
+WeightMatrix Model::int8_matrix(const format::TensorInfo& t, size_t in, size_t out) {
+  if (in > kernels::kMaxI8K)
+    throw Error(BERTRT_ERROR_UNSUPPORTED, "model file: int8 matrix '" + t.name + "' has " + std::to_string(in) +
+                                              " input rows (at most " + std::to_string(kernels::kMaxI8K) + ")");
+  WeightMatrix m{t.data, kernels::DType::f32, in, out, true};
+  m.int8 = true;
+  m.scale = f32_tensor(file_, t.name + ".scale", {out});
+  if (t.layout == format::TensorLayout::panel_i8) {
+    const auto& cs = tensor(file_, t.name + ".colsum", {kernels::packed_i8_colsums(out)});
+    if (cs.dtype != format::TensorDType::i32) fail("tensor '" + cs.name + "' must be i32");
+    m.colsum = reinterpret_cast<const int32_t*>(cs.data);
+  } else {  // row-major i8 [in, out]: packed once here, with its column sums
+    AlignedVector<int8_t>& p = packed_i8_.emplace_back(kernels::packed_i8_bytes(in, out));
+    AlignedVector<int32_t>& sums = colsums_.emplace_back(kernels::packed_i8_colsums(out));
+    kernels::pack_panels_i8(reinterpret_cast<const int8_t*>(t.data), in, out, out, p.data(), sums.data());
+    m.data = p.data();
+    m.colsum = sums.data();
+  }
+  config_.weight_dtype = "int8";  // the word embeddings (read first) said f32
+  return m;
+}
+
 WeightMatrix Model::matrix(const std::string& name, size_t in, size_t out) {
   const auto& t = tensor(file_, name, {in, out}, true);
+  if (t.dtype == format::TensorDType::i8) return int8_matrix(t, in, out);  // the reader checked dtype vs layout
   WeightMatrix m{t.data, weight_dtype(t), in, out, true};
   if (t.layout == format::TensorLayout::panel) return m;
   // Row-major (files from earlier converters): packed once, kept for the model's lifetime.

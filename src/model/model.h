@@ -56,6 +56,12 @@ struct WeightMatrix {
   // Every matrix of an open Model is packed: by the converter, or at open for files that store
   // row-major matrices (made by earlier converters).
   bool packed = false;
+  // int8 matrices (file dtype i8): data holds the int8 panels of kernels/gemm_i8.h (dtype is
+  // unused), scale the per-column scales [out], colsum the column sums [packed_i8_colsums(out)];
+  // linear() quantizes the activation rows and runs gemm_packed_i8.
+  bool int8 = false;
+  const float* scale = nullptr;
+  const int32_t* colsum = nullptr;
 };
 
 struct LayerWeights {
@@ -151,9 +157,13 @@ class Model {
   void load_head();
   // A weight matrix [in, out]: the file's panels, or row-major data packed once here.
   WeightMatrix matrix(const std::string& name, size_t in, size_t out);
+  // The same for an i8 matrix with its `.scale` (and, when packed, `.colsum`) tensors.
+  WeightMatrix int8_matrix(const format::TensorInfo& t, size_t in, size_t out);
   std::unique_ptr<format::MappedFile> mapping_;
   std::vector<AlignedVector<float>> packed_f32_;  // matrices packed at open
   std::vector<AlignedVector<uint16_t>> packed_u16_;
+  std::vector<AlignedVector<int8_t>> packed_i8_;  // row-major i8 matrices packed at open
+  std::vector<AlignedVector<int32_t>> colsums_;   // and their column sums
   format::ModelFile file_;
   ModelConfig config_;
   TokenizerData tokenizer_;

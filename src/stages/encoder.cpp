@@ -5,6 +5,11 @@
 // (64-column blocks x 96-row blocks of the computed rows), LayerNorm in 16-row chunks, attention
 // per (sequence, head). Every output element comes from the same kernel call with the same k order
 // whatever thread runs it, so the result is the same for any thread count.
+//
+// int8 matrices read their input rows quantized (stages/quantized.h) into one workspace buffer:
+// the LayerNorm jobs quantize the rows they write when the next matrix (FFN up, the next QKV) is
+// int8; the layer input of the first QKV, the attention context and the FFN activations get a
+// quantize phase of their own (one job per row block), since no single job writes whole rows.
 #include <algorithm>
 
 #include "format/model_file.h"
@@ -46,13 +51,17 @@ class EncoderRun {
     ffn_ = grow(ws.ffn, n_ * c_.intermediate_size);
     plan_ = attention_plan(c_, ws, batch, seq_len, threads);
     rows_ = row_blocks(ws, batch, seq_len, spans);
-    // Phases: the first QKV, then seven per layer.
-    sync_ = ws.parallel.counters(1 + c_.num_layers * 7, threads);
+    const bool int8 = any_int8();
+    if (int8) xq_buffer_ = quantized_rows(ws, n_, std::max(h, c_.intermediate_size));
+    // Phases: the first QKV, then seven per layer; int8 at most one quantize phase before the
+    // first QKV and two per layer more.
+    sync_ = ws.parallel.counters(1 + c_.num_layers * 7 + (int8 ? 1 + c_.num_layers * 2 : 0), threads);
   }
 
   void walk(int tid) {
     PhaseWalker walk(sync_, threads_, tid);
     const std::vector<LayerWeights>& lw = model_.layers();
+    if (lw[0].qkv.int8) quantize(walk, x_, c_.hidden_size);
     linear(walk, x_, lw[0].qkv, lw[0].qkv_bias, kernels::Activation::none, qkv_);
     const float* in = x_;
     for (size_t l = 0; l < c_.num_layers; ++l) {
@@ -64,22 +73,41 @@ class EncoderRun {
   }
 
  private:
+  bool any_int8() const {
+    for (const LayerWeights& w : model_.layers())
+      if (w.qkv.int8 || w.attn_out.int8 || w.ffn_up.int8 || w.ffn_down.int8) return true;
+    return false;
+  }
+
+  // The buffer for rows of k columns.
+  QuantizedRows xq(size_t k) const { return QuantizedRows{xq_buffer_.q, xq_buffer_.scale, k}; }
+
+  // xq(k) = the computed rows of src [N, k], one job per row block.
+  void quantize(PhaseWalker& walk, const float* src, size_t k) {
+    const QuantizedRows q = xq(k);
+    walk.phase(static_cast<long>(rows_.count),
+               [&](long j) { quantize_rows(src, rows_.pairs[2 * j], rows_.pairs[2 * j + 1], q); });
+  }
+
   void linear(PhaseWalker& walk, const float* src, const WeightMatrix& w, const float* bias, kernels::Activation act,
               float* y) {
-    const LinearJobs jobs(rows_, threads_, src, w, bias, act, y);
+    const LinearJobs jobs(rows_, threads_, src, w, bias, act, y, xq(w.in));
     walk.phase(jobs.jobs(), [&](int q) { return jobs.share_begin(q); },
                [&](long j, int q, long i) { jobs.run(j, q, i); });
   }
 
-  // y = LayerNorm(a + b + bias) * gamma + beta, in 16-row chunks.
+  // y = LayerNorm(a + b + bias) * gamma + beta, in 16-row chunks; each chunk also quantized into
+  // xq(H) when quantize_y is set (the next matrix is int8).
   void layernorm(PhaseWalker& walk, const float* a, const float* b, const float* bias, const float* gamma,
-                 const float* beta, float* y) {
+                 const float* beta, float* y, bool quantize_y) {
     const size_t h = c_.hidden_size;
     const long jobs = static_cast<long>((n_ + kLayerNormRows - 1) / kLayerNormRows);
+    const QuantizedRows q = xq(h);
     walk.phase(jobs, [&](long j) {
       const size_t r0 = static_cast<size_t>(j) * kLayerNormRows, rows = std::min(kLayerNormRows, n_ - r0);
       kernels::active().add_bias_layernorm(a + r0 * h, b + r0 * h, bias, gamma, beta, c_.layer_norm_eps, rows, h,
                                            y + r0 * h);
+      if (quantize_y) quantize_rows(y, r0, rows, q);
     });
   }
 
@@ -91,17 +119,18 @@ class EncoderRun {
     walk.phase(static_cast<long>(batch_ * c_.num_heads), [&](long job) {
       attention_job(c_, plan_, tid, static_cast<size_t>(job), qkv_, T_, key_valid_, spans_, context_, attn_l);
     });
+    const LayerWeights* next = l + 1 < c_.num_layers ? &model_.layers()[l + 1] : nullptr;
     // attn_norm = LayerNorm(context W_o + b_o + in)
+    if (w.attn_out.int8) quantize(walk, context_, c_.hidden_size);
     linear(walk, context_, w.attn_out, nullptr, kernels::Activation::none, projected_);
-    layernorm(walk, projected_, in, w.attn_out_bias, w.attn_ln_gamma, w.attn_ln_beta, attn_norm_);
+    layernorm(walk, projected_, in, w.attn_out_bias, w.attn_ln_gamma, w.attn_ln_beta, attn_norm_, w.ffn_up.int8);
     // out = LayerNorm(act(attn_norm W_i + b_i) W_d + b_d + attn_norm)
     linear(walk, attn_norm_, w.ffn_up, w.ffn_up_bias, c_.hidden_act, ffn_);
+    if (w.ffn_down.int8) quantize(walk, ffn_, c_.intermediate_size);
     linear(walk, ffn_, w.ffn_down, nullptr, kernels::Activation::none, projected_);
-    layernorm(walk, projected_, attn_norm_, w.ffn_down_bias, w.out_ln_gamma, w.out_ln_beta, out);
-    if (l + 1 < c_.num_layers) {
-      const LayerWeights& next = model_.layers()[l + 1];
-      linear(walk, out, next.qkv, next.qkv_bias, kernels::Activation::none, qkv_);
-    }
+    layernorm(walk, projected_, attn_norm_, w.ffn_down_bias, w.out_ln_gamma, w.out_ln_beta, out,
+              next && next->qkv.int8);
+    if (next) linear(walk, out, next->qkv, next->qkv_bias, kernels::Activation::none, qkv_);
   }
 
   const Model& model_;
@@ -117,6 +146,7 @@ class EncoderRun {
   float *qkv_ = nullptr, *context_ = nullptr, *projected_ = nullptr, *attn_norm_ = nullptr, *ffn_ = nullptr;
   AttentionPlan plan_;
   RowBlocks rows_;
+  QuantizedRows xq_buffer_;
   PhaseSync* sync_ = nullptr;
 };
 

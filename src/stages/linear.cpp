@@ -56,8 +56,8 @@ RowBlocks row_blocks(Workspace& ws, size_t batch, size_t seq_len, const KeySpan*
 }
 
 LinearJobs::LinearJobs(const RowBlocks& rb, int parts, const float* x, const WeightMatrix& w, const float* bias,
-                       kernels::Activation act, float* y)
-    : rb_(rb), parts_(parts), x_(x), w_(w), bias_(bias), act_(act), y_(y),
+                       kernels::Activation act, float* y, const QuantizedRows& xq)
+    : rb_(rb), parts_(parts), x_(x), w_(w), bias_(bias), act_(act), y_(y), xq_(xq),
       col_blocks_(static_cast<long>((w.out + kColBlock - 1) / kColBlock)) {}
 
 long LinearJobs::share_begin(int q) const {
@@ -86,7 +86,8 @@ void LinearJobs::run(long job, int q, long local) const {
   const size_t c0 = cb * kColBlock, r0 = rb_.pairs[2 * rb], rows = rb_.pairs[2 * rb + 1];
   const size_t cols = std::min(kColBlock, n - c0);
   float* yb = y_ + r0 * n + c0;
-  gemm_block(w_, rows, c0, cols, x_ + r0 * w_.in, bias_, yb, n);
+  if (w_.int8) gemm_block_i8(w_, xq_, r0, rows, c0, cols, bias_, yb, n);
+  else gemm_block(w_, rows, c0, cols, x_ + r0 * w_.in, bias_, yb, n);
   if (act_ != kernels::Activation::none) kernels::active().bias_activation(yb, rows, cols, n, nullptr, act_);
 }
 
@@ -102,10 +103,15 @@ void linear(Workspace& ws, const float* x, size_t m, const WeightMatrix& w, cons
                                             max_threads);
   const int threads = static_cast<int>(std::min<long>(probe, static_cast<long>(rb.count) *
                                                                   static_cast<long>((w.out + kColBlock - 1) / kColBlock)));
-  const LinearJobs jobs(rb, threads, x, w, bias, act, y);
-  PhaseSync* sync = ws.parallel.counters(1, threads);
+  const QuantizedRows xq = w.int8 ? quantized_rows(ws, rb.batch * rb.seq_len, w.in) : QuantizedRows{};
+  const LinearJobs jobs(rb, threads, x, w, bias, act, y, xq);
+  PhaseSync* sync = ws.parallel.counters(w.int8 ? 2 : 1, threads);
   auto body = [&](int tid) {
     PhaseWalker walk(sync, threads, tid);
+    if (w.int8)
+      walk.phase(static_cast<long>(rb.count), [&](long j) {
+        quantize_rows(x, rb.pairs[2 * j], rb.pairs[2 * j + 1], xq);
+      });
     walk.phase(jobs.jobs(), [&](int q) { return jobs.share_begin(q); },
                [&](long j, int q, long i) { jobs.run(j, q, i); });
     walk.finish();

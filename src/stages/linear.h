@@ -10,6 +10,7 @@
 #include <cstddef>
 
 #include "model/model.h"
+#include "stages/quantized.h"
 
 namespace bertrt::core {
 
@@ -34,11 +35,12 @@ RowBlocks row_blocks(Workspace& ws, size_t batch, size_t seq_len, const KeySpan*
 // (column block, row block); the last job zeroes the rows after each sequence's last valid token
 // (so that every output is finite and independent of earlier calls). Share q holds the jobs of
 // the q-th contiguous range of row blocks, column block by column block: a thread works on its own
-// rows and one weight slice at a time.
+// rows and one weight slice at a time. An int8 matrix (w.int8) reads its input from xq, the rows
+// of x quantized beforehand (quantized.h); x is then unused.
 class LinearJobs {
  public:
   LinearJobs(const RowBlocks& rb, int parts, const float* x, const WeightMatrix& w, const float* bias,
-             kernels::Activation act, float* y);
+             kernels::Activation act, float* y, const QuantizedRows& xq = {});
   long jobs() const { return col_blocks_ * static_cast<long>(rb_.count) + 1; }
   long share_begin(int q) const;
   void run(long job, int q, long local) const;
@@ -55,12 +57,14 @@ class LinearJobs {
   const float* bias_;
   kernels::Activation act_;
   float* y_;
+  QuantizedRows xq_;
   long col_blocks_;
 };
 
 // y[m, out] = act(x[m, in] W + bias) on the session's team. rows: when set, only rows up to each
 // sequence's last valid token are computed and the rest of y is zeroed. max_threads > 0 caps the
-// thread count below the session's.
+// thread count below the session's. An int8 matrix quantizes the computed rows of x into the
+// workspace first (a phase of its own, one job per row block).
 void linear(Workspace& ws, const float* x, size_t m, const WeightMatrix& w, const float* bias,
             kernels::Activation act, float* y, const RowBlocks* rows = nullptr, int max_threads = 0);
 

@@ -23,6 +23,8 @@ struct Workspace {
   AlignedVector<float> projected;  // [N, H]
   AlignedVector<float> attn_norm;  // [N, H]  output of the attention block
   AlignedVector<float> ffn;        // [N, I]
+  AlignedVector<uint8_t> xq;       // [N, max(H, I)] activation rows quantized for int8 matrices
+  AlignedVector<float> xq_scale;   // [N] their scales
   AlignedVector<float> ping, pong; // [N, H]  layer outputs when the caller keeps no hidden states
   AlignedVector<float> scores;     // [threads, T, T], then [threads, T] softmax 1 / row sums
   std::vector<size_t> row_blocks;  // (first row, rows) pairs of the packed GEMM's row blocks

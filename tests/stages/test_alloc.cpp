@@ -121,6 +121,14 @@ TEST_CASE("the second forward at the same shape allocates nothing (f16, OpenBLAS
   ALLOC_CHECK(allocations_in_second_forward(path, 2, 2, 9) == 0);
 }
 
+TEST_CASE("the second forward at the same shape allocates nothing (int8: activation rows quantized in the workspace)") {
+  SKIP_UNAVAILABLE_ISA();
+  const std::string path = bertrt::testing::converted_model(first_model(), "int8");
+  ALLOC_CHECK(allocations_in_second_forward(path, 1, 2, 9) == 0);
+  ALLOC_CHECK(allocations_in_second_forward(path, 2, 2, 9) == 0);
+  ALLOC_CHECK(allocations_in_second_forward(path, 2, 1, 1) == 0);
+}
+
 TEST_CASE("forward results are bitwise identical run to run and for 1, 2 and 3 threads") {
   SKIP_UNAVAILABLE_ISA();
   const std::string path = bertrt::testing::converted_model(first_model());

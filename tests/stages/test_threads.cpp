@@ -1,6 +1,6 @@
 // The session's thread team under real concurrency (built under ThreadSanitizer in CI):
-// - one session at 1, 2, 3 and 4 threads on shapes where the work really splits: bit-identical
-//   results, and more than one thread ran jobs;
+// - one session (f32, f16, bf16 and int8 weights) at 1, 2, 3 and 4 threads on shapes where the
+//   work really splits: bit-identical results, and more than one thread ran jobs;
 // - 8 sessions x 4 threads on one model at once, every result equal to the single-threaded one;
 // - sessions started and freed while other sessions run.
 #include <doctest/doctest.h>
@@ -71,7 +71,7 @@ struct Fixture {
 }  // namespace
 
 TEST_CASE("one session at 1, 2, 3, 4 threads: bit-identical, and the work really splits") {
-  for (const char* dtype : {"f32", "f16", "bf16"}) {
+  for (const char* dtype : {"f32", "f16", "bf16", "int8"}) {
     CAPTURE(dtype);
     Fixture f(dtype);
     std::mt19937 rng(std::random_device{}());

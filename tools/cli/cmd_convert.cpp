@@ -15,10 +15,11 @@ void print_note(const char* message, void*) { std::fprintf(stderr, "note: %s\n",
 int cmd_convert(int argc, char** argv) {
   const Args args(argc, argv, 2, {"--dtype", "--output"}, {"--help", "--quiet", "--no-heads"});
   if (args.flag("--help")) {
-    std::puts("usage: bertrt convert HF_DIR -o MODEL [--dtype f32|f16|bf16] [--no-heads] [--quiet]\n"
+    std::puts("usage: bertrt convert HF_DIR -o MODEL [--dtype f32|f16|bf16|int8] [--no-heads] [--quiet]\n"
               "Reads config.json, vocab.txt, tokenizer_config.json, special_tokens_map.json, sentence-transformers\n"
               "modules and the weights (model.safetensors [sharded], pytorch_model.bin, tf_model.h5).\n"
-              "--dtype sets the storage of the word embeddings and weight matrices (default f32).\n"
+              "--dtype sets the storage of the word embeddings and weight matrices (default f32);\n"
+              "int8 quantizes the weight matrices per output column and keeps the embeddings f32.\n"
               "The task head config.json's architecture names (*ForSequenceClassification, *ForTokenClassification,\n"
               "*ForMaskedLM) is kept; --no-heads converts the base model alone.");
     return 0;
@@ -28,8 +29,8 @@ int cmd_convert(int argc, char** argv) {
   if (!out) out = args.value("--output");
   if (!out) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "convert needs -o MODEL");
   const std::string dtype = args.value("--dtype").value_or("f32");
-  if (dtype != "f32" && dtype != "f16" && dtype != "bf16")
-    throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "--dtype must be f32, f16 or bf16");
+  if (dtype != "f32" && dtype != "f16" && dtype != "bf16" && dtype != "int8")
+    throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "--dtype must be f32, f16, bf16 or int8");
   bertrt_convert_options options{};
   options.dtype = dtype.c_str();
   options.no_heads = args.flag("--no-heads") ? 1 : 0;

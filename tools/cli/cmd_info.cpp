@@ -59,7 +59,7 @@ void print_tensors(const Model& model) {
     const bertrt_tensor_info ti = model.tensor_info(i);
     std::string shape;
     for (size_t d = 0; d < ti.ndim; ++d) shape += (d ? ", " : "") + std::to_string(ti.shape[d]);
-    std::printf("  %-40s %-5s [%s] %" PRIu64 " bytes\n", ti.name, ti.dtype, shape.c_str(), ti.nbytes);
+    std::printf("  %-40s %-5s %-9s [%s] %" PRIu64 " bytes\n", ti.name, ti.dtype, ti.layout, shape.c_str(), ti.nbytes);
     total += ti.nbytes;
   }
   std::printf("tensor bytes: %" PRIu64 "\n", total);
@@ -71,7 +71,7 @@ int cmd_info(int argc, char** argv) {
   const Args args(argc, argv, 2, {}, {"--help", "--verify-weights"});
   if (args.flag("--help")) {
     std::puts("usage: bertrt info [MODEL] [--verify-weights]\nPrints the kernel ISA chosen for this CPU and, with MODEL,\n"
-              "the model's config, tokenizer settings, tensors (name, dtype, shape, bytes) and checksums.\n"
+              "the model's config, tokenizer settings, tensors (name, dtype, layout, shape, bytes) and checksums.\n"
               "--verify-weights: also verify every tensor's data checksum (reads the whole file).");
     return 0;
   }
