@@ -10,6 +10,7 @@ packages=(
   doctest-dev libbenchmark-dev                          # tests, benchmarks
   python3 python3-numpy python3-dev pybind11-dev        # Python module
   python3-pytest                                        # Python tests
+  libcpp-httplib-dev                                    # bertrt serve (HTTP server)
   python3-dask python3-distributed                      # corpus embedding on Dask (python3 -m bertrt_dask)
 )
 if [[ "${1:-}" == "--ci" ]]; then

@@ -6,6 +6,7 @@
 #include "bertrt/bertrt.h"
 #include "bertrt/error.hpp"
 #include "cli/commands.h"
+#include "serve/launch.h"
 
 namespace {
 
@@ -18,6 +19,7 @@ const char* kUsage =
     "  tokenize (MODEL | --tokenizer PATH | --vocab vocab.txt [--cased]) TEXT...   text -> ids, tokens, offsets\n"
     "  run MODEL --stage lookup|embed|encode|forward --out DIR [inputs...]   run one stage on .npy inputs\n"
     "  embed MODEL (TEXT... | --input FILE --output OUT.npy|.jsonl)   sentence embeddings\n"
+    "  serve MODEL [--host H] [--port P] [--threads N] ...   HTTP embedding server (docs/serve.md)\n"
     "  bench MODEL [--threads N] [--shapes 1x8,1x128,...] [--runs R] [--json]   forward latency per shape\n"
     "\n"
     "Run 'bertrt <command> --help' for a command's options.\n";
@@ -37,6 +39,7 @@ int main(int argc, char** argv) {
     if (command == "bench") return bertrt::cli::cmd_bench(argc, argv);
     if (command == "tokenize") return bertrt::cli::cmd_tokenize(argc, argv);
     if (command == "embed") return bertrt::cli::cmd_embed(argc, argv);
+    if (command == "serve") return bertrt::serve::exec_server(argc, argv);
     if (command == "--version") {
       std::printf("bertrt %s\n", bertrt_version());
       return 0;
