@@ -26,9 +26,12 @@ std::size_t slot_of(uint64_t key, uint64_t mask) {
 
 std::atomic<uint64_t> next_generation{1};
 
-// Words up to this many bytes are cached per thread.
-constexpr std::size_t kCacheWordBytes = 48;
+// Words up to kCacheWordBytes are cached per thread, their symbols at [first, first + second) of
+// symbols; the cache is emptied when it holds kCacheEntries words or kCacheSymbols symbols (a few
+// MB at most).
+constexpr std::size_t kCacheWordBytes = 255;
 constexpr std::size_t kCacheEntries = 1 << 15;
+constexpr std::size_t kCacheSymbols = 1 << 18;
 
 struct StringHash {
   using is_transparent = void;
@@ -37,7 +40,12 @@ struct StringHash {
 
 struct WordCache {
   uint64_t generation = 0;
-  std::unordered_map<std::string, std::vector<Symbol>, StringHash, std::equal_to<>> words;
+  std::unordered_map<std::string, std::pair<std::size_t, std::size_t>, StringHash, std::equal_to<>> words;
+  std::vector<Symbol> symbols;
+  void clear() {
+    words.clear();
+    symbols.clear();
+  }
 };
 
 // Per-thread scratch of the merge loop.
@@ -142,18 +150,20 @@ void Model::encode_word(std::string_view w, std::vector<Symbol>& out) const {
   }
   thread_local WordCache cache;
   if (cache.generation != generation_) {
-    cache.words.clear();
+    cache.clear();
     cache.generation = generation_;
   }
   auto it = cache.words.find(w);
   if (it != cache.words.end()) {
-    out.insert(out.end(), it->second.begin(), it->second.end());
+    const auto from = cache.symbols.begin() + static_cast<std::ptrdiff_t>(it->second.first);
+    out.insert(out.end(), from, from + static_cast<std::ptrdiff_t>(it->second.second));
     return;
   }
   const std::size_t first = out.size();
   merge_symbols(w, out);
-  if (cache.words.size() >= kCacheEntries) cache.words.clear();
-  cache.words.emplace(std::string(w), std::vector<Symbol>(out.begin() + static_cast<std::ptrdiff_t>(first), out.end()));
+  if (cache.words.size() >= kCacheEntries || cache.symbols.size() >= kCacheSymbols) cache.clear();
+  cache.words.emplace(std::string(w), std::make_pair(cache.symbols.size(), out.size() - first));
+  cache.symbols.insert(cache.symbols.end(), out.begin() + static_cast<std::ptrdiff_t>(first), out.end());
 }
 
 void Model::merge_symbols(std::string_view w, std::vector<Symbol>& out) const {

@@ -74,9 +74,11 @@ struct StringHash {
 };
 
 // Words up to kCacheWordBytes are remembered per thread: their tokens, at [first, first + second)
-// of tokens. Emptied when it holds kCacheEntries words, or when another model uses it.
-constexpr std::size_t kCacheWordBytes = 64;
+// of tokens. Emptied when it holds kCacheEntries words or kCacheTokens tokens (a few MB at most),
+// or when another model uses it.
+constexpr std::size_t kCacheWordBytes = 255;
 constexpr std::size_t kCacheEntries = 1 << 14;
+constexpr std::size_t kCacheTokens = 1 << 17;
 
 struct WordCache {
   uint64_t model = 0;  // Model::cache_id of the words held
@@ -93,7 +95,9 @@ struct Scratch {
   std::string norm, word;
   std::vector<Span> align, walign;
   std::vector<Lattice> lattice;
-  std::vector<PathToken> path;  // the best segmentation of one word
+  std::size_t w0 = 0, prepended = 0;  // the word: normalized text from w0, after prepended bytes
+  bool direct = false;                // ... with no spaces inside (walign unused)
+  std::vector<PathToken> path;        // the best segmentation of one word
   WordCache cache;
 };
 
@@ -105,6 +109,7 @@ struct Encoder {
   std::size_t limit;
   Scratch& sc;
   const unsigned char* s;
+  const bool* plain;  // per byte: an ASCII character other than CR that the charsmap keeps
 
   // The range of the text character holding byte k.
   Span char_range(std::size_t k) const {
@@ -158,17 +163,17 @@ struct Encoder {
   }
 
   // Copies the ASCII characters from g on that are grapheme clusters of their own (the next
-  // character is ASCII too, and no CR LF) and that the charsmap keeps, as push() would one by one;
-  // returns where they stop.
+  // character is ASCII too; CR is never plain, for CR LF) and that the charsmap keeps, as push()
+  // would one by one; returns where they stop.
   std::size_t ascii_run(std::size_t g) {
     if (b + pos != g) return g;  // the alignment is not at the text's position
     std::size_t h = g;
-    while (h < e && s[h] < 0x80 && !u.replaced_alone(s[h]) &&
-           (h + 1 == e || (s[h + 1] < 0x80 && !(s[h] == '\r' && s[h + 1] == '\n')))) {
-      ++h;
-    }
+    while (h < e && plain[s[h]] && (h + 1 == e || s[h + 1] < 0x80)) ++h;
     sc.norm.append(text.substr(g, h - g));
-    for (std::size_t k = g; k < h; ++k) sc.align.push_back({k, k + 1});
+    const std::size_t at = sc.align.size();
+    sc.align.resize(at + (h - g));
+    Span* al = sc.align.data() + at;
+    for (std::size_t k = g; k < h; ++k) *al++ = {k, k + 1};
     pos += h - g;
     return h;
   }
@@ -212,7 +217,9 @@ struct Encoder {
       if (chars == 1 && first < 0x10000 && !u.replaced_alone(first) && b + pos == g) {
         // A character the charsmap keeps, as push() would add it.
         sc.norm.append(text.substr(g, h - g));
-        sc.align.insert(sc.align.end(), h - g, Span{g, h});
+        const std::size_t at = sc.align.size();
+        sc.align.resize(at + (h - g));
+        std::fill(sc.align.begin() + static_cast<std::ptrdiff_t>(at), sc.align.end(), Span{g, h});
         pos += h - g;
       } else if (h - g < 6 && u.charsmap_lookup(text.substr(g, h - g), repl)) {
         replace(repl, chars);
@@ -238,8 +245,15 @@ struct Encoder {
       out.texts.push_back({out.ids.size(), std::string(piece)});
     }
     out.ids.push_back(tid);
-    out.offsets.push_back(static_cast<int64_t>(sc.walign[p0].first));
-    out.offsets.push_back(static_cast<int64_t>(sc.walign[p1 - 1].second));
+    out.offsets.push_back(static_cast<int64_t>(span_at(p0).first));
+    out.offsets.push_back(static_cast<int64_t>(span_at(p1 - 1).second));
+  }
+
+  // The text range of byte p of the word: from the word's own alignments, or (a word without
+  // spaces inside) the first character's for the prepended replacement, else the normalized text's.
+  Span span_at(std::size_t p) const {
+    if (!sc.direct) return sc.walign[p];
+    return p < sc.prepended ? sc.align[sc.w0] : sc.align[sc.w0 + p - sc.prepended];
   }
 
   // Best segmentation of word bytes [p0, p1).
@@ -299,7 +313,7 @@ struct Encoder {
     }
     viterbi(p0, p1);
     if (key.size() <= kCacheWordBytes) {
-      if (cache.words.size() >= kCacheEntries) cache.clear();
+      if (cache.words.size() >= kCacheEntries || cache.tokens.size() >= kCacheTokens) cache.clear();
       cache.words.emplace(std::string(key), std::make_pair(cache.tokens.size(), sc.path.size()));
       cache.tokens.insert(cache.tokens.end(), sc.path.begin(), sc.path.end());
     }
@@ -320,13 +334,24 @@ struct Encoder {
     const bool first_word = sc.align[w0].first == 0;
     const bool prepend = u.metaspace && (u.prepend == 0 || (u.prepend == 1 && first_word)) &&
                          nv.substr(w0, w1 - w0).substr(0, u.replacement.size()) != u.replacement;
-    if (prepend) {
-      sc.word = u.replacement;
-      sc.walign.assign(u.replacement.size(), sc.align[w0]);
+    // The next space of [k, w1), or w1.
+    auto space_from = [&](std::size_t k) {
+      const void* sp = u.metaspace ? std::memchr(nv.data() + k, ' ', w1 - k) : nullptr;
+      return sp == nullptr ? w1 : static_cast<std::size_t>(static_cast<const char*>(sp) - nv.data());
+    };
+    if (prepend) sc.word = u.replacement;
+    sc.w0 = w0;
+    sc.prepended = sc.word.size();
+    sc.direct = space_from(w0) == w1;
+    if (sc.direct) {
+      sc.word.append(nv.substr(w0, w1 - w0));
+      split_word();
+      return;
     }
+    if (prepend) sc.walign.assign(u.replacement.size(), sc.align[w0]);
     for (std::size_t k = w0; k < w1;) {
       // The bytes up to the next space, then the space as the replacement (Metaspace).
-      const std::size_t j = u.metaspace ? std::min(nv.find(' ', k), w1) : w1;
+      const std::size_t j = space_from(k);
       sc.word.append(nv.substr(k, j - k));
       sc.walign.insert(sc.walign.end(), sc.align.begin() + static_cast<std::ptrdiff_t>(k),
                        sc.align.begin() + static_cast<std::ptrdiff_t>(j));
@@ -336,7 +361,11 @@ struct Encoder {
       }
       k = j + (j < w1 ? 1 : 0);
     }
-    // Split before each replacement (MergedWithNext).
+    split_word();
+  }
+
+  // Metaspace's split of the word before each replacement (MergedWithNext).
+  void split_word() {
     std::size_t start = 0;
     const std::string_view wv(sc.word);
     if (u.metaspace && u.split && !u.replacement.empty()) {
@@ -399,7 +428,8 @@ uint64_t Model::new_cache_id() {
 
 void encode_text(const Tokenizer::Impl& m, std::string_view text, TextOutput& out, std::size_t limit) {
   thread_local Scratch scratch;
-  Encoder enc{m, *m.unigram, text, out, limit, scratch, reinterpret_cast<const unsigned char*>(text.data())};
+  Encoder enc{m, *m.unigram, text, out, limit, scratch, reinterpret_cast<const unsigned char*>(text.data()),
+              m.unigram->plain_ascii.data()};
   enc.run();
 }
 

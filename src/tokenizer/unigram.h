@@ -7,6 +7,7 @@
 // keeps them (unigram.cpp).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -28,6 +29,8 @@ struct Model {
   // Bit cp: the charsmap has a replacement for the character U+cp (below U+10000) looked up
   // alone (set_charsmap).
   std::vector<uint64_t> bmp_replaced = std::vector<uint64_t>(0x10000 / 64, 0);
+  // Per byte: an ASCII character other than CR that the charsmap keeps (set_charsmap).
+  std::array<bool, 256> plain_ascii = ascii_but_cr();
   bool whitespace_split = false;
   bool metaspace = false;
   std::string replacement = "\xE2\x96\x81";  // U+2581
@@ -53,6 +56,13 @@ struct Model {
   // Hugging Face takes it), or false.
   bool charsmap_lookup(std::string_view s, std::string_view& out) const;
   static uint64_t new_cache_id();
+  static constexpr std::array<bool, 256> ascii_but_cr() {
+    std::array<bool, 256> t{};
+    for (int c = 0; c < 0x80; ++c) t[static_cast<std::size_t>(c)] = c != '\r';
+    return t;
+  }
+  // Fills plain_ascii from bmp_replaced.
+  void set_plain_ascii();
   bool replaced_alone(int32_t cp) const {
     return (bmp_replaced[static_cast<std::size_t>(cp) >> 6] >> (cp & 63)) & 1u;
   }

@@ -37,6 +37,11 @@ void Model::set_charsmap(std::string_view blob) {
       bmp_replaced[static_cast<std::size_t>(cp) >> 6] |= uint64_t{1} << (cp & 63);
     }
   }
+  set_plain_ascii();
+}
+
+void Model::set_plain_ascii() {
+  for (int c = 0; c < 256; ++c) plain_ascii[c] = c < 0x80 && c != '\r' && !replaced_alone(c);
 }
 
 bool Model::charsmap_lookup(std::string_view key, std::string_view& out) const {
