@@ -39,7 +39,6 @@ MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1
 SHARD_PATTERN = "part-%05d.npy"
 TMP_MARK = ".tmp-"
-_SCAN_BLOCK = 1 << 20
 
 
 class JobError(RuntimeError):
@@ -328,6 +327,23 @@ def _check_resumable(manifest, settings, out_dir):
                        "folder to start over" % (out_dir, "; ".join(diffs)))
 
 
+def _check_partitions(parts, settings, path):
+    """A resumed manifest's partitions must tile the rows in order (a hand-edited or foreign file
+    is refused here rather than failing later)."""
+    row = 0
+    try:
+        for k, p in enumerate(parts):
+            if (p["index"] != k or p["file"] != SHARD_PATTERN % k or p["first_row"] != row
+                    or not 0 < p["rows"] <= settings["partition_size"]
+                    or not 0 <= p["byte_start"] < p["byte_end"] <= settings["corpus_file"]["size"]
+                    or not 1 <= p["first_line"] <= p["last_line"]):
+                raise ValueError("partition %d" % k)
+            row += p["rows"]
+    except (KeyError, TypeError, ValueError) as e:
+        raise JobError("'%s' is damaged (%s: %s); remove the folder to start over" % (path, type(e).__name__, e)) \
+            from None
+
+
 def _validate_args(partition_size, batch_size, max_length, threads, retries):
     for name, value in [("partition_size", partition_size), ("batch_size", batch_size)]:
         if not isinstance(value, int) or value <= 0:
@@ -367,10 +383,12 @@ def run_job(client, corpus, model, out_dir, partition_size=4096, batch_size=32, 
     settings = _job_settings(corpus, model, partition_size, batch_size, pooling, normalize, max_length, info)
     manifest = load_manifest(out_dir)
     if manifest is None:
+        parts = scan_corpus(corpus, partition_size)
         manifest = {"format": MANIFEST_FORMAT, "settings": settings, "complete": False,
-                    "partitions": scan_corpus(corpus, partition_size)}
+                    "rows": sum(p["rows"] for p in parts), "partitions": parts}
     else:
         _check_resumable(manifest, settings, out_dir)
+        _check_partitions(manifest.get("partitions"), settings, os.path.join(out_dir, MANIFEST))
     parts = manifest["partitions"]
     manifest["rows"] = sum(p["rows"] for p in parts)
     manifest_path = os.path.join(out_dir, MANIFEST)

@@ -285,11 +285,39 @@ class ClusterTest(unittest.TestCase):
         with self.assertRaises(bertrt_dask.JobError) as e:
             self.run_job(corpus, out_dir, partition_size=50)
         self.assertIn("partition_size", str(e.exception))
+        # a manifest whose partitions do not tile the rows is refused
+        with open(os.path.join(out_dir, bertrt_dask.MANIFEST)) as f:
+            manifest = json.load(f)
+        good = json.dumps(manifest)
+        manifest["partitions"][3]["first_row"] += 1
+        with open(os.path.join(out_dir, bertrt_dask.MANIFEST), "w") as f:
+            json.dump(manifest, f)
+        with self.assertRaises(bertrt_dask.JobError) as e:
+            self.run_job(corpus, out_dir, partition_size=100)
+        self.assertIn("is damaged (ValueError: partition 3)", str(e.exception))
+        with open(os.path.join(out_dir, bertrt_dask.MANIFEST), "w") as f:
+            f.write(good[:-10])
+        with self.assertRaises(bertrt_dask.JobError) as e:
+            self.run_job(corpus, out_dir, partition_size=100)
+        self.assertIn("cannot read", str(e.exception))
+        with open(os.path.join(out_dir, bertrt_dask.MANIFEST), "w") as f:
+            f.write(good)
         with open(corpus, "a") as f:
             f.write("one more\n")
         with self.assertRaises(bertrt_dask.JobError) as e:
             self.run_job(corpus, out_dir, partition_size=100)
         self.assertIn("corpus_file", str(e.exception))
+
+    @unittest.skipUnless(CLI and os.path.exists(CLI), NEED_CLI)
+    def test_empty_corpus(self):
+        corpus = os.path.join(_tmp, "empty.txt")
+        open(corpus, "w").close()
+        output = os.path.join(_tmp, "empty.npy")
+        s = self.run_job(corpus, os.path.join(_tmp, "empty"), output=output)
+        self.assertEqual((s["partitions"], s["rows"], s["computed"]), (0, 0, 0))
+        got = np.load(output)
+        self.assertEqual((got.shape, got.dtype), ((0, 64), np.float32))
+        self.assertEqual(cli_embed(corpus, 128).shape, (0, 64))
 
     def test_errors(self):
         corpus = write_txt("errors.txt", ["a dog", "a cat"])
