@@ -16,10 +16,13 @@ dir=build-ci-aarch64
 [[ -d $dir ]] || meson setup $dir --cross-file cross/aarch64-linux-gnu.ini --buildtype=release -Dwerror=true \
   -Dblas=disabled -Dhdf5=disabled -Dbenchmarks=disabled -Dpython=disabled || exit 1
 ninja -C $dir tests/kernels/test_kernels tests/tokenizer/test_tokenizer tests/format/test_format \
-  tests/stages/test_fixtures tests/stages/test_families tests/stages/test_int8 tests/stages/test_validation tests/convert/test_readers tests/convert/test_convert || exit 1
+  tests/stages/test_fixtures tests/stages/test_families tests/stages/test_int8 tests/stages/test_validation tests/convert/test_readers tests/convert/test_convert \
+  tools/bertrt tests/stages/test_cli_families || exit 1
 # One thread per session: qemu-user emulates contended atomics by stopping every other guest
 # thread, which turns a multi-threaded run into a crawl (0.2 s vs minutes for the validation
 # suite). The team itself is covered natively and under ThreadSanitizer.
 export BERTRT_NUM_THREADS=1
+# cli_families runs the aarch64 bertrt from the test through the emulator (no binfmt_misc needed).
+export BERTRT_CLI_WRAPPER="qemu-aarch64 -L /usr/aarch64-linux-gnu -E LD_LIBRARY_PATH=/usr/lib/aarch64-linux-gnu"
 meson test -C $dir --no-rebuild --timeout-multiplier 3 --print-errorlogs --num-processes 2 \
-  kernels kernels-isa-fallback tokenizer format fixtures families int8 validation convert_readers convert
+  kernels kernels-isa-fallback tokenizer format fixtures families int8 validation convert_readers convert cli_families
