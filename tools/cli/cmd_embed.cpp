@@ -35,7 +35,15 @@ constexpr const char* kHelp =
     "model's limit); truncated texts are counted in the report, never dropped. On stderr: a progress\n"
     "bar with texts/s and ETA when it is a terminal, otherwise a plain progress line every\n"
     "--progress-every seconds (default 10; 0: after every batch); then the total time and\n"
-    "throughput. --quiet: nothing on stderr but errors.";
+    "throughput. --quiet: nothing on stderr but errors.\n"
+    "\n"
+    "       bertrt embed MODEL --sparse [--top-k K] [--threshold W] (TEXT... | --input FILE --output OUT)\n"
+    "SPLADE vectors from a masked-LM head: per text, w[v] = max over its tokens (attention mask 1) of\n"
+    "log(1 + ReLU(logits[t, v])), kept where w > W (default 0), the K largest (default: all), largest\n"
+    "first. With TEXT arguments or OUT.jsonl: one JSON line a text {\"ids\", \"weights\", \"tokens\"}\n"
+    "(OUT.jsonl adds \"i\"). Any other OUT is a directory receiving a CSR layout: indices.npy (int64\n"
+    "[nnz], vocabulary ids), values.npy (float32 [nnz]) and offsets.npy (int64 [N + 1]): text i's entries\n"
+    "are [offsets[i], offsets[i+1]); scipy.sparse.csr_matrix((values, indices, offsets), shape=(N, V)).";
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -242,12 +250,15 @@ void draw_progress(size_t done, size_t total, double elapsed, bool tty) {
 int cmd_embed(int argc, char** argv) {
   const Args args(argc, argv, 2,
                   {"--input", "--output", "--batch-size", "--pool", "--max-length", "--threads", "--chunk-size",
-                   "--progress-every"},
-                  {"--help", "--normalize", "--no-normalize", "--verify-weights", "--quiet"});
+                   "--progress-every", "--top-k", "--threshold"},
+                  {"--help", "--normalize", "--no-normalize", "--verify-weights", "--quiet", "--sparse"});
   if (args.flag("--help")) {
     std::puts(kHelp);
     return 0;
   }
+  if (args.flag("--sparse")) return embed_sparse(args);
+  if (args.value("--top-k") || args.value("--threshold"))
+    throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "--top-k and --threshold go with --sparse");
   std::vector<std::string> texts = args.positional();
   if (texts.empty()) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "embed needs MODEL (see bertrt embed --help)");
   const std::string model_path = texts.front();
