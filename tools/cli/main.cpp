@@ -18,7 +18,11 @@ const char* kUsage =
     "  info [MODEL]                                     config, tensors, checksums; kernels chosen\n"
     "  tokenize (MODEL | --tokenizer PATH | --vocab vocab.txt [--cased]) TEXT...   text -> ids, tokens, offsets\n"
     "  run MODEL --stage lookup|embed|encode|forward --out DIR [inputs...]   run one stage on .npy inputs\n"
-    "  embed MODEL (TEXT... | --input FILE --output OUT.npy|.jsonl)   sentence embeddings\n"
+    "  embed MODEL (TEXT... | --input FILE --output OUT.npy|.jsonl) [--sparse]   sentence embeddings (SPLADE)\n"
+    "  classify MODEL TEXT... [--pair TEXT]             sequence-classification labels and probabilities\n"
+    "  rerank MODEL --query Q (DOC... | --input FILE)   cross-encoder scores, best first\n"
+    "  tag MODEL TEXT...                                token labels and entities (token-classification head)\n"
+    "  fill-mask MODEL TEXT... [--top-k K]              best tokens at each mask token (masked-LM head)\n"
     "  serve MODEL [--host H] [--port P] [--threads N] ...   HTTP embedding server (docs/serve.md)\n"
     "  bench MODEL [--threads N] [--shapes 1x8,1x128,...] [--runs R] [--json]   forward latency per shape\n"
     "\n"
@@ -39,6 +43,10 @@ int main(int argc, char** argv) {
     if (command == "bench") return bertrt::cli::cmd_bench(argc, argv);
     if (command == "tokenize") return bertrt::cli::cmd_tokenize(argc, argv);
     if (command == "embed") return bertrt::cli::cmd_embed(argc, argv);
+    if (command == "classify") return bertrt::cli::cmd_classify(argc, argv);
+    if (command == "rerank") return bertrt::cli::cmd_rerank(argc, argv);
+    if (command == "tag") return bertrt::cli::cmd_tag(argc, argv);
+    if (command == "fill-mask") return bertrt::cli::cmd_fill_mask(argc, argv);
     if (command == "serve") return bertrt::serve::exec_server(argc, argv);
     if (command == "--version") {
       std::printf("bertrt %s\n", bertrt_version());
