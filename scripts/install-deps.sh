@@ -7,6 +7,7 @@ packages=(
   meson ninja-build g++ pkg-config
   libopenblas-dev libxsimd-dev libutf8proc-dev          # runtime library
   nlohmann-json3-dev libzip-dev libhdf5-dev             # converter
+  libprotobuf-dev protobuf-compiler                     # converter: SentencePiece .model files
   doctest-dev libbenchmark-dev                          # tests, benchmarks
   python3 python3-numpy python3-dev pybind11-dev        # Python module
   python3-pytest                                        # Python tests
