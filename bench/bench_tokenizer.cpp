@@ -2,7 +2,8 @@
 // conformance cases, joined with '\n' and repeated to at least 1 MiB. bench/tokenizer_reference.js
 // builds the same corpus for Hugging Face's Rust tokenizer. The WordPiece entries, the byte-level
 // BPE entries (roberta-base's tokenizer.json) and the Unigram entries (t5-small's) read the same
-// corpus.
+// corpus. The `tokens` counter is the number of tokens of one pass, to compare with the reference's
+// (docs/performance-tokenizer.md).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -180,6 +181,13 @@ void BM_Load_RobertaTokenizerJson(benchmark::State& state) {
   }
 }
 
+void BM_Load_T5TokenizerJson(benchmark::State& state) {
+  for (auto _ : state) {
+    auto t = bertrt::core::Tokenizer::from_file(kData + "/vocab/t5-small/tokenizer.json");
+    benchmark::DoNotOptimize(t.vocab_size());
+  }
+}
+
 void BM_Load_MultilingualVocab(benchmark::State& state) {
   for (auto _ : state) {
     bertrt::core::TokenizerConfig config;
@@ -201,5 +209,6 @@ BENCHMARK(BM_Lines_RobertaBPE)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Load_RobertaTokenizerJson)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Corpus_T5Unigram)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Lines_T5Unigram)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Load_T5TokenizerJson)->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();
