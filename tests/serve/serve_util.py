@@ -68,13 +68,15 @@ class Server:
         status, _, data = self.request("GET", path)
         return status, data.decode()
 
-    def metric(self, name):
-        """The value of an unlabelled sample in /metrics."""
+    def metric(self, sample, default=None):
+        """The value of a sample in /metrics: 'name' or 'name{labels}' as the server writes it."""
         _, text = self.get("/metrics")
         for line in text.splitlines():
-            if line.startswith(name + " "):
-                return float(line.split()[1])
-        raise AssertionError("no metric %s in /metrics" % name)
+            if line.startswith(sample + " "):
+                return float(line.rsplit(" ", 1)[1])
+        if default is not None:
+            return default
+        raise AssertionError("no sample %s in /metrics" % sample)
 
     def stop(self, sig=signal.SIGTERM, timeout=60):
         """Sends sig and returns the exit code (fails if the server does not exit in time)."""

@@ -8,6 +8,7 @@
 
 #include "bertrt/bertrt.hpp"
 #include "serve/batcher.h"
+#include "serve/inputs.h"
 #include "serve/metrics.h"
 
 namespace bertrt::serve {
@@ -36,6 +37,7 @@ class Api {
   // Queues a job and waits for it: 429 when the queue is full; a failed job is failure_status
   // (a task's library error names the caller's mistake) or 500.
   void run(const std::shared_ptr<Job>& job, int failure_status);
+  InputRules input_rules(bool truncate, bool add_special_tokens = true) const;
 
   const Model& model_;
   const bertrt_tokenizer* tokenizer_;

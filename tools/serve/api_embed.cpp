@@ -23,6 +23,10 @@ struct EncodingFree {
 Api::Api(const Model& model, const bertrt_tokenizer* tokenizer, Batcher& batcher, Metrics& metrics, ApiConfig config)
     : model_(model), tokenizer_(tokenizer), batcher_(batcher), metrics_(metrics), config_(std::move(config)) {}
 
+InputRules Api::input_rules(bool truncate, bool add_special_tokens) const {
+  return InputRules{config_.max_input_length, model_.config().vocab_size, truncate, add_special_tokens};
+}
+
 void Api::run(const std::shared_ptr<Job>& job, int failure_status) {
   if (!batcher_.submit(job)) {
     metrics_.add_rejected();
@@ -47,7 +51,7 @@ std::string Api::openai_embeddings(const std::string& body) {
                                " (this model cannot shorten its vectors)");
   }
   const std::string model_name = string_field(req, "model", 400).value_or(config_.model_id);
-  const InputRules rules{config_.max_input_length, model_.config().vocab_size, bool_field(req, "truncate", false, 400), true};
+  const InputRules rules = input_rules(bool_field(req, "truncate", false, 400));
   size_t tokens = 0;
   Inputs in = parse_inputs(req, "input", config_.max_client_batch_size, kOpenAi);
   OutputSpec spec;
@@ -84,7 +88,7 @@ std::string Api::openai_models() const {
 std::string Api::embed(const std::string& body) {
   const json req = parse_body(body);
   const bool normalize = bool_field(req, "normalize", true, 422);
-  const InputRules rules{config_.max_input_length, model_.config().vocab_size, bool_field(req, "truncate", false, 422), true};
+  const InputRules rules = input_rules(bool_field(req, "truncate", false, 422));
   if (const auto dir = string_field(req, "truncation_direction", 422); dir && *dir != "right" && *dir != "Right")
     throw HttpError(422, "truncation_direction " + json_string(*dir) + " is not supported (only \"right\")");
   size_t tokens = 0;
@@ -106,7 +110,7 @@ std::string Api::embed(const std::string& body) {
 
 std::string Api::embed_all(const std::string& body) {
   const json req = parse_body(body);
-  const InputRules rules{config_.max_input_length, model_.config().vocab_size, bool_field(req, "truncate", false, 422), true};
+  const InputRules rules = input_rules(bool_field(req, "truncate", false, 422));
   size_t tokens = 0;
   Inputs in = parse_inputs(req, "inputs", config_.max_client_batch_size, kTei);
   OutputSpec spec;
@@ -148,7 +152,8 @@ std::string Api::tokenize(const std::string& body) {
       out += "\"id\":" + std::to_string(ids[t]) + ",\"text\":" + json_string(bertrt_encoding_token(e.get(), t)) +
              ",\"special\":" + (is_special ? "true" : "false");
       if (is_special) out += ",\"start\":null,\"stop\":null}";
-      else out += ",\"start\":" + std::to_string(offsets[2 * t]) + ",\"stop\":" + std::to_string(offsets[2 * t + 1]) + "}";
+      else
+        out += ",\"start\":" + std::to_string(offsets[2 * t]) + ",\"stop\":" + std::to_string(offsets[2 * t + 1]) + "}";
     }
     out += ']';
   }

@@ -63,8 +63,10 @@ Vectors parse_vectors(const json& req, size_t E, size_t max_rows, size_t max_len
                                                  std::to_string(max_rows) + " are allowed");
   if (out.T > max_length) throw HttpError(413, "inputs_embeds rows hold " + std::to_string(out.T) +
                                                    " tokens, more than the limit of " + std::to_string(max_length));
-  if (out.B * out.T > max_tokens) throw HttpError(413, "inputs_embeds holds " + std::to_string(out.B * out.T) +
-                                                           " tokens, more than the limit of " + std::to_string(max_tokens));
+  if (out.B * out.T > max_tokens) {
+    throw HttpError(413, "inputs_embeds holds " + std::to_string(out.B * out.T) + " tokens, more than the limit of " +
+                             std::to_string(max_tokens));
+  }
   out.data.reserve(out.B * out.T * E);
   for (size_t b = 0; b < out.B; ++b) {
     const json& rows = out.batched ? v[b] : v;
@@ -107,8 +109,8 @@ void parse_outputs(const json& req, bool& pooled, bool& last) {
 
 std::string Api::lookup(const std::string& body) {
   const json req = parse_body(body);
-  const InputRules rules{config_.max_input_length, model_.config().vocab_size, bool_field(req, "truncate", false, 422),
-                         bool_field(req, "add_special_tokens", true, 422)};
+  const InputRules rules =
+      input_rules(bool_field(req, "truncate", false, 422), bool_field(req, "add_special_tokens", true, 422));
   Inputs in = parse_inputs(req, "inputs", config_.max_client_batch_size, kTei);
   const std::vector<std::vector<int64_t>> ids = model_inputs(std::move(in), tokenizer_, rules, kTei, "inputs", nullptr);
   const size_t E = static_cast<size_t>(model_.config().embedding_size);

@@ -37,7 +37,8 @@ std::vector<int64_t> id_list(const json& list, const std::string& at, int invali
   if (list.empty()) throw HttpError(invalid, at + " is an empty list of token ids");
   std::vector<int64_t> ids;
   ids.reserve(list.size());
-  for (size_t j = 0; j < list.size(); ++j) ids.push_back(token_id(list[j], at + "[" + std::to_string(j) + "]", invalid));
+  for (size_t j = 0; j < list.size(); ++j)
+    ids.push_back(token_id(list[j], at + "[" + std::to_string(j) + "]", invalid));
   return ids;
 }
 
@@ -106,8 +107,10 @@ Inputs parse_inputs(const json& body, const char* field, size_t max_items, Statu
       in.texts.push_back(v[i].get<std::string>());
     }
   }
-  for (size_t i = 0; i < in.texts.size(); ++i)
-    if (in.texts[i].empty()) throw HttpError(st.invalid, (v.is_string() ? std::string(field) : where(field, i)) + " is an empty string");
+  for (size_t i = 0; i < in.texts.size(); ++i) {
+    if (in.texts[i].empty())
+      throw HttpError(st.invalid, (v.is_string() ? std::string(field) : where(field, i)) + " is an empty string");
+  }
   return in;
 }
 

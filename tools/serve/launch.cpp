@@ -21,7 +21,8 @@ int exec_server(int argc, char** argv) {
   std::error_code ec;
   const fs::path self = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) {
-    for (const fs::path& candidate : {self.parent_path() / "bertrt-serve", self.parent_path() / "serve" / "bertrt-serve"}) {
+    const fs::path dir = self.parent_path();
+    for (const fs::path& candidate : {dir / "bertrt-serve", dir / "serve" / "bertrt-serve"}) {
       if (access(candidate.c_str(), X_OK) == 0) {
         execv(candidate.c_str(), args.data());
         std::fprintf(stderr, "bertrt serve: cannot run %s: %s\n", candidate.c_str(), std::strerror(errno));

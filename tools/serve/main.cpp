@@ -26,7 +26,10 @@ void watch_signals(bertrt::serve::Server& server, const std::atomic<bool>& done,
   while (!done) {
     const int sig = sigtimedwait(&set, nullptr, &tick);
     if (sig == SIGINT || sig == SIGTERM) {
-      if (!quiet) std::fprintf(stderr, "bertrt serve: %s: finishing the requests in flight\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+      if (!quiet) {
+        std::fprintf(stderr, "bertrt serve: %s: finishing the requests in flight\n",
+                     sig == SIGINT ? "SIGINT" : "SIGTERM");
+      }
       server.stop();
     }
   }

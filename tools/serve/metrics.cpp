@@ -80,6 +80,18 @@ void Metrics::count_request(const std::string& path, int status) {
   ++requests_[{endpoint_label(path), status}];
 }
 
+void Metrics::begin_request(const std::string& path) {
+  const std::string label = endpoint_label(path);
+  std::lock_guard lock(mutex_);
+  ++in_flight_[label];
+}
+
+void Metrics::end_request(const std::string& path) {
+  const std::string label = endpoint_label(path);
+  std::lock_guard lock(mutex_);
+  --in_flight_[label];
+}
+
 void Metrics::observe_request_seconds(const std::string& path, double seconds) {
   const std::string label = endpoint_label(path);
   std::lock_guard lock(mutex_);
@@ -116,8 +128,9 @@ std::string Metrics::render(const QueueGauges& queue) const {
   header(out, "bertrt_request_duration_seconds", "histogram", "Time from routing to the response, by endpoint.");
   for (const auto& [endpoint, h] : request_seconds_)
     h.render(out, "bertrt_request_duration_seconds", "endpoint=\"" + endpoint + "\"");
-  header(out, "bertrt_requests_in_flight", "gauge", "Requests being handled now.");
-  sample(out, "bertrt_requests_in_flight", "", static_cast<double>(in_flight_.load(std::memory_order_relaxed)));
+  header(out, "bertrt_requests_in_flight", "gauge", "Requests being handled now, by endpoint.");
+  for (const auto& [endpoint, n] : in_flight_)
+    sample(out, "bertrt_requests_in_flight", "endpoint=\"" + endpoint + "\"", static_cast<double>(n));
   header(out, "bertrt_queue_requests", "gauge", "Requests waiting for a worker.");
   sample(out, "bertrt_queue_requests", "", static_cast<double>(queue.requests));
   header(out, "bertrt_queue_inputs", "gauge", "Inputs of those requests not yet handed to a worker.");

@@ -50,9 +50,9 @@ class Metrics {
   void add_input_tokens(size_t tokens);
   void add_rejected() { rejected_.fetch_add(1, std::memory_order_relaxed); }
 
-  // Requests being handled now (the /metrics request itself included).
-  void begin_request() { in_flight_.fetch_add(1, std::memory_order_relaxed); }
-  void end_request() { in_flight_.fetch_sub(1, std::memory_order_relaxed); }
+  // Requests being handled now, by endpoint.
+  void begin_request(const std::string& path);
+  void end_request(const std::string& path);
 
   std::string render(const QueueGauges& queue) const;
 
@@ -62,7 +62,7 @@ class Metrics {
   std::map<std::string, Histogram> request_seconds_;          // endpoint -> latency
   Histogram batch_rows_, batch_padded_tokens_, batch_seconds_, queue_wait_;
   uint64_t batches_ = 0, batch_tokens_ = 0, batch_padded_ = 0, input_tokens_ = 0;
-  std::atomic<int64_t> in_flight_{0};
+  std::map<std::string, int64_t> in_flight_;  // endpoint -> requests being handled
   std::atomic<uint64_t> rejected_{0};
 };
 

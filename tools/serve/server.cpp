@@ -33,7 +33,10 @@ std::string default_message(const httplib::Request& req, int status, size_t max_
   switch (status) {
     case 400: return "malformed HTTP request";
     case 404: return "no endpoint " + req.method + " " + req.path;
-    case 413: return "the request body is larger than the limit of " + std::to_string(max_request_bytes) + " bytes";
+    case 413:
+      if (req.get_header_value("Content-Type").rfind("application/x-www-form-urlencoded", 0) == 0)
+        return "a form-encoded body is limited to 8192 bytes: send Content-Type: application/json";
+      return "the request body is larger than the limit of " + std::to_string(max_request_bytes) + " bytes";
     case 414: return "the request target is too long";
     default: return "HTTP status " + std::to_string(status);
   }
@@ -51,11 +54,12 @@ std::pair<time_t, time_t> sec_usec(double seconds) {
 // failure: the client has the whole answer, and the server closes the connection.
 void respond_and_close(httplib::Response& res, std::string body) {
   res.set_header("Connection", "close");
-  res.set_chunked_content_provider("application/json", [body = std::move(body)](size_t offset, httplib::DataSink& sink) {
+  auto provider = [body = std::move(body)](size_t offset, httplib::DataSink& sink) {
     if (offset == 0) sink.write(body.data(), body.size());
     sink.done();
     return false;
-  });
+  };
+  res.set_chunked_content_provider("application/json", std::move(provider));
 }
 
 // Requests refused before their body is read (then the connection closes, see respond_and_close):
@@ -175,7 +179,7 @@ namespace {
 template <class Fn>
 void respond(Metrics& metrics, const httplib::Request& req, httplib::Response& res, Fn&& fn) {
   const auto t0 = std::chrono::steady_clock::now();
-  metrics.begin_request();
+  metrics.begin_request(req.path);
   int status = 200;
   std::string body, message;
   try {
@@ -197,8 +201,9 @@ void respond(Metrics& metrics, const httplib::Request& req, httplib::Response& r
   if (status == 429 || status == 503) res.set_header("Retry-After", "1");
   res.status = status;
   res.set_content(body, "application/json");
-  metrics.end_request();
-  metrics.observe_request_seconds(req.path, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  metrics.end_request(req.path);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  metrics.observe_request_seconds(req.path, seconds);
 }
 
 }  // namespace
