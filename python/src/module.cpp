@@ -21,12 +21,18 @@
 
 #include "bertrt/bertrt.hpp"
 #include "bertrt/convert.h"
+#include "pymodel.h"
+#include "verbs.h"
 
 namespace py = pybind11;
 
 namespace {
 
 using bertrt::Error;
+using bertrt_python::Lease;
+using bertrt_python::PyModel;
+using bertrt_python::text_list;
+using bertrt_python::tokenize;
 using IdArray = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
 using VecArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
 
@@ -176,108 +182,6 @@ const char* activation_name(bertrt_activation a) {
   return "gelu";
 }
 
-bertrt_truncation parse_truncation(const std::string& s) {
-  if (s == "longest_first") return BERTRT_TRUNCATION_LONGEST_FIRST;
-  if (s == "only_first") return BERTRT_TRUNCATION_ONLY_FIRST;
-  if (s == "only_second") return BERTRT_TRUNCATION_ONLY_SECOND;
-  throw Error(BERTRT_ERROR_INVALID_ARGUMENT,
-              "BERTRT_ERROR_INVALID_ARGUMENT: truncation must be longest_first, only_first or only_second, not '" +
-                  s + "'");
-}
-
-// A str, or a sequence of str, as a list of UTF-8 strings.
-std::vector<std::string> text_list(const py::handle& obj, const char* name) {
-  if (py::isinstance<py::str>(obj)) return {obj.cast<std::string>()};
-  if (py::isinstance<py::bytes>(obj)) return {obj.cast<std::string>()};
-  std::vector<std::string> out;
-  for (const py::handle item : py::iter(obj)) {
-    if (!py::isinstance<py::str>(item) && !py::isinstance<py::bytes>(item))
-      throw py::type_error(std::string(name) + " must be a str or a sequence of str");
-    out.push_back(item.cast<std::string>());
-  }
-  return out;
-}
-
-// ------------------------------------------------------------------------------------ model
-
-class PyModel;
-
-// A session borrowed from a model's pool, returned when the lease ends.
-class Lease {
- public:
-  Lease(PyModel& model, std::unique_ptr<bertrt::Session> s) : model_(model), session_(std::move(s)) {}
-  ~Lease();
-  Lease(const Lease&) = delete;
-  Lease& operator=(const Lease&) = delete;
-  bertrt::Session* operator->() { return session_.get(); }
-
- private:
-  PyModel& model_;
-  std::unique_ptr<bertrt::Session> session_;
-};
-
-class PyModel {
- public:
-  PyModel(const std::string& path, std::optional<int> threads, bool verify_weights)
-      : path_(path), threads_(threads.value_or(0)) {
-    if (threads_ < 0) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "BERTRT_ERROR_INVALID_ARGUMENT: threads must be >= 0");
-    py::gil_scoped_release release;
-    model_ = std::make_unique<bertrt::Model>(path, verify_weights);
-  }
-
-  const bertrt_config& config() const { return model_->config(); }
-  size_t hidden() const { return model_->hidden_size(); }
-  // Width of lookup's and embed's vectors (ELECTRA: embedding_size, narrower than hidden_size).
-  size_t embedding() const { return static_cast<size_t>(config().embedding_size); }
-  size_t layers() const { return static_cast<size_t>(config().num_hidden_layers); }
-  size_t heads() const { return static_cast<size_t>(config().num_attention_heads); }
-  const std::string& path() const { return path_; }
-  int threads() const { return threads_; }
-
-  // Call without the GIL.
-  Lease acquire() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (!free_.empty()) {
-        auto s = std::move(free_.back());
-        free_.pop_back();
-        return Lease(*this, std::move(s));
-      }
-    }
-    auto s = std::make_unique<bertrt::Session>(*model_);
-    if (threads_ > 0) s->set_threads(threads_);
-    return Lease(*this, std::move(s));
-  }
-  void release(std::unique_ptr<bertrt::Session> s) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    free_.push_back(std::move(s));
-  }
-  size_t pooled_sessions() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return free_.size();
-  }
-
-  // The model's tokenizer, made on first use (call without the GIL).
-  const bertrt::Tokenizer& tokenizer() {
-    std::call_once(tokenizer_once_, [this] { tokenizer_ = std::make_unique<bertrt::Tokenizer>(*model_); });
-    if (!tokenizer_) throw Error(BERTRT_ERROR_INTERNAL, "BERTRT_ERROR_INTERNAL: tokenizer unavailable");
-    return *tokenizer_;
-  }
-
- private:
-  std::string path_;
-  int threads_;
-  std::unique_ptr<bertrt::Model> model_;
-  std::mutex mutex_;
-  std::vector<std::unique_ptr<bertrt::Session>> free_;
-  std::once_flag tokenizer_once_;
-  std::unique_ptr<bertrt::Tokenizer> tokenizer_;
-};
-
-Lease::~Lease() {
-  if (session_) model_.release(std::move(session_));
-}
-
 py::dict config_dict(const bertrt_config& c) {
   py::dict d;
   d["vocab_size"] = c.vocab_size;
@@ -425,6 +329,13 @@ py::dict forward_impl(PyModel& m, const Ids* ids, const Vecs* embeds, const py::
     attentions = new_floats({py::ssize_t(L), B, py::ssize_t(m.heads()), T, T});
     outputs.attentions = attentions.mutable_data();
   }
+  const bertrt_head_info head = m.model().head_info();
+  py::array_t<float> logits;
+  if (head.kind != BERTRT_HEAD_NONE) {
+    logits = head.kind == BERTRT_HEAD_SEQUENCE ? new_floats({B, py::ssize_t(head.logits_size)})
+                                               : new_floats({B, T, py::ssize_t(head.logits_size)});
+    outputs.logits = logits.mutable_data();
+  }
   bertrt_forward_inputs inputs{};
   inputs.input_ids = ids ? ids->data() : nullptr;
   inputs.inputs_embeds = embeds ? embeds->data() : nullptr;
@@ -443,6 +354,7 @@ py::dict forward_impl(PyModel& m, const Ids* ids, const Vecs* embeds, const py::
   if (m.config().has_pooler) d["pooler_output"] = pooled;
   if (output_hidden_states) d["hidden_states"] = split_first(states);
   if (output_attentions) d["attentions"] = split_first(attentions);
+  if (head.kind != BERTRT_HEAD_NONE) d["logits"] = logits;
   return d;
 }
 
@@ -463,154 +375,6 @@ py::dict forward_from_embeds(PyModel& m, const py::object& inputs_embeds, const 
 }
 
 // ------------------------------------------------------------------------------------ text
-
-// The code-point index of every byte offset 0..size of a valid UTF-8 text: the number of
-// characters that start before it; an offset inside a character maps to that character's index.
-std::vector<int64_t> char_index_table(const std::string& text) {
-  std::vector<int64_t> index(text.size() + 1);
-  int64_t chars = 0;
-  for (size_t b = 0; b <= text.size(); ++b) {
-    const bool continuation = b < text.size() && (static_cast<unsigned char>(text[b]) & 0xC0) == 0x80;
-    index[b] = continuation ? chars - 1 : chars;
-    if (b < text.size() && !continuation) ++chars;
-  }
-  return index;
-}
-
-// An encoding's byte offsets [n, 2] as code-point offsets, each pair in the text its sequence id
-// names (0: text, 1: pair); template tokens (sequence id -1) stay (0, 0).
-std::vector<int64_t> char_offsets(const std::string& text, const std::string* pair, const bertrt::Encoding& e) {
-  const std::vector<int64_t> first = char_index_table(text);
-  const std::vector<int64_t> second = pair ? char_index_table(*pair) : std::vector<int64_t>{0};
-  auto at = [](const std::vector<int64_t>& index, int64_t offset) {
-    return index[std::min(static_cast<size_t>(std::max<int64_t>(offset, 0)), index.size() - 1)];
-  };
-  std::vector<int64_t> out(e.offsets.size(), 0);
-  for (size_t i = 0; i < e.sequence_ids.size(); ++i) {
-    const int64_t seq = e.sequence_ids[i];
-    if (seq != 0 && !(seq == 1 && pair)) continue;
-    const std::vector<int64_t>& index = seq == 0 ? first : second;
-    out[2 * i] = at(index, e.offsets[2 * i]);
-    out[2 * i + 1] = at(index, e.offsets[2 * i + 1]);
-  }
-  return out;
-}
-
-struct TokenizeOptions {
-  size_t max_length = 0;  // 0: no truncation
-  bertrt_truncation truncation = BERTRT_TRUNCATION_LONGEST_FIRST;
-};
-
-// truncation: str, True (longest_first), False/None (none). max_length None: the model's limit.
-TokenizeOptions tokenize_options(PyModel& m, const py::object& truncation, std::optional<int64_t> max_length) {
-  TokenizeOptions o;
-  bool truncate = true;
-  if (truncation.is_none()) {
-    truncate = false;
-  } else if (py::isinstance<py::bool_>(truncation)) {
-    truncate = truncation.cast<bool>();
-  } else {
-    o.truncation = parse_truncation(truncation.cast<std::string>());
-  }
-  if (max_length && *max_length <= 0)
-    throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "BERTRT_ERROR_INVALID_ARGUMENT: max_length must be positive");
-  if (truncate) o.max_length = static_cast<size_t>(max_length.value_or(m.config().max_sequence_length));
-  return o;
-}
-
-py::object tokenize(PyModel& m, const py::object& texts_obj, const py::object& pairs_obj,
-                    std::optional<int64_t> max_length, const py::object& truncation, const py::object& padding) {
-  const std::vector<std::string> texts = text_list(texts_obj, "texts");
-  std::vector<std::string> pairs;
-  if (!pairs_obj.is_none()) {
-    pairs = text_list(pairs_obj, "pairs");
-    if (pairs.size() != texts.size())
-      throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "BERTRT_ERROR_INVALID_ARGUMENT: " + std::to_string(texts.size()) +
-                                                     " texts but " + std::to_string(pairs.size()) + " pairs");
-  }
-  const TokenizeOptions opt = tokenize_options(m, truncation, max_length);
-  // padding: True / "longest", "max_length", False / None / "do_not_pad".
-  enum { kLongest, kMaxLength, kNone } pad = kLongest;
-  if (padding.is_none()) {
-    pad = kNone;
-  } else if (py::isinstance<py::bool_>(padding)) {
-    pad = padding.cast<bool>() ? kLongest : kNone;
-  } else {
-    const std::string p = padding.cast<std::string>();
-    if (p == "longest") pad = kLongest;
-    else if (p == "max_length") pad = kMaxLength;
-    else if (p == "do_not_pad") pad = kNone;
-    else throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "BERTRT_ERROR_INVALID_ARGUMENT: padding must be True, False, "
-                                                    "'longest', 'max_length' or 'do_not_pad', not '" + p + "'");
-  }
-
-  const size_t n = texts.size();
-  std::vector<bertrt::Encoding> encodings(n);
-  std::vector<std::vector<int64_t>> offsets(n);
-  int64_t pad_id = 0;
-  {
-    py::gil_scoped_release release;
-    const bertrt::Tokenizer& tok = m.tokenizer();
-    pad_id = tok.pad_id();
-    for (size_t i = 0; i < n; ++i) {
-      const std::string* pair = pairs.empty() ? nullptr : &pairs[i];
-      encodings[i] = tok.encode(texts[i], pair, opt.max_length, opt.truncation);
-      offsets[i] = char_offsets(texts[i], pair, encodings[i]);
-    }
-  }
-  auto vec = [](const std::vector<int64_t>& v, std::vector<py::ssize_t> shape) {
-    py::array_t<int64_t> a(shape);
-    if (!v.empty()) std::memcpy(a.mutable_data(), v.data(), v.size() * sizeof(int64_t));
-    return a;
-  };
-  py::dict d;
-  if (pad == kNone) {
-    py::list ids, types, mask, offs;
-    for (size_t i = 0; i < n; ++i) {
-      const py::ssize_t t = py::ssize_t(encodings[i].ids.size());
-      ids.append(vec(encodings[i].ids, {t}));
-      types.append(vec(encodings[i].token_type_ids, {t}));
-      mask.append(vec(encodings[i].attention_mask, {t}));
-      offs.append(vec(offsets[i], {t, 2}));
-    }
-    d["input_ids"] = ids;
-    d["token_type_ids"] = types;
-    d["attention_mask"] = mask;
-    d["offsets"] = offs;
-    return d;
-  }
-  size_t width = 0;
-  for (const auto& e : encodings) width = std::max(width, e.ids.size());
-  if (pad == kMaxLength) {
-    const size_t target = static_cast<size_t>(max_length.value_or(m.config().max_sequence_length));
-    if (width > target)
-      throw Error(BERTRT_ERROR_SHAPE, "BERTRT_ERROR_SHAPE: a row has " + std::to_string(width) +
-                                          " tokens, more than max_length " + std::to_string(target));
-    width = target;
-  }
-  const py::ssize_t B = py::ssize_t(n), T = py::ssize_t(width);
-  py::array_t<int64_t> ids({B, T}), types({B, T}), mask({B, T}), offs({B, T, py::ssize_t(2)});
-  int64_t* pi = ids.mutable_data();
-  int64_t* pt = types.mutable_data();
-  int64_t* pm = mask.mutable_data();
-  int64_t* po = offs.mutable_data();
-  std::fill(pi, pi + n * width, pad_id);
-  std::fill(pt, pt + n * width, 0);
-  std::fill(pm, pm + n * width, 0);
-  std::fill(po, po + n * width * 2, 0);
-  for (size_t i = 0; i < n; ++i) {
-    const auto& e = encodings[i];
-    std::copy(e.ids.begin(), e.ids.end(), pi + i * width);
-    std::copy(e.token_type_ids.begin(), e.token_type_ids.end(), pt + i * width);
-    std::copy(e.attention_mask.begin(), e.attention_mask.end(), pm + i * width);
-    std::copy(offsets[i].begin(), offsets[i].end(), po + i * width * 2);
-  }
-  d["input_ids"] = ids;
-  d["token_type_ids"] = types;
-  d["attention_mask"] = mask;
-  d["offsets"] = offs;
-  return d;
-}
 
 py::array_t<float> encode_texts(PyModel& m, const py::object& texts_obj, int64_t batch_size,
                                 const std::optional<std::string>& pooling, std::optional<bool> normalize,
@@ -685,7 +449,7 @@ PYBIND11_MODULE(bertrt, mod) {
       py::arg("hf_dir"), py::arg("out_path"), py::arg("dtype") = "f32",
       "Converts a Hugging Face checkpoint directory into a bertrt model file (dtype f32, f16 or bf16).");
 
-  py::class_<PyModel>(mod, "Model",
+  auto model_class = py::class_<PyModel>(mod, "Model",
                       "A model file opened for inference. Shared by any number of Python threads: each\n"
                       "concurrent call borrows its own session from the model's pool.")
       .def(py::init<const std::string&, std::optional<int>, bool>(), py::arg("path"),
@@ -733,8 +497,9 @@ PYBIND11_MODULE(bertrt, mod) {
       .def("forward", &forward, py::arg("input_ids"), py::arg("attention_mask") = py::none(),
            py::arg("token_type_ids") = py::none(), py::arg("position_ids") = py::none(),
            py::arg("output_hidden_states") = false, py::arg("output_attentions") = false,
-           "lookup -> embed -> encode (-> pooler). Returns a dict: last_hidden_state, pooler_output\n"
-           "(when the model has a pooler), hidden_states and attentions when asked.")
+           "lookup -> embed -> encode (-> pooler) (-> head). Returns a dict: last_hidden_state,\n"
+           "pooler_output (when the model has a pooler), logits (when it has a task head), hidden_states\n"
+           "and attentions when asked.")
       .def("forward_from_embeds", &forward_from_embeds, py::arg("inputs_embeds"),
            py::arg("attention_mask") = py::none(), py::arg("token_type_ids") = py::none(),
            py::arg("position_ids") = py::none(), py::arg("output_hidden_states") = false,
@@ -745,4 +510,5 @@ PYBIND11_MODULE(bertrt, mod) {
            "Sentence embeddings float32 [N, H] in input order, with the model's pooling defaults unless\n"
            "pooling/normalize say otherwise. Texts are batched by similar length.")
       .def("_pooled_sessions", &PyModel::pooled_sessions);
+  bertrt_python::bind_head_methods(model_class);
 }
