@@ -104,7 +104,8 @@ def softmax(x):
 
 def full_logits(m, texts, pairs=None, truncation="longest_first"):
     enc = m.tokenize(texts, pairs=pairs, truncation=truncation)
-    out = m.forward(enc["input_ids"], attention_mask=enc["attention_mask"], token_type_ids=enc["token_type_ids"])
+    types = enc["token_type_ids"] if m.config["type_vocab_size"] >= 2 else None  # DistilBERT has none
+    out = m.forward(enc["input_ids"], attention_mask=enc["attention_mask"], token_type_ids=types)
     return enc, out["logits"].astype(np.float64)
 
 
@@ -179,6 +180,16 @@ class HeadTest(unittest.TestCase):
             got = {d["label"]: d["score"] for d in line["labels"]}
             np.testing.assert_allclose([got[n] for n in r["labels"]], r["scores"][i], atol=1e-6)
             self.assertEqual([d["score"] for d in line["labels"]], sorted(got.values(), reverse=True))
+
+    def test_classify_every_family_with_a_tokenizer(self):
+        rng = np.random.default_rng()
+        for name in ("distilbert-tiny-cls", "electra-tiny-cls"):
+            m = bertrt.Model(converted(name))
+            texts, pairs = random_texts(rng, 5), random_texts(rng, 5)
+            r = m.classify(texts, pairs=pairs, batch_size=2)
+            _, logits = full_logits(m, texts, pairs=pairs)
+            np.testing.assert_allclose(r["logits"], logits, atol=1e-5, err_msg=name)
+            np.testing.assert_allclose(r["scores"], softmax(logits), atol=1e-6, err_msg=name)
 
     def test_classify_multi_label_and_regression(self):
         rng = np.random.default_rng()
