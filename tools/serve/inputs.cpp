@@ -48,7 +48,7 @@ json parse_body(const std::string& body) {
   json j;
   try {
     j = json::parse(body);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number like 1e400
     throw HttpError(400, std::string("the body is not valid JSON: ") + e.what());
   }
   if (!j.is_object()) throw HttpError(400, std::string("the body must be a JSON object, not ") + type_name(j));

@@ -12,9 +12,9 @@ const std::vector<double> kLatencyBounds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0
 const std::vector<double> kRowBounds = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
 const std::vector<double> kTokenBounds = {16, 64, 256, 1024, 4096, 16384, 65536, 262144};
 
-const std::array<const char*, 11> kEndpoints = {"/v1/embeddings", "/v1/models", "/embed",  "/embed_all",
+const std::array<const char*, 10> kEndpoints = {"/v1/embeddings", "/v1/models", "/embed",  "/embed_all",
                                                 "/tokenize",      "/lookup",    "/embed_vectors",
-                                                "/health",        "/info",      "/metrics", "/"};
+                                                "/health",        "/info",      "/metrics"};
 
 std::string number(double v) {
   char buf[32];

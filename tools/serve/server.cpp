@@ -265,7 +265,6 @@ std::string Server::info() const {
   const bertrt_config& c = model_.config();
   nlohmann::ordered_json j = {
       {"model_id", options_.model_id},
-      {"model_path", options_.model_path},
       {"version", bertrt_version()},
       {"family", c.family},
       {"model_dtype", c.weight_dtype},
