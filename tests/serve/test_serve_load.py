@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """bertrt-serve under load, over loopback:
 
-    test_serve_load.py load|queue|sigterm --serve BERTRT_SERVE --cli BERTRT --fixtures MODELS_DIR
+    test_serve_load.py load|queue|sigterm|slow_reader --serve BERTRT_SERVE --cli BERTRT --fixtures MODELS_DIR
 
 load: 64 concurrent keep-alive clients mixing valid requests with hostile ones (malformed JSON,
 wrong types, empty strings and lists, invalid UTF-8, ids out of range, too-long inputs, oversized
@@ -9,12 +9,14 @@ and chunked bodies, bad Content-Length, garbage), plus stalled clients; every st
 every valid answer equals `bertrt embed` and the same request sent alone (max abs diff <= 1e-5),
 batches of several requests did form, and the server is healthy and exits 0 afterwards.
 queue: a full queue answers 429 with Retry-After; the others are answered.
-sigterm: SIGTERM while requests are in flight: each completes correctly, the exit code is 0."""
+sigterm: SIGTERM while requests are in flight: each completes correctly, the exit code is 0.
+slow_reader: a client that does not read its answer is dropped after the write timeout."""
 import argparse
 import http.client
 import json
 import os
 import random
+import re
 import signal
 import socket
 import sys
@@ -266,14 +268,50 @@ def case_sigterm(args):
         print("sigterm: %d in-flight requests completed, exit 0 after %.1f s" % (inflight, time.monotonic() - t0))
 
 
+def case_slow_reader(args):
+    """A client that sends a request and does not read the (large) answer is dropped after the
+    write timeout; meanwhile others are served."""
+    model = convert_model(args.cli, os.path.join(args.fixtures, "small"))
+    ids = [[101] + [200 + k % 200 for k in range(126)] + [102]] * 160
+    body = json.dumps({"inputs": ids}).encode()
+    with Server([args.serve], model, "--write-timeout", "1") as srv:
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect(("127.0.0.1", srv.port))
+        s.sendall(b"POST /embed_all HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        time.sleep(1.0)
+        for _ in range(5):  # the server is busy writing to the stalled client, and still serves others
+            status, _, r = srv.post("/embed", {"inputs": "the cat"})
+            assert status == 200, (status, r)
+        time.sleep(4.0)  # past the write timeout
+        s.settimeout(30)
+        got = b""
+        try:
+            while True:
+                chunk = s.recv(1 << 20)
+                if not chunk:
+                    break
+                got += chunk
+        except (ConnectionResetError, socket.timeout) as e:
+            assert not isinstance(e, socket.timeout), "the server kept the stalled connection open"
+        s.close()
+        head, _, rest = got.partition(b"\r\n\r\n")
+        length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+        assert status_of(got) == 200 and len(rest) < length, "the whole answer (%d bytes) was delivered" % length
+        assert srv.get("/health")[0] == 200
+        assert srv.stop() == 0, srv.lines
+        print("slow reader: dropped after %d of %d bytes" % (len(rest), length))
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("case", choices=["load", "queue", "sigterm"])
+    p.add_argument("case", choices=["load", "queue", "sigterm", "slow_reader"])
     p.add_argument("--serve", required=True)
     p.add_argument("--cli", required=True)
     p.add_argument("--fixtures", required=True)
     args = p.parse_args()
-    {"load": case_load, "queue": case_queue, "sigterm": case_sigterm}[args.case](args)
+    {"load": case_load, "queue": case_queue, "sigterm": case_sigterm, "slow_reader": case_slow_reader}[args.case](args)
     print("serve %s: ok" % args.case)
 
 
