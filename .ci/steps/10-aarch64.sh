@@ -25,4 +25,4 @@ export BERTRT_NUM_THREADS=1
 # cli_families runs the aarch64 bertrt from the test through the emulator (no binfmt_misc needed).
 export BERTRT_CLI_WRAPPER="qemu-aarch64 -L /usr/aarch64-linux-gnu -E LD_LIBRARY_PATH=/usr/lib/aarch64-linux-gnu"
 meson test -C $dir --no-rebuild --timeout-multiplier 3 --print-errorlogs --num-processes 2 \
-  kernels kernels-isa-fallback tokenizer format fixtures families int8 validation convert_readers convert cli_families
+  kernels kernels-isa-fallback tokenizer format fixtures families int8-one-thread validation convert_readers convert cli_families
