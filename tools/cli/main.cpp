@@ -14,7 +14,7 @@ const char* kUsage =
     "usage: bertrt <command> [options]\n"
     "\n"
     "commands:\n"
-    "  convert HF_DIR -o MODEL [--dtype f32|f16|bf16]   Hugging Face checkpoint -> model file\n"
+    "  convert HF_DIR -o MODEL [--dtype f32|f16|bf16|int8]   Hugging Face checkpoint -> model file\n"
     "  info [MODEL]                                     config, tensors, checksums; kernels chosen\n"
     "  tokenize (MODEL | --tokenizer PATH | --vocab vocab.txt [--cased]) TEXT...   text -> ids, tokens, offsets\n"
     "  run MODEL --stage lookup|embed|encode|forward --out DIR [inputs...]   run one stage on .npy inputs\n"
