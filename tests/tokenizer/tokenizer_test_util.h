@@ -1,6 +1,8 @@
 // Shared helpers of the tokenizer tests.
 #pragma once
 
+#include <time.h>
+
 #include <map>
 #include <memory>
 #include <string>
@@ -8,6 +10,14 @@
 #include "tokenizer/tokenizer.h"
 
 namespace bertrt_test {
+
+// CPU time of the calling thread: linear-time checks compare these, so that other processes on a
+// busy machine do not change the ratios.
+inline double thread_cpu_seconds() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
 
 inline std::string data_path(const std::string& rel) { return std::string(BERTRT_TEST_DATA_DIR) + "/" + rel; }
 

@@ -1,6 +1,6 @@
 // bertrt-seed MODEL ["text"]: the lookup -> edit -> continue workflow on the public C++ API.
 // Tokenize, take the raw word-embedding rows, scale them, then run position/type embeddings +
-// LayerNorm, the encoder and mean pooling on the edited vectors.
+// LayerNorm, the projection (ELECTRA), the encoder and mean pooling on the edited vectors.
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -35,13 +35,16 @@ int main(int argc, char** argv) {
     for (int64_t id : enc.ids) std::printf(" %lld", static_cast<long long>(id));
     std::printf("\n");
 
-    std::vector<float> embeds(B * T * H), hidden(B * T * H), last(B * T * H), pooled(B * H);
+    // E: the embedding width (hidden_size, except ELECTRA's narrower embeddings).
+    const size_t E = static_cast<size_t>(model.config().embedding_size);
+    std::vector<float> embeds(B * T * E), embedded(B * T * E), hidden(B * T * H), last(B * T * H), pooled(B * H);
     session.lookup(enc.ids, B, T, embeds);  // inputs_embeds = word_embeddings[input_ids]
-    show("inputs_embeds", {B, T, H}, embeds);
+    show("inputs_embeds", {B, T, E}, embeds);
     for (float& x : embeds) x *= 1.5f;      // the caller's edit
-    show("edited (x1.5)", {B, T, H}, embeds);
-    session.embed(embeds, enc.token_type_ids, {}, B, T, hidden);  // + position + type, LayerNorm
-    show("embedding_output", {B, T, H}, hidden);
+    show("edited (x1.5)", {B, T, E}, embeds);
+    session.embed(embeds, enc.token_type_ids, {}, B, T, embedded);  // + position + type, LayerNorm
+    show("embedding_output", {B, T, E}, embedded);
+    session.project(embedded, B, T, hidden);  // ELECTRA's embeddings_project; a copy for the others
     session.encode(hidden, enc.attention_mask, B, T, last);
     show("last_hidden_state", {B, T, H}, last);
     session.pool(last, enc.attention_mask, B, T, BERTRT_POOL_MEAN, true, pooled);
