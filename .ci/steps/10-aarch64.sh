@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# NEON: cross-build for aarch64 (no OpenBLAS, no HDF5) and run the kernel, tokenizer, format,
+# NEON: cross-build for aarch64 (no OpenBLAS, no HDF5; protobuf-lite for the converter) and run the kernel, tokenizer, format,
 # fixture, family-fixture and int8 tests under qemu-user (the fixture suite with the NEON kernels
 # the dispatcher picks; the scalar kernels are covered by the native build).
 set -uo pipefail
 sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then $sudo dpkg --add-architecture arm64; fi
 need=()
-for p in libutf8proc-dev:arm64 libzip-dev:arm64; do
+for p in libutf8proc-dev:arm64 libzip-dev:arm64 libprotobuf-dev:arm64; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if (( ${#need[@]} )); then
