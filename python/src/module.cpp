@@ -447,7 +447,7 @@ PYBIND11_MODULE(bertrt, mod) {
         if (status != BERTRT_OK) throw Error(status, std::string(bertrt_status_str(status)) + ": " + bertrt_last_error());
       },
       py::arg("hf_dir"), py::arg("out_path"), py::arg("dtype") = "f32",
-      "Converts a Hugging Face checkpoint directory into a bertrt model file (dtype f32, f16 or bf16).");
+      "Converts a Hugging Face checkpoint directory into a bertrt model file (dtype f32, f16, bf16 or int8).");
 
   auto model_class = py::class_<PyModel>(mod, "Model",
                       "A model file opened for inference. Shared by any number of Python threads: each\n"

@@ -362,7 +362,7 @@ TEST_CASE("bertrt_convert writes the converter's bytes and passes its notes") {
   CHECK(bertrt::Model(out).config().weight_dtype == std::string("f16"));
   o.dtype = "f64";
   CHECK(bertrt_convert(dir.c_str(), out.c_str(), &o) == BERTRT_ERROR_INVALID_ARGUMENT);
-  CHECK(std::string(bertrt_last_error()).find("f32, f16 or bf16") != std::string::npos);
+  CHECK(std::string(bertrt_last_error()).find("f32, f16, bf16 or int8, not 'f64'") != std::string::npos);
   CHECK(bertrt_convert(nullptr, out.c_str(), nullptr) == BERTRT_ERROR_INVALID_ARGUMENT);
   CHECK(bertrt_convert((dir + "/no-such").c_str(), out.c_str(), nullptr) == BERTRT_ERROR_IO);
 }
