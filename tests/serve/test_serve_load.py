@@ -215,12 +215,11 @@ def case_sigterm(args):
     model = convert_model(args.cli, os.path.join(args.fixtures, "small"))
     texts = [words(110, s) for s in range(4)]
     ref = cli_embed(args.cli, model, texts)
-    heavy = {"input": texts * 40}
     with Server([args.serve], model, "--keep-alive-timeout", "1", "--workers", "1", "--threads", "1") as srv:
         inflight, stop_light = 12, threading.Event()
 
-        def heavy_request(i):
-            status, _, r = srv.post("/v1/embeddings", heavy, timeout=120)
+        def request(i, copies):
+            status, _, r = srv.post("/v1/embeddings", {"input": texts * copies}, timeout=600)
             assert status == 200, (status, r)
             for k, d in enumerate(r["data"]):
                 check_close(d["embedding"], ref[k % 4], "in-flight request %d, input %d" % (i, k))
@@ -231,7 +230,7 @@ def case_sigterm(args):
             n = 0
             while not stop_light.is_set():
                 try:
-                    status, _, r = srv.post("/embed", {"inputs": texts[i % 4], "normalize": False}, timeout=60)
+                    status, _, r = srv.post("/embed", {"inputs": texts[i % 4], "normalize": False}, timeout=600)
                 except (ConnectionError, http.client.HTTPException, socket.timeout, OSError):
                     return n
                 assert status == 200, (status, r)
@@ -239,33 +238,43 @@ def case_sigterm(args):
                 n += 1
             return n
 
+        # The embedding requests go to /v1/embeddings, the keep-alive traffic to /embed. A large
+        # request first holds the one worker, so that the others queue behind it: all of them
+        # are in flight when SIGTERM comes, on a fast build or a slow (sanitized) one.
+        gauge = 'bertrt_requests_in_flight{endpoint="/v1/embeddings"}'
+
+        def wait_in_flight(n):
+            deadline = time.monotonic() + 60
+            while srv.metric(gauge, 0) < n and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert srv.metric(gauge, 0) == n, "%d requests did not reach the server" % n
+
         results = {}
-        threads = [threading.Thread(target=lambda i=i: results.__setitem__(i, heavy_request(i)))
-                   for i in range(inflight)]
+        blocker = threading.Thread(target=lambda: results.__setitem__(0, request(0, 32)))
+        blocker.start()
+        wait_in_flight(1)
+        threads = [threading.Thread(target=lambda i=i: results.__setitem__(i, request(i, 2)))
+                   for i in range(1, inflight + 1)]
         threads += [threading.Thread(target=lambda i=i: results.__setitem__(100 + i, light_requests(i)))
                     for i in range(4)]
         for t in threads:
             t.start()
-        # The heavy requests go to /v1/embeddings, the light ones to /embed.
-        gauge = 'bertrt_requests_in_flight{endpoint="/v1/embeddings"}'
-        deadline = time.monotonic() + 30
-        while srv.metric(gauge, 0) < inflight and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert srv.metric(gauge, 0) == inflight, "the requests did not reach the server"
+        wait_in_flight(inflight + 1)
         t0 = time.monotonic()
-        code = srv.stop(signal.SIGTERM, timeout=90)
+        code = srv.stop(signal.SIGTERM, timeout=600)
         stop_light.set()
-        for t in threads:
-            t.join(120)
+        for t in threads + [blocker]:
+            t.join(600)
         assert code == 0, (code, srv.lines)
-        assert all(results.get(i) for i in range(inflight)), "an in-flight request did not complete: %s" % results
+        missing = [i for i in range(inflight + 1) if not results.get(i)]
+        assert not missing, "in-flight requests %s did not complete" % missing
         assert any("SIGTERM" in line for line in srv.lines), srv.lines
         try:
             socket.create_connection(("127.0.0.1", srv.port), timeout=5).close()
             raise AssertionError("the port still accepts connections after exit")
         except ConnectionRefusedError:
             pass
-        print("sigterm: %d in-flight requests completed, exit 0 after %.1f s" % (inflight, time.monotonic() - t0))
+        print("sigterm: %d in-flight requests completed, exit 0 after %.1f s" % (inflight + 1, time.monotonic() - t0))
 
 
 def case_slow_reader(args):
