@@ -12,6 +12,7 @@ import argparse
 import base64
 import json
 import os
+import shutil
 import signal
 import struct
 import subprocess
@@ -141,6 +142,12 @@ def check_service(srv, hidden):
                  "bertrt_batch_rows_bucket", "bertrt_batch_tokens_total", "bertrt_input_tokens_total"):
         assert name in text, "/metrics lacks " + name
     assert 'bertrt_requests_total{endpoint="/v1/embeddings",status="200"}' in text, text[:2000]
+    # The listen backlog (the library's own is 5): ss shows it as the listening socket's Send-Q.
+    if shutil.which("ss"):
+        out = subprocess.run(["ss", "-ltnH", "sport = :%d" % srv.port], capture_output=True, text=True).stdout
+        assert out.split() and int(out.split()[2]) >= 128, "listen backlog: %r" % out
+    else:
+        print("ss not found: the listen backlog is not checked")
 
 
 def case_schema(args):
