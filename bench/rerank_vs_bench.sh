@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # bertrt rerank against bertrt bench on the same forward work: N (query, passage) pairs of exactly
-# LEN tokens, reranked BATCH at a time, against `bertrt bench --shapes BATCHxLEN --runs N/BATCH`
-# (the same forwards without tokenization, batching or the head). Rounds are interleaved; the
-# medians and their ratio are printed with the CPU and the load.
+# LEN tokens, reranked BATCH at a time, against `bertrt bench --shapes BATCHxLEN`
+# (the same forwards without tokenization, batching or the head), both timed as whole processes
+# (model open included; bench's first forward and RUNS - 1 timed ones, no warm-up: as many
+# forwards as rerank runs). Rounds are interleaved; the medians of wall and CPU time and their
+# ratios are printed with the CPU and the load.
 #
 #   bench/rerank_vs_bench.sh BERTRT MODEL VOCAB_TXT [PAIRS=100] [LEN=200] [BATCH=20] [ROUNDS=3] [THREADS=2]
 #
@@ -29,22 +31,32 @@ got=$("$bertrt" tokenize "$model" "$query" --pair "$(head -1 "$work/passages.txt
 echo "tokens per pair: $((got + 1)) (want $len)"
 
 runs=$((pairs / batch))
-rerank_ms=() bench_ms=()
+if (( runs < 2 )); then echo "PAIRS / BATCH must be at least 2" >&2; exit 2; fi
+# Each command is timed whole (model open included) by /usr/bin/time: wall seconds and CPU seconds
+# (user + sys). CPU time hardly moves with other jobs on a shared machine; wall time does.
+timed() {  # timed OUT CMD...: runs CMD with stdout to OUT; prints "wall cpu"
+  local out=$1
+  shift
+  /usr/bin/time -f '%e %U %S' -o "$work/time" "$@" > "$out"
+  awk '{ printf "%.2f %.2f\n", $1, $2 + $3 }' "$work/time"
+}
+rw=() rc=() bw=() bc=()
 for ((r = 1; r <= rounds; r++)); do
-  t0=$(date +%s%N)
-  "$bertrt" rerank "$model" --query "$query" --input "$work/passages.txt" --batch-size "$batch" \
-    --threads "$threads" > "$work/ranked.jsonl"
-  t1=$(date +%s%N)
-  rerank_ms+=($(( (t1 - t0) / 1000000 )))
-  med=$("$bertrt" bench "$model" --threads "$threads" --shapes "${batch}x${len}" --runs "$runs" --warmup 1 --json \
-        2>/dev/null | grep -o '"median_ms":[0-9.]*' | cut -d: -f2)
-  bench_ms+=($(awk -v m="$med" -v n="$runs" 'BEGIN { printf "%d", m * n }'))
-  echo "round $r: rerank ${rerank_ms[-1]} ms, bench ${batch}x${len} x $runs: ${bench_ms[-1]} ms"
+  read -r w c < <(timed "$work/ranked.jsonl" "$bertrt" rerank "$model" --query "$query" --input "$work/passages.txt" \
+                    --batch-size "$batch" --threads "$threads")
+  rw+=("$w") rc+=("$c")
+  # bench runs one untimed first forward, then --runs: runs forwards in all, as rerank.
+  read -r w c < <(timed /dev/null "$bertrt" bench "$model" --threads "$threads" --shapes "${batch}x${len}" \
+                    --runs $((runs - 1)) --warmup 0)
+  bw+=("$w") bc+=("$c")
+  echo "round $r: rerank wall ${rw[-1]} s cpu ${rc[-1]} s; bench ${batch}x${len} x $runs: wall ${bw[-1]} s cpu ${bc[-1]} s"
 done
 [[ $(wc -l < "$work/ranked.jsonl") -eq $pairs ]] || { echo "rerank printed the wrong number of lines" >&2; exit 1; }
 
 median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-rm_med=$(median "${rerank_ms[@]}") bm_med=$(median "${bench_ms[@]}")
-echo "CPU: $(lscpu | sed -n 's/^Model name: *//p')"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), threads $threads"
 echo "load: $(uptime | sed 's/.*load average: //')"
-echo "median: rerank $rm_med ms, bench $bm_med ms, ratio $(awk -v a="$rm_med" -v b="$bm_med" 'BEGIN { printf "%.3f", a / b }')"
+w1=$(median "${rw[@]}") w2=$(median "${bw[@]}") c1=$(median "${rc[@]}") c2=$(median "${bc[@]}")
+echo "median wall: rerank $w1 s, bench $w2 s, ratio $(ratio "$w1" "$w2")"
+echo "median cpu:  rerank $c1 s, bench $c2 s, ratio $(ratio "$c1" "$c2")"
