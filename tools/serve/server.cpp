@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <cstdlib>
 #include <cmath>
+#include <cstdlib>
 #include <httplib.h>
 #include <new>
 #include <nlohmann/json.hpp>
@@ -78,7 +78,9 @@ int refuse_before_body(const httplib::Request& req, size_t max_bytes, std::strin
   char* end = nullptr;
   const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
   const bool number = !v.empty() && *end == '\0' && errno != ERANGE && v[0] >= '0' && v[0] <= '9';
-  if (number && n <= std::max<unsigned long long>(64ull << 20, 16ull * max_bytes)) return 0;
+  const unsigned long long cap = max_bytes > (64ull << 20) / 16 ? (max_bytes > ~0ull / 16 ? ~0ull : 16ull * max_bytes)
+                                                              : 64ull << 20;
+  if (number && n <= cap) return 0;
   message = number ? "the request body is larger than the limit of " + std::to_string(max_bytes) + " bytes"
                    : "Content-Length is not a number";
   return number ? 413 : 400;
