@@ -75,7 +75,7 @@ RAW = [
     (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not http\r\n\r\n", 400),
 ]
 SERVER_ARGS = ["--max-request-bytes", "65536", "--max-client-batch-size", "64", "--read-timeout", "1",
-               "--write-timeout", "2", "--keep-alive-timeout", "2", "--max-batch-tokens", "2048"]
+               "--write-timeout", "2", "--keep-alive-timeout", "5", "--max-batch-tokens", "2048"]
 
 
 def error_message(path, body):
