@@ -226,16 +226,19 @@ def case_sigterm(args):
             return True
 
         def light_requests(i):
-            # Keep-alive traffic: every answer it gets is right; after the stop, connections fail.
-            n = 0
+            # Keep-alive traffic on one connection: every answer it gets is right; after the stop,
+            # the server closes the connection.
+            n, conn = 0, srv.connection(600)
             while not stop_light.is_set():
                 try:
-                    status, _, r = srv.post("/embed", {"inputs": texts[i % 4], "normalize": False}, timeout=600)
+                    status, _, r = srv.post("/embed", {"inputs": texts[i % 4], "normalize": False}, conn=conn)
                 except (ConnectionError, http.client.HTTPException, socket.timeout, OSError):
+                    conn.close()
                     return n
                 assert status == 200, (status, r)
                 check_close(r[0], ref[i % 4], "light request")
                 n += 1
+            conn.close()
             return n
 
         # The embedding requests go to /v1/embeddings, the keep-alive traffic to /embed. A large
@@ -274,7 +277,8 @@ def case_sigterm(args):
             raise AssertionError("the port still accepts connections after exit")
         except ConnectionRefusedError:
             pass
-        print("sigterm: %d in-flight requests completed, exit 0 after %.1f s" % (inflight + 1, time.monotonic() - t0))
+        print("sigterm: %d in-flight requests completed, exit 0 after %.1f s; keep-alive clients got %s answers" %
+              (inflight + 1, time.monotonic() - t0, [results.get(100 + i) for i in range(4)]))
 
 
 def case_slow_reader(args):
