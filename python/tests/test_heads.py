@@ -357,3 +357,34 @@ class HeadTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class HeadFixtureCaseTest(unittest.TestCase):
+    """Every case of every head model in cases.json through Model.forward / forward_from_embeds:
+    logits (and last_hidden_state) within the case's atol under the file's compare rule. meson runs
+    this class once per BERTRT_ISA level as well."""
+
+    def test_every_head_case(self):
+        with open(os.path.join(FAMILIES, "cases.json")) as f:
+            cases = [c for c in json.load(f)["cases"] if "logits" in c["outputs"]]
+        self.assertGreater(len(cases), 20)
+        for case in cases:
+            d = os.path.join(FAMILIES, case["dir"])
+            inputs = {k: np.load(os.path.join(d, v)) for k, v in case["inputs"].items()}
+            m = bertrt.Model(converted(case["model"]))
+            kwargs = {k: inputs.get(k) for k in ("attention_mask", "token_type_ids", "position_ids")}
+            if "input_ids" in inputs:
+                out = m.forward(inputs["input_ids"], **kwargs)
+            else:
+                out = m.forward_from_embeds(inputs["inputs_embeds"], **kwargs)
+            for role in ("logits", "last_hidden_state"):
+                file = case["outputs"][role]
+                want = np.load(os.path.join(d, file))
+                got = out[role]
+                self.assertEqual(got.shape, want.shape, case["dir"] + " " + role)
+                self.assertTrue(np.all(np.isfinite(got)), case["dir"] + " " + role)
+                if case["files"][file]["compare"] == "valid_tokens":
+                    mask = inputs.get("attention_mask", np.ones(want.shape[:2], np.int64)).astype(bool)
+                    got, want = got[mask], want[mask]
+                diff = float(np.max(np.abs(got - want)))
+                self.assertLessEqual(diff, case["atol"], "%s %s: max abs diff %g" % (case["dir"], role, diff))

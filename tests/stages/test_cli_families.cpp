@@ -3,8 +3,8 @@
 // and bertrt run --stage lookup -> embed -> project -> encode (with --pool pooler where the model
 // has a pooler), forward from the case's own inputs, and, for cases given as ids, forward from the
 // looked-up vectors with the position ids the model derived. Every output file the case has a
-// golden for (all but the head's logits) is compared at the case's atol under the file's compare
-// rule. meson runs this once per BERTRT_ISA level, which the tool inherits; under qemu-user the
+// golden for (the head's logits.npy from forward included) is compared at the case's atol under the
+// file's compare rule. meson runs this once per BERTRT_ISA level, which the tool inherits; under qemu-user the
 // tool runs through BERTRT_CLI_WRAPPER (the emulator command line).
 // Also ELECTRA's projection stage on bad input: clear errors.
 #include <doctest/doctest.h>
@@ -129,10 +129,10 @@ struct CliCase {
     CHECK(diff <= j["atol"].get<double>());
     CHECK(non_finite == 0);
   }
-  // Every golden the stage writes (the head's logits and lookup's inputs_embeds left out).
+  // Every golden forward writes (lookup's inputs_embeds left out; a head's logits included).
   void compare_all(const fs::path& out_dir, const std::string& via) const {
     for (const auto& [role, file] : j["outputs"].items())
-      if (role != "logits" && role != "inputs_embeds") compare(out_dir, role + ".npy", role, via);
+      if (role != "inputs_embeds") compare(out_dir, role + ".npy", role, via);
   }
 };
 
