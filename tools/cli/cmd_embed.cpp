@@ -16,6 +16,7 @@
 #include "bertrt/bertrt.hpp"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/text_lines.h"
 
 namespace bertrt::cli {
 namespace {
@@ -103,21 +104,13 @@ class TextReader {
     std::string line;
     while (texts.size() < max && std::getline(in_, line)) {
       ++line_number_;
-      if (!line.empty() && line.back() == '\r') line.pop_back();
+      strip_cr(line);
       if (!jsonl_) {
         texts.push_back(std::move(line));
         continue;
       }
-      if (line.find_first_not_of(" \t") == std::string::npos) continue;
-      nlohmann::json j;
-      try {
-        j = nlohmann::json::parse(line);
-      } catch (const nlohmann::json::exception& e) {
-        throw Error(BERTRT_ERROR_INVALID_ARGUMENT, where() + ": not valid JSON: " + e.what());
-      }
-      if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
-        throw Error(BERTRT_ERROR_INVALID_ARGUMENT, where() + ": needs a string field \"text\"");
-      texts.push_back(j["text"].get<std::string>());
+      if (is_blank(line)) continue;
+      texts.push_back(parse_text_object(line, where())["text"].get<std::string>());
     }
     return !texts.empty();
   }

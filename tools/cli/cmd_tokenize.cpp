@@ -13,6 +13,7 @@
 #include "bertrt/convert.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/text_lines.h"
 
 namespace bertrt::cli {
 namespace {
@@ -31,20 +32,13 @@ std::vector<Input> read_inputs(const std::string& path) {
   size_t number = 0;
   while (std::getline(f, line)) {
     ++number;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
+    strip_cr(line);
     if (!jsonl) {
       inputs.push_back({line, std::nullopt});
       continue;
     }
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(BERTRT_ERROR_INVALID_ARGUMENT, path + ":" + std::to_string(number) + ": not valid JSON: " + e.what());
-    }
-    if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
-      throw Error(BERTRT_ERROR_INVALID_ARGUMENT, path + ":" + std::to_string(number) + ": needs a string field \"text\"");
+    if (is_blank(line)) continue;
+    const nlohmann::json j = parse_text_object(line, path + ":" + std::to_string(number));
     Input in{j["text"].get<std::string>(), std::nullopt};
     if (j.contains("text_pair") && j["text_pair"].is_string()) in.pair = j["text_pair"].get<std::string>();
     inputs.push_back(std::move(in));

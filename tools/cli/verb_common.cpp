@@ -1,6 +1,8 @@
 // Shared command-line plumbing of the task-head commands (see verb_common.h).
 #include "cli/verb_common.h"
 
+#include "cli/text_lines.h"
+
 #include <fstream>
 #include <iostream>
 
@@ -9,25 +11,17 @@ namespace bertrt::cli {
 std::vector<std::string> read_texts(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(BERTRT_ERROR_IO, "cannot read '" + path + "'");
-  const bool jsonl = path.size() >= 6 && path.compare(path.size() - 6, 6, ".jsonl") == 0;
+  const bool jsonl = is_jsonl(path);
   std::vector<std::string> texts;
   std::string line;
   for (size_t number = 1; std::getline(in, line); ++number) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
+    strip_cr(line);
     if (!jsonl) {
       texts.push_back(std::move(line));
       continue;
     }
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(BERTRT_ERROR_INVALID_ARGUMENT, path + ":" + std::to_string(number) + ": not valid JSON: " + e.what());
-    }
-    if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
-      throw Error(BERTRT_ERROR_INVALID_ARGUMENT, path + ":" + std::to_string(number) + ": needs a string field \"text\"");
-    texts.push_back(j["text"].get<std::string>());
+    if (is_blank(line)) continue;
+    texts.push_back(parse_text_object(line, path + ":" + std::to_string(number))["text"].get<std::string>());
   }
   return texts;
 }
