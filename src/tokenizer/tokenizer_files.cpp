@@ -22,17 +22,23 @@ nlohmann::json parse_json(std::string_view text, const char* what) {
   }
 }
 
+int64_t json_int(const json& j, const char* what) {
+  if (!j.is_number_integer() || (j.is_number_unsigned() && j.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)))
+    throw Error(BERTRT_ERROR_FORMAT, std::string(what) + " is not an integer: " + j.dump());
+  return j.get<int64_t>();
+}
+
 std::vector<std::string> vocab_from_object(const json& object, const std::vector<AddedToken>& added) {
   if (!object.is_object()) throw Error(BERTRT_ERROR_FORMAT, "the vocabulary is not a {token: id} object");
   int64_t top = -1;
-  for (const auto& [token, id] : object.items()) top = std::max(top, id.get<int64_t>());
+  for (const auto& [token, id] : object.items()) top = std::max(top, json_int(id, "a vocabulary id"));
   for (const AddedToken& t : added) top = std::max(top, t.id);
   if (top < 0) throw Error(BERTRT_ERROR_FORMAT, "the vocabulary is empty");
   if (top >= INT32_MAX) throw Error(BERTRT_ERROR_FORMAT, "vocabulary id " + std::to_string(top) + " too large");
   std::vector<std::string> vocab(static_cast<std::size_t>(top) + 1);
   std::vector<bool> have(vocab.size());
   for (const auto& [token, id] : object.items()) {
-    const int64_t i = id.get<int64_t>();
+    const int64_t i = json_int(id, "a vocabulary id");
     if (i < 0) throw Error(BERTRT_ERROR_FORMAT, "vocabulary id " + std::to_string(i) + " of '" + token + "' is negative");
     if (have[static_cast<std::size_t>(i)]) throw Error(BERTRT_ERROR_FORMAT, "vocabulary id " + std::to_string(i) + " is used twice");
     vocab[static_cast<std::size_t>(i)] = token;
@@ -152,7 +158,7 @@ Tokenizer Tokenizer::from_bpe_files(std::string_view vocab_json, std::string_vie
       if (!vocab_obj.contains(name)) continue;
       AddedToken t;
       t.content = name;
-      t.id = vocab_obj.at(name).get<int64_t>();
+      t.id = json_int(vocab_obj.at(name), "a vocabulary id");
       t.lstrip = t.content == "<mask>";
       t.special = true;
       added.push_back(std::move(t));
@@ -162,7 +168,7 @@ Tokenizer Tokenizer::from_bpe_files(std::string_view vocab_json, std::string_vie
     m->post.trim_offsets = true;
     m->post.trim_prefix_space = false;
     if (vocab_obj.contains("<s>") && vocab_obj.contains("</s>")) {
-      set_roberta_template(*m, vocab_obj.at("<s>").get<int64_t>(), vocab_obj.at("</s>").get<int64_t>());
+      set_roberta_template(*m, json_int(vocab_obj.at("<s>"), "the id of <s>"), json_int(vocab_obj.at("</s>"), "the id of </s>"));
     }
     return Tokenizer(m.release());
   } catch (const json::exception& e) {

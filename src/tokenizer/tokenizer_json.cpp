@@ -39,7 +39,7 @@ std::vector<AddedToken> parse_added(const json& root) {
   for (const json& t : root.at("added_tokens")) {
     AddedToken a;
     a.content = t.at("content").get<std::string>();
-    a.id = t.at("id").get<int64_t>();
+    a.id = json_int(t.at("id"), "tokenizer.json: an added token id");
     a.lstrip = flag(t, "lstrip", false);
     a.rstrip = flag(t, "rstrip", false);
     a.single_word = flag(t, "single_word", false);
@@ -62,7 +62,7 @@ std::string model_type(const json& model) {
 
 int64_t special_id(const json& pair, const Tokenizer::Impl& m) {
   // ["<s>", 0]: the token and its id; the id must name a vocabulary entry.
-  const int64_t id = pair.at(1).get<int64_t>();
+  const int64_t id = json_int(pair.at(1), "tokenizer.json: a post-processor token id");
   if (id < 0 || static_cast<std::size_t>(id) >= m.vocab.size()) {
     throw Error(BERTRT_ERROR_FORMAT, "tokenizer.json: post-processor token id " + std::to_string(id) + " out of range");
   }
@@ -79,16 +79,16 @@ std::vector<TemplatePiece> parse_template(const json& pieces, const json& specia
     if (p.contains("Sequence")) {
       const json& s = p.at("Sequence");
       t.seq = s.at("id").get<std::string>() == "B" ? 1 : 0;
-      t.type_id = s.value("type_id", int64_t{0});
+      t.type_id = s.contains("type_id") ? json_int(s.at("type_id"), "tokenizer.json: a template type_id") : 0;
     } else if (p.contains("SpecialToken")) {
       const json& s = p.at("SpecialToken");
       const std::string name = s.at("id").get<std::string>();
-      t.type_id = s.value("type_id", int64_t{0});
+      t.type_id = s.contains("type_id") ? json_int(s.at("type_id"), "tokenizer.json: a template type_id") : 0;
       if (!specials.contains(name)) {
         throw Error(BERTRT_ERROR_FORMAT, "tokenizer.json: template token '" + name + "' has no special_tokens entry");
       }
       for (const json& id : specials.at(name).at("ids")) {
-        const int64_t v = id.get<int64_t>();
+        const int64_t v = json_int(id, "tokenizer.json: a template token id");
         if (v < 0 || static_cast<std::size_t>(v) >= m.vocab.size()) {
           throw Error(BERTRT_ERROR_FORMAT, "tokenizer.json: template token id " + std::to_string(v) + " out of range");
         }
@@ -238,7 +238,9 @@ std::unique_ptr<Tokenizer::Impl> unigram_from_json(const json& root, std::vector
   if (m->vocab.empty()) throw Error(BERTRT_ERROR_FORMAT, "tokenizer.json: the Unigram vocabulary is empty");
   u->unk_score = lowest - 10.0;
   if (model.value("unk_id", json()).is_null()) unsupported("Unigram without unk_id");
-  u->unk = model.at("unk_id").get<int32_t>();
+  const int64_t unk = json_int(model.at("unk_id"), "tokenizer.json: Unigram unk_id");
+  if (unk < 0 || unk >= INT32_MAX) throw Error(BERTRT_ERROR_FORMAT, "tokenizer.json: Unigram unk_id out of range");
+  u->unk = static_cast<int32_t>(unk);
   if (u->unk < 0 || static_cast<std::size_t>(u->unk) >= m->vocab.size()) {
     throw Error(BERTRT_ERROR_FORMAT, "tokenizer.json: Unigram unk_id out of range");
   }

@@ -13,6 +13,10 @@
 
 namespace bertrt::core {
 
+// An integer of a tokenizer document (an id, a type id): BERTRT_ERROR_FORMAT when j is not a JSON
+// integer (a float, a string, ...) or lies outside int64_t.
+int64_t json_int(const nlohmann::json& j, const char* what);
+
 // Parses JSON text; what names the text in the error (BERTRT_ERROR_FORMAT).
 nlohmann::json parse_json(std::string_view text, const char* what);
 

@@ -449,3 +449,16 @@ TEST_CASE("SentencePiece Unigram: random texts, offsets inside the text and on c
   MESSAGE("Unigram " << big.size() << " bytes: " << t_big << " s, a quarter: " << t_small << " s");
   CHECK(t_big < 8 * t_small + 0.05);
 }
+
+TEST_CASE("tokenizer.json: an id that is not an integer is a FORMAT error, not a conversion") {
+  const std::string doc = slurp(data_path("vocab/roberta-base/tokenizer.json"));
+  const size_t at = doc.find("\"id\": 0,");
+  REQUIRE(at != std::string::npos);
+  for (const char* bad : {"\"id\": 2.7e84,", "\"id\": 0.5,", "\"id\": \"0\",", "\"id\": 18446744073709551615,"}) {
+    std::string broken = doc;
+    broken.replace(at, std::strlen("\"id\": 0,"), bad);
+    bertrt_tokenizer* t = nullptr;
+    CHECK_MESSAGE(bertrt_tokenizer_from_json(broken.data(), broken.size(), &t) == BERTRT_ERROR_FORMAT, bad);
+    CHECK(t == nullptr);
+  }
+}
