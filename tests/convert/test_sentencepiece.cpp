@@ -14,6 +14,7 @@
 #include "bertrt/convert.h"
 #include "common/error.h"
 #include "common/fixtures.h"
+#include "common/status.h"
 #include "convert/sentencepiece.h"
 #include "tokenizer/tokenizer.h"
 #include "spm_test_util.h"
@@ -35,15 +36,7 @@ std::mt19937& rng() {
 }
 
 // The status a call throws (BERTRT_OK when it does not throw).
-template <typename Fn>
-bertrt_status status_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const bertrt::Error& e) {
-    return e.status();
-  }
-  return BERTRT_OK;
-}
+using bertrt::testing::status_of;
 
 // Random distinct lowercase pieces (every letter alone, "▁" alone, then longer ones, some with
 // "▁" in front), each with a random negative score.
