@@ -146,6 +146,52 @@ bertrt_status bertrt_session_forward(bertrt_session* session, const bertrt_forwa
   });
 }
 
+// -------------------------------------------------------- packed batches
+
+bertrt_status bertrt_session_forward_packed(bertrt_session* session, const bertrt_packed_inputs* inputs,
+                                            const bertrt_forward_outputs* outputs) {
+  return guard_call([&] {
+    require(session, "session");
+    require(inputs, "inputs");
+    require(outputs, "outputs");
+    session->impl.forward_packed(*inputs, *outputs);
+  });
+}
+
+bertrt_status bertrt_session_embed_packed(bertrt_session* session, const float* inputs_embeds,
+                                          const int64_t* token_type_ids, const int64_t* position_ids,
+                                          const int64_t* offsets, size_t batch, float* embedding_output_out) {
+  return guard_call([&] {
+    require(session, "session");
+    session->impl.embed_packed(inputs_embeds, token_type_ids, position_ids, offsets, batch, embedding_output_out);
+  });
+}
+
+bertrt_status bertrt_session_encode_packed(bertrt_session* session, const float* hidden, const int64_t* offsets,
+                                           size_t batch, float* hidden_states, float* last_hidden_state_out) {
+  return guard_call([&] {
+    require(session, "session");
+    session->impl.encode_packed(hidden, offsets, batch, hidden_states, last_hidden_state_out);
+  });
+}
+
+bertrt_status bertrt_session_pool_packed(bertrt_session* session, const float* last_hidden_state,
+                                         const int64_t* offsets, size_t batch, bertrt_pool_mode mode, int normalize,
+                                         float* pooled_out) {
+  return guard_call([&] {
+    require(session, "session");
+    session->impl.pool_packed(last_hidden_state, offsets, batch, mode, normalize != 0, pooled_out);
+  });
+}
+
+bertrt_status bertrt_session_head_packed(bertrt_session* session, const float* last_hidden_state,
+                                         const int64_t* offsets, size_t batch, float* logits_out) {
+  return guard_call([&] {
+    require(session, "session");
+    session->impl.head_packed(last_hidden_state, offsets, batch, logits_out);
+  });
+}
+
 // ------------------------------------------------------------------ head
 
 const char* bertrt_head_kind_name(bertrt_head_kind kind) {

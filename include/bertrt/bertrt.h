@@ -334,6 +334,51 @@ typedef struct bertrt_forward_outputs {
 BERTRT_API bertrt_status bertrt_session_forward(bertrt_session* session, const bertrt_forward_inputs* inputs,
                                                 const bertrt_forward_outputs* outputs);
 
+/* -------------------------------------------------------- packed batches */
+
+/* A packed batch: `batch` sequences of different lengths back to back, with no padding. Sequence b
+ * holds token rows [offsets[b], offsets[b + 1]) of every per-token array ([N] ids, [N, E] or [N, H]
+ * vectors), N = offsets[batch]. offsets[0] must be 0 and every sequence hold 1 .. the model's
+ * maximum length of tokens (BERTRT_ERROR_SHAPE / _SEQUENCE_TOO_LONG otherwise); batch >= 1.
+ * The linear layers run over all N rows at once, attention within each sequence: a batch of
+ * mixed lengths pays for no pad token. Every result equals the one its sequence gets alone (the
+ * padded calls with batch 1 and a mask of ones) within float32 rounding.
+ * Row-wise stages need no packed variant: bertrt_session_lookup and bertrt_session_project take
+ * the N rows as batch N, seq_len 1. */
+typedef struct bertrt_packed_inputs {
+  const int64_t* input_ids;      /* [N]; exactly one of input_ids and inputs_embeds */
+  const float* inputs_embeds;    /* [N, E] (E = embedding_size) */
+  const int64_t* token_type_ids; /* [N] or NULL (zeros) */
+  const int64_t* position_ids;   /* [N] or NULL: each sequence's own defaults (as bertrt_session_forward
+                                    gives that sequence alone) */
+  const int64_t* offsets;        /* [batch + 1] */
+  size_t batch;
+} bertrt_packed_inputs;
+
+/* bertrt_session_forward over a packed batch. outputs as there, with N rows in place of [B, T]:
+ * last_hidden_state [N, H], embedding_output [N, E], pooler_output [B, H], hidden_states
+ * [L + 1, N, H], logits [B, L] (sequence head), [N, L] or [N, V]; attentions must be NULL
+ * (BERTRT_ERROR_INVALID_ARGUMENT: ask a padded forward for them). */
+BERTRT_API bertrt_status bertrt_session_forward_packed(bertrt_session* session, const bertrt_packed_inputs* inputs,
+                                                       const bertrt_forward_outputs* outputs);
+/* The staged calls over a packed batch, each as its padded twin with N rows in place of [B, T]
+ * (default position ids per sequence, as bertrt_session_embed gives each sequence alone). */
+BERTRT_API bertrt_status bertrt_session_embed_packed(bertrt_session* session, const float* inputs_embeds,
+                                                     const int64_t* token_type_ids, const int64_t* position_ids,
+                                                     const int64_t* offsets, size_t batch,
+                                                     float* embedding_output_out);
+/* hidden_states (optional): [L + 1, N, H]. */
+BERTRT_API bertrt_status bertrt_session_encode_packed(bertrt_session* session, const float* hidden,
+                                                      const int64_t* offsets, size_t batch, float* hidden_states,
+                                                      float* last_hidden_state_out);
+/* pooled_out [B, H]. */
+BERTRT_API bertrt_status bertrt_session_pool_packed(bertrt_session* session, const float* last_hidden_state,
+                                                    const int64_t* offsets, size_t batch, bertrt_pool_mode mode,
+                                                    int normalize, float* pooled_out);
+/* logits_out: [B, L] for a sequence head (token 0 of each sequence), else [N, L] or [N, V]. */
+BERTRT_API bertrt_status bertrt_session_head_packed(bertrt_session* session, const float* last_hidden_state,
+                                                    const int64_t* offsets, size_t batch, float* logits_out);
+
 /* ------------------------------------------------------------------ head */
 
 /* The task head a model file may hold: bertrt_convert keeps the head of a *ForSequenceClassification,
@@ -500,22 +545,28 @@ typedef void (*bertrt_progress_fn)(size_t done, size_t total, void* user_data);
 typedef struct bertrt_encode_texts_options {
   size_t max_length;        /* tokens per text, [CLS] and [SEP] included; longer texts are cut.
                                0: the model's max_position_embeddings */
-  size_t batch_size;        /* texts per forward; 0: 32 */
+  size_t batch_size;        /* padded: texts per forward, 0: 32; packed: at most this many texts
+                               per forward, 0: no limit but max_batch_tokens */
   bertrt_pool_mode pool;    /* CLS, MEAN, MAX or POOLER */
   int normalize;            /* nonzero: L2-normalise each vector */
   bertrt_progress_fn progress; /* NULL: none */
   void* progress_user_data;    /* passed to progress unchanged */
+  size_t max_batch_tokens;  /* packed: tokens per forward (a longer text runs alone); 0: 2048 */
+  int padded;               /* nonzero: length-sorted batches padded to their longest text, as
+                               before packed batches existed (kept for comparison) */
 } bertrt_encode_texts_options;
 
 /* Sentence embeddings: out[count, H] for texts[count], in input order. Each text is encoded alone
- * (no pair) with tokenizer, cut to max_length tokens; texts are sorted by token count (longest
- * first, stable) and run batch_size at a time through forward (input_ids and attention_mask,
- * padded with the tokenizer's pad id), then pooled. Padding is masked out: a text's vector does
- * not depend on its batch beyond float32 rounding, and not at all on the thread count.
+ * (no pair) with tokenizer, cut to max_length tokens. By default the texts run as packed batches
+ * (bertrt_session_forward_packed; no padding): in input order, as many per forward as fit in
+ * max_batch_tokens (and batch_size, when set). With padded set, they are sorted by token count
+ * (longest first, stable) and run batch_size at a time through forward (input_ids and
+ * attention_mask, padded with the tokenizer's pad id). Then pooled. Either way a text's vector
+ * does not depend on its batch beyond float32 rounding, and not at all on the thread count.
  * text_lens NULL: every texts[i] is NUL-terminated; otherwise texts[i] is a (pointer, length) byte
  * range of text_lens[i] bytes. Texts must be valid UTF-8.
  * options NULL: the model's default pooling and normalisation (bertrt_config.default_pool,
- * default_normalize), max_length and batch_size 0. truncated_out (may be NULL) receives how many
+ * default_normalize), packed batches of at most 2048 tokens. truncated_out (may be NULL) receives how many
  * texts were cut. count 0 writes nothing. out must not overlap the texts. On error, out is
  * unspecified and bertrt_last_error() names the text ("texts[3]: ..."). */
 BERTRT_API bertrt_status bertrt_session_encode_texts(bertrt_session* session, const bertrt_tokenizer* tokenizer,

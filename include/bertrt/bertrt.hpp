@@ -215,6 +215,50 @@ class Session {
   void forward(const bertrt_forward_inputs& inputs, const bertrt_forward_outputs& outputs) {
     check(bertrt_session_forward(handle_.get(), &inputs, &outputs));
   }
+  // Packed batches (bertrt.h, "Packed batches"): sequence b is rows [offsets[b], offsets[b + 1]) of
+  // N = offsets.back() rows; batch = offsets.size() - 1.
+  void forward_packed(const bertrt_packed_inputs& inputs, const bertrt_forward_outputs& outputs) {
+    check(bertrt_session_forward_packed(handle_.get(), &inputs, &outputs));
+  }
+  void embed_packed(std::span<const float> inputs_embeds, std::span<const int64_t> token_type_ids,
+                    std::span<const int64_t> position_ids, std::span<const int64_t> offsets, std::span<float> out) {
+    const size_t n = packed_rows(offsets);
+    detail::need(inputs_embeds, n * embedding_, "inputs_embeds");
+    if (!token_type_ids.empty()) detail::need(token_type_ids, n, "token_type_ids");
+    if (!position_ids.empty()) detail::need(position_ids, n, "position_ids");
+    detail::need(out, n * embedding_, "embedding_output");
+    check(bertrt_session_embed_packed(handle_.get(), inputs_embeds.data(), detail::ptr_or_null(token_type_ids),
+                                      detail::ptr_or_null(position_ids), detail::ptr_or_null(offsets),
+                                      packed_batch(offsets), out.data()));
+  }
+  // hidden_states ([L+1, N, H]) optional.
+  void encode_packed(std::span<const float> hidden, std::span<const int64_t> offsets,
+                     std::span<float> last_hidden_state, std::span<float> hidden_states = {}) {
+    const size_t nh = packed_rows(offsets) * hidden_;
+    detail::need(hidden, nh, "hidden");
+    detail::need(last_hidden_state, nh, "last_hidden_state");
+    if (!hidden_states.empty())
+      detail::need(hidden_states, (static_cast<size_t>(config_.num_hidden_layers) + 1) * nh, "hidden_states");
+    check(bertrt_session_encode_packed(handle_.get(), hidden.data(), detail::ptr_or_null(offsets), packed_batch(offsets),
+                                       detail::ptr_or_null(hidden_states), last_hidden_state.data()));
+  }
+  void pool_packed(std::span<const float> last_hidden_state, std::span<const int64_t> offsets, bertrt_pool_mode mode,
+                   bool normalize, std::span<float> pooled) {
+    detail::need(last_hidden_state, packed_rows(offsets) * hidden_, "last_hidden_state");
+    detail::need(pooled, packed_batch(offsets) * hidden_, "pooled");
+    check(bertrt_session_pool_packed(handle_.get(), last_hidden_state.data(), detail::ptr_or_null(offsets),
+                                     packed_batch(offsets), mode, normalize ? 1 : 0, pooled.data()));
+  }
+  // [B, L] for a sequence head, else [N, L] or [N, V].
+  void head_packed(std::span<const float> last_hidden_state, std::span<const int64_t> offsets,
+                   std::span<float> logits) {
+    const size_t n = packed_rows(offsets);
+    detail::need(last_hidden_state, n * hidden_, "last_hidden_state");
+    const size_t rows = head_.kind == BERTRT_HEAD_SEQUENCE ? packed_batch(offsets) : n;
+    detail::need(logits, rows * static_cast<size_t>(head_.logits_size), "logits");
+    check(bertrt_session_head_packed(handle_.get(), last_hidden_state.data(), detail::ptr_or_null(offsets),
+                                     packed_batch(offsets), logits.data()));
+  }
   // Sentence embeddings out[texts.size(), H] (bertrt_session_encode_texts); options null: the
   // model's pooling defaults. Returns how many texts were cut to max_length. Defined below Tokenizer.
   size_t encode_texts(const Tokenizer& tokenizer, std::span<const std::string> texts, std::span<float> out,
@@ -222,6 +266,14 @@ class Session {
   bertrt_session* get() { return handle_.get(); }
 
  private:
+  // N of a packed batch's offsets for the span checks; 0 when the offsets are not plausible (the
+  // C call then reports what is wrong with them).
+  static size_t packed_rows(std::span<const int64_t> offsets) {
+    if (offsets.empty() || offsets.back() < 0 || offsets.back() > (int64_t{1} << 26)) return 0;
+    return static_cast<size_t>(offsets.back());
+  }
+  static size_t packed_batch(std::span<const int64_t> offsets) { return offsets.empty() ? 0 : offsets.size() - 1; }
+
   std::unique_ptr<bertrt_session, detail::SessionDeleter> handle_;
   size_t hidden_;
   size_t embedding_;  // E: lookup's and embed's width (= hidden_ except ELECTRA)

@@ -22,6 +22,7 @@
 #include "bertrt/bertrt.hpp"
 #include "bertrt/convert.h"
 #include "pymodel.h"
+#include "packed.h"
 #include "verbs.h"
 
 namespace py = pybind11;
@@ -376,11 +377,13 @@ py::dict forward_from_embeds(PyModel& m, const py::object& inputs_embeds, const 
 
 // ------------------------------------------------------------------------------------ text
 
-py::array_t<float> encode_texts(PyModel& m, const py::object& texts_obj, int64_t batch_size,
+py::array_t<float> encode_texts(PyModel& m, const py::object& texts_obj, std::optional<int64_t> batch_size,
                                 const std::optional<std::string>& pooling, std::optional<bool> normalize,
-                                std::optional<int64_t> max_length, bool progress) {
-  if (batch_size <= 0)
-    throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "BERTRT_ERROR_INVALID_ARGUMENT: batch_size must be positive");
+                                std::optional<int64_t> max_length, bool progress, int64_t max_batch_tokens,
+                                bool padded) {
+  if ((batch_size && *batch_size <= 0) || max_batch_tokens <= 0)
+    throw Error(BERTRT_ERROR_INVALID_ARGUMENT,
+                "BERTRT_ERROR_INVALID_ARGUMENT: batch_size and max_batch_tokens must be positive");
   if (max_length && *max_length <= 0)
     throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "BERTRT_ERROR_INVALID_ARGUMENT: max_length must be positive");
   const std::vector<std::string> texts = text_list(texts_obj, "texts");
@@ -391,7 +394,9 @@ py::array_t<float> encode_texts(PyModel& m, const py::object& texts_obj, int64_t
   auto out = new_floats({py::ssize_t(n), py::ssize_t(H)});
   bertrt_encode_texts_options options{};
   options.max_length = limit;
-  options.batch_size = static_cast<size_t>(batch_size);
+  options.batch_size = static_cast<size_t>(batch_size.value_or(0));
+  options.max_batch_tokens = static_cast<size_t>(max_batch_tokens);
+  options.padded = padded ? 1 : 0;
   options.pool = mode;
   options.normalize = norm ? 1 : 0;
   if (progress) {
@@ -504,11 +509,14 @@ PYBIND11_MODULE(bertrt, mod) {
            py::arg("attention_mask") = py::none(), py::arg("token_type_ids") = py::none(),
            py::arg("position_ids") = py::none(), py::arg("output_hidden_states") = false,
            py::arg("output_attentions") = false, "forward() starting from caller vectors [B, T, H].")
-      .def("encode_texts", &encode_texts, py::arg("texts"), py::arg("batch_size") = 32,
+      .def("encode_texts", &encode_texts, py::arg("texts"), py::arg("batch_size") = py::none(),
            py::arg("pooling") = py::none(), py::arg("normalize") = py::none(), py::arg("max_length") = py::none(),
-           py::arg("progress") = false,
+           py::arg("progress") = false, py::arg("max_batch_tokens") = 2048, py::arg("padded") = false,
            "Sentence embeddings float32 [N, H] in input order, with the model's pooling defaults unless\n"
-           "pooling/normalize say otherwise. Texts are batched by similar length.")
+           "pooling/normalize say otherwise. Texts run as packed batches (no padding) of up to\n"
+           "max_batch_tokens tokens and, when given, batch_size texts; padded=True: batches of batch_size\n"
+           "texts (default 32) of similar length padded to their longest (same vectors).")
       .def("_pooled_sessions", &PyModel::pooled_sessions);
   bertrt_python::bind_head_methods(model_class);
+  bertrt_python::bind_packed_methods(model_class);
 }

@@ -441,11 +441,18 @@ class BatchingTest(unittest.TestCase):
         texts = mixed_texts(70)
         want = per_text_vectors(m, texts)
         for bs in [1, 3, 32]:
-            with self.subTest(batch_size=bs):
-                got = m.encode_texts(texts, batch_size=bs)
-                self.assertEqual(got.shape, want.shape)
-                diff = float(np.abs(got - want).max())
-                self.assertLessEqual(diff, 1e-5, "batch_size %d: max diff %g" % (bs, diff))
+            for padded in [False, True]:
+                with self.subTest(batch_size=bs, padded=padded):
+                    got = m.encode_texts(texts, batch_size=bs, padded=padded)
+                    self.assertEqual(got.shape, want.shape)
+                    diff = float(np.abs(got - want).max())
+                    self.assertLessEqual(diff, 1e-5, "batch_size %d: max diff %g" % (bs, diff))
+        for tokens in [1, 50, 2048]:  # packed batches by token budget only (1: every text alone)
+            with self.subTest(max_batch_tokens=tokens):
+                got = m.encode_texts(texts, max_batch_tokens=tokens)
+                self.assertLessEqual(float(np.abs(got - want).max()), 1e-5)
+        with self.assertRaises(Exception):
+            m.encode_texts(texts, max_batch_tokens=0)
         for mode in ["cls", "max", "pooler"]:
             with self.subTest(pooling=mode):
                 got = m.encode_texts(texts, batch_size=32, pooling=mode, normalize=True)

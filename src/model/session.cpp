@@ -91,7 +91,7 @@ void Session::embed(const float* inputs_embeds, const int64_t* token_type_ids, c
   check_finite(inputs_embeds, batch * seq_len * model_->config().embedding_size, "inputs_embeds");
   check_types_positions(token_type_ids, position_ids, batch, seq_len);
   if (!out) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "embedding_output_out is NULL");
-  core::embed(*model_, ws_, inputs_embeds, nullptr, token_type_ids, position_ids, batch, seq_len, out);
+  core::embed(*model_, ws_, inputs_embeds, nullptr, token_type_ids, position_ids, Sequences{batch, seq_len}, out);
 }
 
 void Session::project(const float* embedding_output, size_t batch, size_t seq_len, float* out) {
@@ -113,14 +113,18 @@ void Session::encode(const float* hidden, const int64_t* mask, size_t batch, siz
   check_finite(hidden, batch * seq_len * model_->config().hidden_size, "hidden");
   check_mask(mask, batch, seq_len);
   if (!out) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "last_hidden_state_out is NULL");
-  encode_unchecked(hidden, mask, batch, seq_len, hidden_states, attentions, out);
+  encode_unchecked(hidden, padded(mask, batch, seq_len), hidden_states, attentions, out);
 }
 
-void Session::encode_unchecked(const float* hidden, const int64_t* mask, size_t batch, size_t seq_len,
-                               float* hidden_states, float* attentions, float* out) {
-  const ModelConfig& c = model_->config();
-  const size_t n = batch * seq_len, nh = n * c.hidden_size, layers = c.num_layers;
+Sequences Session::padded(const int64_t* mask, size_t batch, size_t seq_len) {
   set_spans(mask, batch, seq_len);
+  return Sequences{batch, seq_len, nullptr, ws_.key_valid.data(), spans_.data()};
+}
+
+void Session::encode_unchecked(const float* hidden, const Sequences& seqs, float* hidden_states, float* attentions,
+                               float* out) {
+  const ModelConfig& c = model_->config();
+  const size_t nh = seqs.rows() * c.hidden_size, layers = c.num_layers;
   if (hidden_states && hidden_states != hidden) std::memcpy(hidden_states, hidden, nh * sizeof(float));
   if (layers == 0) {
     if (out != hidden) std::memcpy(out, hidden, nh * sizeof(float));
@@ -130,7 +134,7 @@ void Session::encode_unchecked(const float* hidden, const int64_t* mask, size_t 
   float** dsts = grow(ws_.layer_out, layers);
   for (size_t l = 0; l < layers; ++l)
     dsts[l] = l + 1 == layers ? out : hidden_states ? hidden_states + (l + 1) * nh : grow(l % 2 ? ws_.pong : ws_.ping, nh);
-  core::encode(*model_, ws_, hidden, batch, seq_len, ws_.key_valid.data(), spans_.data(), dsts, attentions);
+  core::encode(*model_, ws_, hidden, seqs, dsts, attentions);
   if (hidden_states) std::memcpy(hidden_states + layers * nh, out, nh * sizeof(float));
 }
 
@@ -162,7 +166,7 @@ void Session::pool(const float* hidden, const int64_t* mask, size_t batch, size_
   check_finite(hidden, batch * seq_len * model_->config().hidden_size, "last_hidden_state");
   check_mask(mask, batch, seq_len);
   if (!out) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "pooled_out is NULL");
-  core::pool(*model_, ws_, hidden, mask, batch, seq_len, mode, normalize, out);
+  core::pool(*model_, ws_, hidden, mask, Sequences{batch, seq_len}, mode, normalize, out);
 }
 
 void Session::forward(const bertrt_forward_inputs& in, const bertrt_forward_outputs& out) {
@@ -175,34 +179,41 @@ void Session::forward(const bertrt_forward_inputs& in, const bertrt_forward_outp
     throw Error(BERTRT_ERROR_NO_POOLER, "pooler_output requested but this model has no pooler weights");
   if (out.logits) require_head();
   const ModelConfig& c = model_->config();
-  const size_t n = batch * seq_len, nh = n * c.hidden_size;
+  const size_t n = batch * seq_len;
   if (in.input_ids)
     check_ids(in.input_ids, batch, seq_len);
   else
     check_finite(in.inputs_embeds, n * c.embedding_size, "inputs_embeds");
   check_types_positions(in.token_type_ids, in.position_ids, batch, seq_len);
   check_mask(in.attention_mask, batch, seq_len);
+  forward_unchecked(in, Sequences{batch, seq_len}, out);
+}
 
+// embed (-> project) -> encode (-> pooler) (-> head) over checked inputs; layout: packed
+// sequences, or a padded [B, T] grid whose mask is in.attention_mask.
+void Session::forward_unchecked(const bertrt_forward_inputs& in, const Sequences& layout,
+                                const bertrt_forward_outputs& out) {
+  const ModelConfig& c = model_->config();
+  const size_t n = layout.rows(), nh = n * c.hidden_size;
   // The embedding output lands where the caller wants it, else in hidden_states[0] (when it is the
   // encoder input), else scratch. ELECTRA then projects it from E to H: the encoder input.
   const bool project = model_->has_projection();
   float* emb = out.embedding_output                ? out.embedding_output
                : out.hidden_states && !project ? out.hidden_states
                                                    : grow(ws_.embedded, n * c.embedding_size);
-  core::embed(*model_, ws_, in.inputs_embeds, in.input_ids, in.token_type_ids, in.position_ids, batch, seq_len,
-                emb);
+  core::embed(*model_, ws_, in.inputs_embeds, in.input_ids, in.token_type_ids, in.position_ids, layout, emb);
   const float* encoder_in = emb;
   if (project) {
     float* projected = out.hidden_states ? out.hidden_states : grow(encoder_in_, nh);
     core::linear(ws_, emb, n, model_->projection(), model_->projection_bias(), kernels::Activation::none, projected);
     encoder_in = projected;
   }
-  encode_unchecked(encoder_in, in.attention_mask, batch, seq_len, out.hidden_states, out.attentions,
-                   out.last_hidden_state);
+  const int64_t* mask = layout.packed() ? nullptr : in.attention_mask;
+  encode_unchecked(encoder_in, layout.packed() ? layout : padded(mask, layout.batch, layout.seq_len),
+                   out.hidden_states, out.attentions, out.last_hidden_state);
   if (out.pooler_output)
-    core::pool(*model_, ws_, out.last_hidden_state, in.attention_mask, batch, seq_len, BERTRT_POOL_POOLER, false,
-                 out.pooler_output);
-  if (out.logits) head_unchecked(out.last_hidden_state, in.attention_mask, batch, seq_len, out.logits);
+    core::pool(*model_, ws_, out.last_hidden_state, mask, layout, BERTRT_POOL_POOLER, false, out.pooler_output);
+  if (out.logits) head_unchecked(out.last_hidden_state, mask, layout, out.logits);
 }
 
 void Session::require_head() const {
@@ -216,20 +227,25 @@ void Session::head(const float* hidden, const int64_t* mask, size_t batch, size_
   check_finite(hidden, batch * seq_len * model_->config().hidden_size, "last_hidden_state");
   check_mask(mask, batch, seq_len);
   if (!out) throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "logits_out is NULL");
-  head_unchecked(hidden, mask, batch, seq_len, out);
+  head_unchecked(hidden, mask, Sequences{batch, seq_len}, out);
 }
 
-void Session::head_unchecked(const float* hidden, const int64_t* mask, size_t batch, size_t seq_len, float* out) {
-  const size_t H = model_->config().hidden_size;
+void Session::head_unchecked(const float* hidden, const int64_t* mask, const Sequences& layout, float* out) {
+  const size_t H = model_->config().hidden_size, batch = layout.batch;
   if (model_->head().kind == HeadKind::sequence) {
     float* first = grow(head_scratch_.rows, batch * H);  // token 0 of each sequence
-    for (size_t b = 0; b < batch; ++b) std::memcpy(first + b * H, hidden + b * seq_len * H, H * sizeof(float));
+    for (size_t b = 0; b < batch; ++b)
+      std::memcpy(first + b * H, hidden + layout.first_row(b) * H, H * sizeof(float));
     core::head(*model_, ws_, head_scratch_, first, batch, nullptr, out);
     return;
   }
-  set_spans(mask, batch, seq_len);
-  const RowBlocks rows = row_blocks(ws_, batch, seq_len, spans_.data());
-  core::head(*model_, ws_, head_scratch_, hidden, batch * seq_len, &rows, out);
+  if (layout.packed()) {  // every row is a token
+    core::head(*model_, ws_, head_scratch_, hidden, layout.rows(), nullptr, out);
+    return;
+  }
+  const Sequences seqs = padded(mask, batch, layout.seq_len);
+  const RowBlocks rows = row_blocks(ws_, batch, seqs.seq_len, seqs.spans);
+  core::head(*model_, ws_, head_scratch_, hidden, seqs.rows(), &rows, out);
 }
 
 void Session::head_at(const float* hidden, size_t batch, size_t seq_len, const int64_t* positions, size_t count,

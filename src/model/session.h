@@ -36,6 +36,17 @@ class Session {
             float* logits_out);
   void head_at(const float* last_hidden_state, size_t batch, size_t seq_len, const int64_t* positions, size_t count,
                float* logits_out);
+  // Packed batches: `batch` sequences back to back in [N, ...] rows, sequence b at rows
+  // [offsets[b], offsets[b + 1]) (bertrt.h, "Packed batches"). Each result row equals the one its
+  // sequence gets alone (padded calls with a mask of ones) within float32 rounding.
+  void embed_packed(const float* inputs_embeds, const int64_t* token_type_ids, const int64_t* position_ids,
+                    const int64_t* offsets, size_t batch, float* out);
+  void encode_packed(const float* hidden, const int64_t* offsets, size_t batch, float* hidden_states,
+                     float* last_hidden_state_out);
+  void pool_packed(const float* last_hidden_state, const int64_t* offsets, size_t batch, bertrt_pool_mode mode,
+                   bool normalize, float* out);
+  void head_packed(const float* last_hidden_state, const int64_t* offsets, size_t batch, float* logits_out);
+  void forward_packed(const bertrt_packed_inputs& in, const bertrt_forward_outputs& out);
   // Jobs each thread ran in the last parallel run (slot = thread index), for tests.
   const std::vector<long>& jobs_by_thread() const { return ws_.parallel.jobs_by_thread; }
 
@@ -49,13 +60,19 @@ class Session {
   void require_head() const;
   // Fills ws_.key_valid and spans_ from a [B, T] mask (null: all valid).
   void set_spans(const int64_t* mask, size_t batch, size_t seq_len);
-  void head_unchecked(const float* hidden, const int64_t* mask, size_t batch, size_t seq_len, float* logits);
-  void encode_unchecked(const float* hidden, const int64_t* attention_mask, size_t batch, size_t seq_len,
-                        float* hidden_states, float* attentions, float* out);
+  // The padded layout of a [B, T] grid under mask (fills the key spans).
+  Sequences padded(const int64_t* mask, size_t batch, size_t seq_len);
+  // Checks a packed batch's offsets[batch + 1] and keeps them (as size_t) for the call.
+  Sequences packed(const int64_t* offsets, size_t batch);
+  void head_unchecked(const float* hidden, const int64_t* mask, const Sequences& layout, float* logits);
+  void encode_unchecked(const float* hidden, const Sequences& seqs, float* hidden_states, float* attentions,
+                        float* out);
+  void forward_unchecked(const bertrt_forward_inputs& in, const Sequences& layout, const bertrt_forward_outputs& out);
 
   std::shared_ptr<const Model> model_;
   Workspace ws_;
   std::vector<KeySpan> spans_;
+  std::vector<size_t> offsets_;  // a packed call's offsets
   AlignedVector<float> encoder_in_;  // [N, H] ELECTRA's projected embeddings inside forward
   HeadScratch head_scratch_;
 };

@@ -44,30 +44,30 @@ AttentionPlan attention_plan(const ModelConfig& c, Workspace& ws, size_t batch, 
   return p;
 }
 
-// One (batch row, head): scores = Q K^T over the row's valid key span only, masked softmax,
+// One (sequence, head): scores = Q K^T over the sequence's valid key span only, masked softmax,
 // context = P V. Q, K and V are strided views of the fused qkv rows (row stride 3H): no copies,
 // no transposes. Padded keys outside the span cost nothing.
 void attention_job(const ModelConfig& c, const AttentionPlan& plan, int tid, size_t job, const float* qkv,
-                   size_t seq_len, const uint8_t* key_valid, const KeySpan* spans, float* context,
-                   float* attentions) {
+                   const Sequences& seqs, float* context, float* attentions) {
   const kernels::KernelTable& k = kernels::active();
   const auto gemm = k.gemm_packed_f32;
-  const size_t h = c.hidden_size, d = c.head_dim, heads = c.num_heads, ld = 3 * h, T = seq_len;
+  const size_t h = c.hidden_size, d = c.head_dim, heads = c.num_heads, ld = 3 * h;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   const size_t b = job / heads, head = job % heads;
-  const KeySpan span = spans[b];
+  const size_t T = seqs.length(b), row0 = seqs.first_row(b), TT = seqs.seq_len;  // TT: scratch stride
+  const KeySpan span = seqs.span(b);
   const size_t keys = span.end - span.begin;
-  float* ctx = context + b * T * h + head * d;
+  float* ctx = context + row0 * h + head * d;
   float* probs_out = attentions ? attentions + (b * heads + head) * T * T : nullptr;
   if (keys == 0) {  // no valid key at all: defined as zero context
     for (size_t t = 0; t < T; ++t) std::memset(ctx + t * h, 0, d * sizeof(float));
     if (probs_out) std::memset(probs_out, 0, T * T * sizeof(float));
     return;
   }
-  const float* q = qkv + b * T * ld + head * d;
-  const float* kmat = qkv + (b * T + span.begin) * ld + h + head * d;
-  const float* v = qkv + (b * T + span.begin) * ld + 2 * h + head * d;
-  float* scores = plan.scores + static_cast<size_t>(tid) * T * T;
+  const float* q = qkv + row0 * ld + head * d;
+  const float* kmat = qkv + (row0 + span.begin) * ld + h + head * d;
+  const float* v = qkv + (row0 + span.begin) * ld + 2 * h + head * d;
+  float* scores = plan.scores + static_cast<size_t>(tid) * TT * TT;
   float* kt = plan.pack + static_cast<size_t>(tid) * plan.slice;
   float* vp = kt + plan.kt_floats;
   // scores[T, keys] = Q K^T; context[T, d] = P V: the packed micro-kernels on per-head packed
@@ -79,8 +79,8 @@ void attention_job(const ModelConfig& c, const AttentionPlan& plan, int tid, siz
   // The softmax rows stay unnormalised and the rows of P V (d values each) are scaled by 1 / sum
   // instead of the rows of P (keys values each); probabilities, when asked for, are scaled on the
   // way out, so the context is the same with or without them.
-  float* inv_sums = plan.inv_sums + static_cast<size_t>(tid) * T;
-  k.masked_softmax(scores, qrows, keys, keys, scale, span.contiguous ? nullptr : key_valid + b * T + span.begin,
+  float* inv_sums = plan.inv_sums + static_cast<size_t>(tid) * TT;
+  k.masked_softmax(scores, qrows, keys, keys, scale, span.contiguous ? nullptr : seqs.keys(b) + span.begin,
                    inv_sums);
   kernels::pack_panels(v, keys, d, ld, vp);
   gemm(qrows, d, keys, scores, keys, vp, nullptr, ctx, h);

@@ -32,9 +32,9 @@ void default_position_ids(const ModelConfig& c, const int64_t* input_ids, size_t
 }
 
 void embed(const Model& model, Workspace& ws, const float* inputs_embeds, const int64_t* input_ids,
-           const int64_t* token_type_ids, const int64_t* position_ids, size_t batch, size_t seq_len, float* out) {
+           const int64_t* token_type_ids, const int64_t* position_ids, const Sequences& seqs, float* out) {
   const ModelConfig& c = model.config();
-  const size_t n = batch * seq_len;
+  const size_t n = seqs.rows();
   // Defaults: token types 0, positions by the family's rule; one buffer [2N] holds both.
   if (!token_type_ids || !position_ids) {
     int64_t* defaults = grow(ws.ids, 2 * n);
@@ -43,7 +43,15 @@ void embed(const Model& model, Workspace& ws, const float* inputs_embeds, const 
       token_type_ids = defaults;
     }
     if (!position_ids) {
-      default_position_ids(c, inputs_embeds ? nullptr : input_ids, batch, seq_len, defaults + n);
+      const int64_t* ids = inputs_embeds ? nullptr : input_ids;
+      if (!seqs.packed()) {
+        default_position_ids(c, ids, seqs.batch, seqs.seq_len, defaults + n);
+      } else {
+        for (size_t s = 0; s < seqs.batch; ++s) {
+          const size_t r0 = seqs.first_row(s);
+          default_position_ids(c, ids ? ids + r0 : nullptr, 1, seqs.length(s), defaults + n + r0);
+        }
+      }
       position_ids = defaults + n;
     }
   }

@@ -25,12 +25,13 @@ namespace {
 constexpr size_t kLayerNormRows = 16;
 
 // FLOPs of one layer over the rows that are computed (up to each sequence's last valid token).
-double layer_flops(const ModelConfig& c, size_t batch, const KeySpan* spans) {
+double layer_flops(const ModelConfig& c, const Sequences& seqs) {
   const size_t h = c.hidden_size, inter = c.intermediate_size;
   double computed = 0.0, attn = 0.0;
-  for (size_t b = 0; b < batch; ++b) {
-    computed += static_cast<double>(spans[b].end);
-    attn += 4.0 * static_cast<double>(spans[b].end) * static_cast<double>(spans[b].end - spans[b].begin) * h;
+  for (size_t b = 0; b < seqs.batch; ++b) {
+    const KeySpan s = seqs.span(b);
+    computed += static_cast<double>(s.end);
+    attn += 4.0 * static_cast<double>(s.end) * static_cast<double>(s.end - s.begin) * h;
   }
   return 2.0 * computed * static_cast<double>(4 * h * h + 2 * h * inter) + attn;
 }
@@ -39,18 +40,20 @@ double layer_flops(const ModelConfig& c, size_t batch, const KeySpan* spans) {
 // the run; walk(tid) is what each thread runs.
 class EncoderRun {
  public:
-  EncoderRun(const Model& model, Workspace& ws, int threads, const float* x, size_t batch, size_t seq_len,
-             const uint8_t* key_valid, const KeySpan* spans, float* const* layer_out, float* attentions)
-      : model_(model), c_(model.config()), ws_(ws), threads_(threads), x_(x), batch_(batch), T_(seq_len),
-        n_(batch * seq_len), key_valid_(key_valid), spans_(spans), layer_out_(layer_out), attentions_(attentions) {
+  EncoderRun(const Model& model, Workspace& ws, int threads, const float* x, const Sequences& seqs,
+             float* const* layer_out, float* attentions)
+      : model_(model), c_(model.config()), ws_(ws), threads_(threads), x_(x), seqs_(seqs), n_(seqs.rows()),
+        layer_out_(layer_out), attentions_(attentions) {
     const size_t h = c_.hidden_size;
     qkv_ = grow(ws.qkv, n_ * 3 * h);
     context_ = grow(ws.context, n_ * h);
     projected_ = grow(ws.projected, n_ * h);
     attn_norm_ = grow(ws.attn_norm, n_ * h);
     ffn_ = grow(ws.ffn, n_ * c_.intermediate_size);
-    plan_ = attention_plan(c_, ws, batch, seq_len, threads);
-    rows_ = row_blocks(ws, batch, seq_len, spans);
+    plan_ = attention_plan(c_, ws, seqs.batch, seqs.seq_len, threads);
+    // Padded: each sequence's rows up to its last valid token; packed: every row, in blocks that
+    // run across sequence boundaries.
+    rows_ = seqs.packed() ? row_blocks(ws, 1, n_, nullptr) : row_blocks(ws, seqs.batch, seqs.seq_len, seqs.spans);
     const bool int8 = any_int8();
     if (int8) xq_buffer_ = quantized_rows(ws, n_, std::max(h, c_.intermediate_size));
     // Phases: the first QKV, then seven per layer; int8 at most one quantize phase before the
@@ -115,9 +118,10 @@ class EncoderRun {
   void layer(PhaseWalker& walk, int tid, size_t l, const float* in) {
     const LayerWeights& w = model_.layers()[l];
     float* out = layer_out_[l];
-    float* attn_l = attentions_ ? attentions_ + l * batch_ * c_.num_heads * T_ * T_ : nullptr;
-    walk.phase(static_cast<long>(batch_ * c_.num_heads), [&](long job) {
-      attention_job(c_, plan_, tid, static_cast<size_t>(job), qkv_, T_, key_valid_, spans_, context_, attn_l);
+    const size_t B = seqs_.batch, T = seqs_.seq_len;
+    float* attn_l = attentions_ ? attentions_ + l * B * c_.num_heads * T * T : nullptr;
+    walk.phase(static_cast<long>(B * c_.num_heads), [&](long job) {
+      attention_job(c_, plan_, tid, static_cast<size_t>(job), qkv_, seqs_, context_, attn_l);
     });
     const LayerWeights* next = l + 1 < c_.num_layers ? &model_.layers()[l + 1] : nullptr;
     // attn_norm = LayerNorm(context W_o + b_o + in)
@@ -138,9 +142,8 @@ class EncoderRun {
   Workspace& ws_;
   int threads_;
   const float* x_;
-  size_t batch_, T_, n_;
-  const uint8_t* key_valid_;
-  const KeySpan* spans_;
+  Sequences seqs_;
+  size_t n_;
   float* const* layer_out_;
   float* attentions_;
   float *qkv_ = nullptr, *context_ = nullptr, *projected_ = nullptr, *attn_norm_ = nullptr, *ffn_ = nullptr;
@@ -152,11 +155,11 @@ class EncoderRun {
 
 }  // namespace
 
-void encode(const Model& model, Workspace& ws, const float* x, size_t batch, size_t seq_len, const uint8_t* key_valid,
-            const KeySpan* spans, float* const* layer_out, float* attentions) {
+void encode(const Model& model, Workspace& ws, const float* x, const Sequences& seqs, float* const* layer_out,
+            float* attentions) {
   if (model.config().num_layers == 0) return;
-  const int threads = ws.parallel.threads_for(layer_flops(model.config(), batch, spans));
-  EncoderRun run(model, ws, threads, x, batch, seq_len, key_valid, spans, layer_out, attentions);
+  const int threads = ws.parallel.threads_for(layer_flops(model.config(), seqs));
+  EncoderRun run(model, ws, threads, x, seqs, layer_out, attentions);
   ws.parallel.run(threads, [&](int tid) { run.walk(tid); });
 }
 

@@ -23,16 +23,19 @@ namespace {
 
 constexpr const char* kHelp =
     "usage: bertrt embed MODEL TEXT...\n"
-    "       bertrt embed MODEL --input FILE --output OUT [--batch-size N] [--pool cls|mean|max|pooler]\n"
-    "                          [--normalize | --no-normalize] [--max-length N] [--threads N]\n"
+    "       bertrt embed MODEL --input FILE --output OUT [--batch-tokens N] [--batch-size N] [--padded]\n"
+    "                          [--pool cls|mean|max|pooler] [--normalize | --no-normalize] [--max-length N] [--threads N]\n"
     "                          [--chunk-size N] [--verify-weights] [--quiet] [--progress-every S]\n"
     "Sentence embeddings with the model's pooling defaults (sentence-transformers settings when the\n"
     "model was converted from such a checkpoint; otherwise mean pooling, not normalized).\n"
     "With TEXT arguments: prints one JSON array per text, one a line.\n"
     "With --input: FILE.jsonl holds objects with a string \"text\"; any other file one text a line.\n"
     "OUT.npy receives float32 [N, H] in input order; OUT.jsonl one {\"i\": n, \"embedding\": [...]} a line.\n"
-    "The input is read --chunk-size texts at a time (default 4096); within a chunk texts of similar\n"
-    "length are batched together (--batch-size, default 32). --max-length truncates (default: the\n"
+    "The input is read --chunk-size texts at a time (default 4096); within a chunk the texts run as\n"
+    "packed batches (no padding) of up to --batch-tokens tokens (default 2048) and, when given,\n"
+    "--batch-size texts. --padded: batches of --batch-size texts (default 32) of similar length\n"
+    "padded to their longest (the layout before packed batches; same vectors, for comparison).\n"
+    "--max-length truncates (default: the\n"
     "model's limit); truncated texts are counted in the report, never dropped. On stderr: a progress\n"
     "bar with texts/s and ETA when it is a terminal, otherwise a plain progress line every\n"
     "--progress-every seconds (default 10; 0: after every batch); then the total time and\n"
@@ -242,9 +245,9 @@ void draw_progress(size_t done, size_t total, double elapsed, bool tty) {
 
 int cmd_embed(int argc, char** argv) {
   const Args args(argc, argv, 2,
-                  {"--input", "--output", "--batch-size", "--pool", "--max-length", "--threads", "--chunk-size",
+                  {"--input", "--output", "--batch-size", "--batch-tokens", "--pool", "--max-length", "--threads", "--chunk-size",
                    "--progress-every", "--top-k", "--threshold"},
-                  {"--help", "--normalize", "--no-normalize", "--verify-weights", "--quiet", "--sparse"});
+                  {"--help", "--normalize", "--no-normalize", "--verify-weights", "--quiet", "--sparse", "--padded"});
   if (args.flag("--help")) {
     std::puts(kHelp);
     return 0;
@@ -266,14 +269,17 @@ int cmd_embed(int argc, char** argv) {
     throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "--output must end in .npy or .jsonl");
   if (args.flag("--normalize") && args.flag("--no-normalize"))
     throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "--normalize and --no-normalize exclude each other");
-  const long batch_size = args.integer("--batch-size", 32);
+  const long batch_size = args.integer("--batch-size", 0);
+  const long batch_tokens = args.integer("--batch-tokens", 2048);
+  if ((args.value("--batch-size") && batch_size <= 0) || batch_tokens <= 0)
+    throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "--batch-size and --batch-tokens must be positive");
   const long chunk_size = args.integer("--chunk-size", 4096);
   const long threads = args.integer("--threads", 0);
   const long max_length_arg = args.integer("--max-length", 0);
   const long progress_every = args.integer("--progress-every", 10);
   const bool quiet = args.flag("--quiet");
-  if (batch_size <= 0 || chunk_size <= 0 || threads < 0 || max_length_arg < 0 || progress_every < 0)
-    throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "--batch-size and --chunk-size must be positive, --threads, "
+  if (batch_size < 0 || chunk_size <= 0 || threads < 0 || max_length_arg < 0 || progress_every < 0)
+    throw Error(BERTRT_ERROR_INVALID_ARGUMENT, "--chunk-size must be positive, --threads, "
                                                "--max-length and --progress-every not negative");
 
   const Model model(model_path, args.flag("--verify-weights"));
@@ -285,6 +291,8 @@ int cmd_embed(int argc, char** argv) {
       max_length_arg > 0 ? static_cast<size_t>(max_length_arg) : static_cast<size_t>(config.max_sequence_length);
   options.max_length = max_length;
   options.batch_size = static_cast<size_t>(batch_size);
+  options.max_batch_tokens = static_cast<size_t>(batch_tokens);
+  options.padded = args.flag("--padded") ? 1 : 0;
   Embedder embedder(model, static_cast<int>(threads), options);
   const size_t H = embedder.hidden();
   std::vector<float> vectors;
