@@ -475,6 +475,45 @@ class BatchingTest(unittest.TestCase):
         self.assertLessEqual(float(np.abs(got - want).max()), 1e-5)
 
 
+class PackedTest(unittest.TestCase):
+    """forward_packed / encode_packed / pool_packed: sequences back to back, no padding."""
+
+    def test_rows_equal_each_sequence_alone(self):
+        m = model("small")
+        rng = np.random.default_rng()
+        lengths = [1, 70] + list(rng.integers(1, 71, size=6))
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        ids = rng.integers(1, m.config["vocab_size"], size=int(offsets[-1]))
+        types = rng.integers(0, 2, size=ids.shape)
+        out = m.forward_packed(ids, offsets, token_type_ids=types, output_hidden_states=True)
+        last = out["last_hidden_state"]
+        self.assertEqual(last.shape, (len(ids), m.hidden_size))
+        self.assertEqual(out["hidden_states"].shape[1:], (len(ids), m.hidden_size))
+        for b, (s, e) in enumerate(zip(offsets[:-1], offsets[1:])):
+            one = m.forward(ids[s:e][None], token_type_ids=types[s:e][None])
+            self.assertLessEqual(float(np.abs(last[s:e] - one["last_hidden_state"][0]).max()), 1e-5)
+            self.assertLessEqual(float(np.abs(out["pooler_output"][b] - one["pooler_output"][0]).max()), 1e-5)
+        hidden = out["hidden_states"][0]
+        again = m.encode_packed(hidden, offsets)
+        self.assertLessEqual(float(np.abs(again - last).max()), 1e-6)
+        pooled = m.pool_packed(last, offsets, mode="mean", normalize=True)
+        for b, (s, e) in enumerate(zip(offsets[:-1], offsets[1:])):
+            want = m.pool(last[s:e][None], mode="mean", normalize=True)[0]
+            self.assertLessEqual(float(np.abs(pooled[b] - want).max()), 1e-6)
+
+    def test_bad_offsets(self):
+        m = model("small")
+        ids = np.arange(1, 11)
+        for offsets in ([0, 5, 5, 10], [1, 10], [0, 11], [0, 6, 4, 10]):
+            with self.subTest(offsets=offsets):
+                with self.assertRaises(Exception):
+                    m.forward_packed(ids, np.array(offsets))
+        with self.assertRaises(Exception):
+            m.forward_packed(ids, np.array([10]))
+        with self.assertRaises(TypeError):
+            m.forward_packed(ids, np.array([0.0, 10.0]))
+
+
 class ThreadsFixtureTest(unittest.TestCase):
     def test_four_threads_fixture_cases(self):
         """Four threads on one Model, every stage, give the single-thread results bit for bit."""
