@@ -2,8 +2,9 @@
 // GEMM: each 64-byte block (16 columns x 4 k) widened to two zmm of int16 (vpmovsxbw), the
 // row's 4 activation bytes zero-extended and repeated (vpmovzxbw), vpmaddwd sums the u8 x s8
 // products in pairs straight into int32 (cannot saturate: |2 * 255 * 128| < 2^31), so each
-// column owns two int32 lanes, added at the end by two vpermt2d; tiles of up to 6 rows x 32
-// columns (24 accumulators).
+// column owns two int32 lanes, added at the end by two vpermt2d; tiles of up to 4 rows x 32
+// columns (16 accumulators; at 6 rows the 24 accumulators, 4 widened blocks and the products
+// no longer fit the 32 zmm and the k loop spills).
 #include "kernels/impl_gemm_i8_avx512.h"
 #include "kernels/isa_kernels.h"
 
@@ -12,7 +13,8 @@ namespace {
 
 struct DotBw {
   static constexpr int kParts = 2;
-  static constexpr int kMR = 6;
+  static constexpr int kMR = 4;
+  static constexpr int kNP = 2;
   struct W {
     __m512i lo, hi;  // columns 0..7 and 8..15, 4 k each, int16
   };

@@ -1,7 +1,9 @@
 // AVX-512 VNNI int8 GEMM: vpdpbusd zmm, one instruction per 16 columns x 4 k of a row (u8
-// activations broadcast as one 32-bit word, s8 weights as packed); tiles of up to 12 rows x 32
-// columns, 24 zmm accumulators. Compiled with -mavx512vnni; the table takes it only when cpuid
-// reports AVX512_VNNI (kernels/dispatch.cpp).
+// activations broadcast as one 32-bit word, s8 weights as packed); tiles of up to 6 rows x 64
+// columns (4 panels), 24 zmm accumulators: per 4-k step 4 weight loads and 6 broadcasts feed 24
+// vpdpbusd, well inside the load ports' share while vpdpbusd issues 2 per cycle (p0 and p5 on
+// Sapphire Rapids). Compiled with -mavx512vnni; the table takes it only when cpuid reports
+// AVX512_VNNI (kernels/dispatch.cpp).
 #include "kernels/impl_gemm_i8_avx512.h"
 #include "kernels/isa_kernels.h"
 
@@ -10,7 +12,8 @@ namespace {
 
 struct DotVnni {
   static constexpr int kParts = 1;
-  static constexpr int kMR = 12;
+  static constexpr int kMR = 6;
+  static constexpr int kNP = 4;
   using W = __m512i;
   using A = __m512i;
   static W load(const int8_t* p) { return _mm512_loadu_si512(p); }

@@ -1,12 +1,20 @@
 // The AVX-512 int8 GEMM body, shared by gemm_i8_avx512.cpp (AVX-512 BW: int16 widening and
 // vpmaddwd) and gemm_i8_avx512_vnni.cpp (vpdpbusd). A Dot policy says how one 64-byte block of
 // a panel (16 columns x 4 k) meets the 4 activation bytes of a row:
-//   kParts   zmm accumulators per row and panel;  kMR  rows per tile
+//   kParts   zmm accumulators per row and panel;  kMR x kNP  rows x panels of a full tile
 //   W        the block as loaded (raw or widened), load(block) -> W
 //   A        a row's 4 bytes prepared, prep(word) -> A
 //   dot(acc, a, w)  accumulates;  reduce(acc) -> 16 int32 lane sums, lane c = column c
-// Tiles of up to kMR rows x 32 columns (two panels); epilogue as kernels/gemm_i8.h states, masked
-// loads and stores for the last columns. Internal linkage: each file gets its own copy.
+// Column blocks of kNP panels (16 kNP columns) outside, row tiles of kMR rows inside, so that a
+// block's panels stay in cache while every row tile streams through them; the last block and
+// the last tile are narrower (fewer panels, fewer rows, masked loads and stores for the last
+// columns). Every loop over rows and panels is unrolled at compile time, so the accumulators
+// live in registers for the whole k loop (the code generator keeps an array of vectors in
+// registers only when every index is a constant). Each tile prefetches its output lines when it
+// starts, so that the epilogue's stores do not wait for the lines to arrive (an M x N output
+// larger than L2 otherwise costs up to a fifth of the time); weights and activations are left
+// to the hardware prefetchers (software prefetches of the next block measured no faster).
+// Epilogue as kernels/gemm_i8.h states. Internal linkage: each file gets its own copy.
 #pragma once
 
 #include <immintrin.h>
@@ -21,60 +29,64 @@ namespace {
 
 constexpr size_t kP = kI8Panel;
 constexpr size_t kBlock = 4 * kP;  // bytes per 4-k block of a panel (one cache line)
-constexpr size_t kAheadBlocks = 32;  // weights prefetched 2 KiB ahead, as in the f32 kernel
 
 struct I8Tile {
   size_t k;
   const uint8_t* a;
   size_t lda;
   const float* a_scale;
-  const int8_t* b0;  // first panel; the second is b0 + 16 K4
+  const int8_t* b0;  // first panel; panel q starts at b0 + q * 16 K4
   const float* w_scale;
   const int32_t* colsum;
   const float* bias;  // null = none
   float* c;
   size_t ldc;
-  size_t cols;  // columns of this tile to write, 1..32
+  size_t cols;  // columns of this tile to write, 1..16 NP
 };
 
 inline __mmask16 i8_cols_mask(size_t cols) {
   return cols >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << cols) - 1u);
 }
 
-// a[p..p+3] as one little-endian word; in the last (kTail) block, bytes at or past k are 0.
-template <bool kTail>
-inline uint32_t i8_word(const uint8_t* a, size_t p, size_t k) {
+inline uint32_t i8_word(const uint8_t* a) {
+  uint32_t w;
+  std::memcpy(&w, a, 4);
+  return w;
+}
+// The first `bytes` (1..3) of a as a little-endian word, the rest 0 (never read past the row).
+inline uint32_t i8_word_tail(const uint8_t* a, size_t bytes) {
   uint32_t w = 0;
-  if constexpr (!kTail) {
-    std::memcpy(&w, a + p, 4);
-  } else {
-    for (size_t t = 0; t < 4 && p + t < k; ++t) w |= static_cast<uint32_t>(a[p + t]) << (8 * t);
-  }
+  for (size_t t = 0; t < bytes; ++t) w |= static_cast<uint32_t>(a[t]) << (8 * t);
   return w;
 }
 
-template <class D, int R, int NP, bool kTail>
-__attribute__((always_inline)) inline void i8_step(__m512i (&acc)[R][NP][D::kParts], const I8Tile& t, size_t g,
-                                                   size_t panel_stride) {
+// One 4-k block: rows' words from word(r), panels' blocks at b + q * ps.
+template <class D, int R, int NP, class Word>
+__attribute__((always_inline)) inline void i8_step(__m512i (&acc)[R][NP][D::kParts], const int8_t* b, size_t ps,
+                                                   Word word) {
   typename D::W w[NP];
-  w[0] = D::load(t.b0 + g * kBlock);
-  if constexpr (NP == 2) w[1] = D::load(t.b0 + panel_stride + g * kBlock);
+#pragma GCC unroll 8
+  for (int q = 0; q < NP; ++q) w[q] = D::load(b + static_cast<size_t>(q) * ps);
+#pragma GCC unroll 16
   for (int r = 0; r < R; ++r) {
-    const typename D::A av = D::prep(i8_word<kTail>(t.a + r * t.lda, 4 * g, t.k));
+    const typename D::A av = D::prep(word(r));
+#pragma GCC unroll 8
     for (int q = 0; q < NP; ++q) D::dot(acc[r][q], av, w[q]);
   }
 }
 
-template <int R, int NP, class Reduce>
-inline void i8_epilogue(const I8Tile& t, Reduce reduce) {
+template <class D, int R, int NP>
+__attribute__((always_inline)) inline void i8_epilogue(const I8Tile& t, const __m512i (&acc)[R][NP][D::kParts]) {
+#pragma GCC unroll 8
   for (int q = 0; q < NP; ++q) {
     const size_t c0 = static_cast<size_t>(q) * kP;
     const __mmask16 m = i8_cols_mask(t.cols - c0);
     const __m512i corr = _mm512_slli_epi32(_mm512_maskz_loadu_epi32(m, t.colsum + c0), 7);
     const __m512 ws = _mm512_maskz_loadu_ps(m, t.w_scale + c0);
     const __m512 bv = t.bias ? _mm512_maskz_loadu_ps(m, t.bias + c0) : _mm512_setzero_ps();
+#pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
-      const __m512i isum = _mm512_sub_epi32(reduce(r, q), corr);
+      const __m512i isum = _mm512_sub_epi32(D::reduce(acc[r][q]), corr);
       const __m512 s = _mm512_mul_ps(_mm512_set1_ps(t.a_scale[r]), ws);
       _mm512_mask_storeu_ps(t.c + r * t.ldc + c0, m, _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), s, bv));
     }
@@ -82,25 +94,37 @@ inline void i8_epilogue(const I8Tile& t, Reduce reduce) {
 }
 
 template <class D, int R, int NP>
-inline void i8_tile(const I8Tile& t) {
-  const size_t panel_stride = kP * i8_k4(t.k), full = t.k / 4;
+__attribute__((noinline)) void i8_tile(const I8Tile& t) {
+  const size_t ps = kP * i8_k4(t.k), full = t.k / 4, lda = t.lda;
   __m512i acc[R][NP][D::kParts];
+#pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
     for (int q = 0; q < NP; ++q)
+#pragma GCC unroll 2
       for (int h = 0; h < D::kParts; ++h) acc[r][q][h] = _mm512_setzero_si512();
-  for (size_t g = 0; g < full; ++g) {
-    // One line per block; past the panel's end this touches the next panel or beyond the
-    // mapping: prefetches never fault.
-    _mm_prefetch(reinterpret_cast<const char*>(t.b0 + (g + kAheadBlocks) * kBlock), _MM_HINT_T0);
-    if constexpr (NP == 2)
-      _mm_prefetch(reinterpret_cast<const char*>(t.b0 + panel_stride + (g + kAheadBlocks) * kBlock), _MM_HINT_T0);
-    i8_step<D, R, NP, false>(acc, t, g, panel_stride);
+  // The last, partial 4-k block first (integer sums do not depend on the order): a conditional
+  // step after the loop would make the code generator copy the accumulators through the stack
+  // on every iteration. Past k the packed weights are zero; the missing activation bytes are 0.
+  if (const size_t rest = t.k - 4 * full; rest != 0) {
+    const uint8_t* a = t.a + 4 * full;
+    i8_step<D, R, NP>(acc, t.b0 + full * kBlock, ps,
+                      [&](int r) { return i8_word_tail(a + static_cast<size_t>(r) * lda, rest); });
   }
-  if (full * 4 < t.k) i8_step<D, R, NP, true>(acc, t, full, panel_stride);
-  i8_epilogue<R, NP>(t, [&](int r, int q) { return D::reduce(acc[r][q]); });
+  // The tile's output lines, so that the epilogue's stores find them in cache.
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+    for (int q = 0; q < NP; ++q)
+      _mm_prefetch(reinterpret_cast<const char*>(t.c + r * t.ldc + q * kP), _MM_HINT_T0);
+  const int8_t* b = t.b0;
+  const uint8_t* a = t.a;
+  for (size_t g = 0; g < full; ++g, b += kBlock, a += 4)
+    i8_step<D, R, NP>(acc, b, ps, [&](int r) { return i8_word(a + static_cast<size_t>(r) * lda); });
+  i8_epilogue<D, R, NP>(t, acc);
 }
 
-// Rows [0, m) of one column block: full tiles, then one tile of the remaining rows.
+// The last tile of a column block, of rest < kMR rows.
 template <class D, int NP, int R = D::kMR - 1>
 inline void i8_rest(size_t rest, const I8Tile& t) {
   if constexpr (R >= 1) {
@@ -110,31 +134,36 @@ inline void i8_rest(size_t rest, const I8Tile& t) {
 }
 
 template <class D, int NP>
-inline void i8_rows(size_t m, I8Tile t) {
-  size_t i = 0;
-  for (; i + D::kMR <= m; i += D::kMR) {
+inline void i8_rows(size_t m, const I8Tile& t) {
+  for (size_t i = 0; i < m; i += D::kMR) {
     I8Tile ti = t;
     ti.a += i * t.lda;
     ti.a_scale += i;
     ti.c += i * t.ldc;
-    i8_tile<D, D::kMR, NP>(ti);
+    const size_t rows = m - i < D::kMR ? m - i : D::kMR;
+    if (rows == D::kMR) i8_tile<D, D::kMR, NP>(ti);
+    else i8_rest<D, NP>(rows, ti);
   }
-  t.a += i * t.lda;
-  t.a_scale += i;
-  t.c += i * t.ldc;
-  i8_rest<D, NP>(m - i, t);
+}
+
+// A column block of `panels` (1..kNP) panels.
+template <class D, int NP = D::kNP>
+inline void i8_block(size_t panels, size_t m, const I8Tile& t) {
+  if constexpr (NP >= 1) {
+    if (panels == NP) i8_rows<D, NP>(m, t);
+    else i8_block<D, NP - 1>(panels, m, t);
+  }
 }
 
 template <class D>
 void i8_gemm(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda, const float* a_scale, const int8_t* bp,
              const float* w_scale, const int32_t* w_colsum, const float* bias, float* c, size_t ldc) {
-  const size_t k4 = i8_k4(k);
-  for (size_t j0 = 0; j0 < n; j0 += 2 * kP) {
-    const size_t cols = n - j0 < 2 * kP ? n - j0 : 2 * kP;
+  const size_t k4 = i8_k4(k), block = D::kNP * kP;
+  for (size_t j0 = 0; j0 < n; j0 += block) {
+    const size_t cols = n - j0 < block ? n - j0 : block;
     const I8Tile t{k, a, lda, a_scale, bp + (j0 / kP) * kP * k4, w_scale + j0, w_colsum + j0,
                    bias ? bias + j0 : nullptr, c + j0, ldc, cols};
-    if (cols > kP) i8_rows<D, 2>(m, t);
-    else i8_rows<D, 1>(m, t);
+    i8_block<D>((cols + kP - 1) / kP, m, t);
   }
 }
 

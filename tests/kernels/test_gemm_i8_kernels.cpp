@@ -211,8 +211,10 @@ TEST_CASE("kernels: gemm_packed_i8 vs the scalar twin and int64, every table and
   std::string names;
   for (const Variant& v : gemm_variants()) names += " " + v.name;
   MESSAGE("gemm_packed_i8 variants under test:" << names);
+  // Around the tiles' sizes: rows 1..13 and 97 (tiles of 4, 6 or 12 rows, a remainder of each
+  // size), columns below, at and above one, two, four panels and two column blocks of four.
   const size_t ms[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 97};
-  const size_t ns[] = {1, 15, 16, 17, 33, 64};
+  const size_t ns[] = {1, 15, 16, 17, 33, 48, 64, 65, 100, 129};
   const size_t ks[] = {1, 3, 4, 5, 63, 385};
   for (const size_t k : ks) {
     for (const size_t n : ns) {
