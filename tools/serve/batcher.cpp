@@ -138,70 +138,49 @@ void Batcher::run_task(Session& session, Job& job) {
   job.finish_one();
 }
 
+// The batch as one packed forward pass: the inputs back to back, no padding (the library runs the
+// linear layers over all rows and attention per input), then each input's rows pooled alone or
+// copied out.
 void Batcher::run_batch(size_t worker, std::vector<Item>& batch) {
-  auto len = [](const Item& it) { return it.job->inputs_[it.index].size(); };
-  std::stable_sort(batch.begin(), batch.end(), [&](const Item& a, const Item& b) { return len(a) > len(b); });
-  size_t start = 0;
-  while (start < batch.size()) {
-    // Rows of similar length: stop where padding would pass a quarter of the pass.
-    const size_t longest = len(batch[start]);
-    size_t end = start + 1, real = longest;
-    while (end < batch.size()) {
-      const size_t rows = end - start + 1;
-      if (rows * longest > std::max(config_.max_batch_tokens, longest)) break;
-      if (4 * (real + len(batch[end])) < 3 * rows * longest) break;
-      real += len(batch[end]);
-      ++end;
-    }
-    run_group(worker, batch.data() + start, end - start);
-    start = end;
-  }
-}
-
-void Batcher::run_group(size_t worker, const Item* items, size_t count) {
   const auto t0 = std::chrono::steady_clock::now();
   Session& session = *sessions_[worker];
   Scratch& s = scratch_[worker];
-  const size_t T = items[0].job->inputs_[items[0].index].size(), H = hidden_;
-  size_t real = 0;
+  const size_t H = hidden_, count = batch.size();
+  auto input = [&](size_t r) -> const std::vector<int64_t>& { return batch[r].job->inputs_[batch[r].index]; };
+  s.ids.clear();
+  s.offsets.assign(1, 0);
   try {
-    s.ids.assign(count * T, config_.pad_id);
-    s.mask.assign(count * T, 0);
     for (size_t r = 0; r < count; ++r) {
-      const std::vector<int64_t>& in = items[r].job->inputs_[items[r].index];
-      std::copy(in.begin(), in.end(), s.ids.begin() + static_cast<ptrdiff_t>(r * T));
-      std::fill_n(s.mask.begin() + static_cast<ptrdiff_t>(r * T), in.size(), 1);
-      real += in.size();
+      s.ids.insert(s.ids.end(), input(r).begin(), input(r).end());
+      s.offsets.push_back(static_cast<int64_t>(s.ids.size()));
     }
-    s.last.resize(count * T * H);
-    bertrt_forward_inputs fin{};
-    fin.input_ids = s.ids.data();
-    fin.attention_mask = s.mask.data();
-    fin.batch = count;
-    fin.seq_len = T;
-    bertrt_forward_outputs fout{};
-    fout.last_hidden_state = s.last.data();
-    session.forward(fin, fout);
+    s.last.resize(s.ids.size() * H);
+    bertrt_packed_inputs in{};
+    in.input_ids = s.ids.data();
+    in.offsets = s.offsets.data();
+    in.batch = count;
+    bertrt_forward_outputs out{};
+    out.last_hidden_state = s.last.data();
+    session.forward_packed(in, out);
     for (size_t r = 0; r < count; ++r) {
-      Job& job = *items[r].job;
-      const size_t n = job.inputs_[items[r].index].size();
-      std::vector<float>& out = job.results_[items[r].index];
-      const std::span<const float> row(s.last.data() + r * T * H, T * H);
+      Job& job = *batch[r].job;
+      const size_t n = input(r).size();
+      std::vector<float>& result = job.results_[batch[r].index];
+      const std::span<const float> rows(s.last.data() + static_cast<size_t>(s.offsets[r]) * H, n * H);
       if (job.spec_.tokens) {
-        out.assign(row.begin(), row.begin() + static_cast<ptrdiff_t>(n * H));
+        result.assign(rows.begin(), rows.end());
       } else {
-        out.resize(H);
-        session.pool(row, std::span<const int64_t>(s.mask.data() + r * T, T), 1, T, job.spec_.pool,
-                     job.spec_.normalize, out);
+        result.resize(H);
+        session.pool(rows, {}, 1, n, job.spec_.pool, job.spec_.normalize, result);
       }
     }
   } catch (const Error& e) {
-    for (size_t r = 0; r < count; ++r) items[r].job->fail(e.status(), e.what());
+    for (size_t r = 0; r < count; ++r) batch[r].job->fail(e.status(), e.what());
   } catch (const std::bad_alloc&) {
-    for (size_t r = 0; r < count; ++r) items[r].job->fail(BERTRT_ERROR_OUT_OF_MEMORY, "out of memory");
+    for (size_t r = 0; r < count; ++r) batch[r].job->fail(BERTRT_ERROR_OUT_OF_MEMORY, "out of memory");
   }
-  metrics_.observe_batch(count, count * T, real, seconds_since(t0));
-  for (size_t r = 0; r < count; ++r) items[r].job->finish_one();
+  metrics_.observe_batch(count, s.ids.size(), s.ids.size(), seconds_since(t0));
+  for (size_t r = 0; r < count; ++r) batch[r].job->finish_one();
 }
 
 }  // namespace bertrt::serve

@@ -2,10 +2,9 @@
 // queued inputs of many requests into forward passes by a token budget.
 //
 // A worker takes inputs in arrival order (the oldest request first) until the next one would pass
-// --max-batch-tokens real tokens or --max-batch-size inputs, sorts what it took by length and runs
-// it as one or more padded forward passes, each with rows of similar length (at least 3/4 of a
-// pass is real tokens). The attention mask hides the padding, so an input's vector does not
-// depend on what it was batched with beyond float32 rounding. A worker never waits for a batch to
+// --max-batch-tokens tokens or --max-batch-size inputs, and runs them as one packed forward pass
+// (bertrt_session_forward_packed: inputs back to back, no padding; attention stays within each
+// input), so an input's vector does not depend on what it was batched with beyond float32 rounding. A worker never waits for a batch to
 // fill: an idle server runs a lone request at once, a busy one batches what queued meanwhile.
 #pragma once
 
@@ -75,7 +74,6 @@ struct BatcherConfig {
   size_t max_batch_tokens = 16384;  // real tokens per batch a worker takes
   size_t max_batch_size = 256;   // inputs per batch
   size_t max_queue = 1024;       // requests waiting; more are refused
-  int64_t pad_id = 0;
 };
 
 class Batcher {
@@ -100,7 +98,6 @@ class Batcher {
   // Under the lock: the next task, or the next batch of inputs.
   std::shared_ptr<Job> take(std::vector<Item>& batch, std::vector<std::shared_ptr<Job>>& holders);
   void run_batch(size_t worker, std::vector<Item>& batch);
-  void run_group(size_t worker, const Item* items, size_t count);
   void run_task(Session& session, Job& job);
 
   BatcherConfig config_;
@@ -108,7 +105,7 @@ class Batcher {
   size_t hidden_;
   std::vector<std::unique_ptr<Session>> sessions_;
   struct Scratch {
-    std::vector<int64_t> ids, mask;
+    std::vector<int64_t> ids, offsets;
     std::vector<float> last;
   };
   std::vector<Scratch> scratch_;

@@ -143,13 +143,13 @@ std::string Metrics::render(const QueueGauges& queue) const {
   sample(out, "bertrt_batches_total", "", static_cast<double>(batches_));
   header(out, "bertrt_batch_rows", "histogram", "Sequences per forward pass.");
   batch_rows_.render(out, "bertrt_batch_rows", "");
-  header(out, "bertrt_batch_padded_tokens", "histogram", "Rows x longest row per forward pass.");
+  header(out, "bertrt_batch_padded_tokens", "histogram", "Tokens computed per forward pass (packed batches: the real tokens, no padding).");
   batch_padded_tokens_.render(out, "bertrt_batch_padded_tokens", "");
   header(out, "bertrt_batch_duration_seconds", "histogram", "Time of one forward pass and its pooling.");
   batch_seconds_.render(out, "bertrt_batch_duration_seconds", "");
   header(out, "bertrt_batch_tokens_total", "counter", "Real (unpadded) tokens run through the encoder.");
   sample(out, "bertrt_batch_tokens_total", "", static_cast<double>(batch_tokens_));
-  header(out, "bertrt_batch_padded_tokens_total", "counter", "Padded tokens run through the encoder.");
+  header(out, "bertrt_batch_padded_tokens_total", "counter", "Tokens computed by the encoder (packed batches: equal to the real tokens).");
   sample(out, "bertrt_batch_padded_tokens_total", "", static_cast<double>(batch_padded_));
   header(out, "bertrt_input_tokens_total", "counter", "Tokens of the inputs of answered embedding requests.");
   sample(out, "bertrt_input_tokens_total", "", static_cast<double>(input_tokens_));

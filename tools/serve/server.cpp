@@ -114,8 +114,6 @@ Server::Server(const ServeOptions& options) : options_(options), model_(options.
   bc.max_batch_tokens = options_.max_batch_tokens;
   bc.max_batch_size = options_.max_batch_size;
   bc.max_queue = options_.max_queue;
-  bc.pad_id = tokenizer_ ? tokenizer_->pad_id() : config.pad_token_id;
-  if (bc.pad_id < 0 || bc.pad_id >= config.vocab_size) bc.pad_id = 0;
   batcher_ = std::make_unique<Batcher>(model_, bc, metrics_);
   ApiConfig ac{options_.model_id, options_.max_input_length, options_.max_client_batch_size, options_.max_batch_tokens};
   api_ = std::make_unique<Api>(model_, tokenizer_ ? tokenizer_->get() : nullptr, *batcher_, metrics_, ac);
