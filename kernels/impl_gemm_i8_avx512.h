@@ -12,8 +12,8 @@
 // live in registers for the whole k loop (the code generator keeps an array of vectors in
 // registers only when every index is a constant). Each tile prefetches its output lines when it
 // starts, so that the epilogue's stores do not wait for the lines to arrive (an M x N output
-// larger than L2 otherwise costs up to a fifth of the time); weights and activations are left
-// to the hardware prefetchers (software prefetches of the next block measured no faster).
+// larger than L2 otherwise costs up to a fifth of the time), and a slice of the next column
+// block's weights (i8_prefetch_slice); the activations are left to the hardware prefetchers.
 // Epilogue as kernels/gemm_i8.h states. Internal linkage: each file gets its own copy.
 #pragma once
 
@@ -42,6 +42,8 @@ struct I8Tile {
   float* c;
   size_t ldc;
   size_t cols;  // columns of this tile to write, 1..16 NP
+  const int8_t* pf;  // step g of the k loop prefetches pf + g * pf_step into L2
+  size_t pf_step;
 };
 
 inline __mmask16 i8_cols_mask(size_t cols) {
@@ -119,8 +121,11 @@ __attribute__((noinline)) void i8_tile(const I8Tile& t) {
       _mm_prefetch(reinterpret_cast<const char*>(t.c + r * t.ldc + q * kP), _MM_HINT_T0);
   const int8_t* b = t.b0;
   const uint8_t* a = t.a;
-  for (size_t g = 0; g < full; ++g, b += kBlock, a += 4)
+  const int8_t* pf = t.pf;
+  for (size_t g = 0; g < full; ++g, b += kBlock, a += 4, pf += t.pf_step) {
+    _mm_prefetch(reinterpret_cast<const char*>(pf), _MM_HINT_T1);
     i8_step<D, R, NP>(acc, b, ps, [&](int r) { return i8_word(a + static_cast<size_t>(r) * lda); });
+  }
   i8_epilogue<D, R, NP>(t, acc);
 }
 
@@ -133,13 +138,33 @@ inline void i8_rest(size_t rest, const I8Tile& t) {
   }
 }
 
+// The row tiles of a column block share out the prefetch of the next block's panels (the
+// `region` bytes after this block's; past the last block this touches the lines after the
+// weights, which is harmless: prefetches never fault), each tile its own slice, at most one line
+// per k step, so that the next block is in L2 when its first tile starts instead of arriving
+// from memory at the pace of that tile (a calling loop over column blocks, such as the linear
+// stage's, gets the same for its next call). Tiles with no slice re-touch their first line.
+inline void i8_prefetch_slice(I8Tile& t, size_t tile, size_t tiles, size_t region) {
+  const size_t steps = t.k / 4;
+  t.pf = t.b0;
+  t.pf_step = 0;
+  if (steps == 0) return;
+  const size_t slice = (region + tiles * steps - 1) / (tiles * steps), step = slice < kBlock ? slice : kBlock;
+  if (tile * steps * step < region) {
+    t.pf = t.b0 + region + tile * steps * step;
+    t.pf_step = step;
+  }
+}
+
 template <class D, int NP>
 inline void i8_rows(size_t m, const I8Tile& t) {
+  const size_t tiles = (m + D::kMR - 1) / D::kMR, region = NP * kP * i8_k4(t.k);
   for (size_t i = 0; i < m; i += D::kMR) {
     I8Tile ti = t;
     ti.a += i * t.lda;
     ti.a_scale += i;
     ti.c += i * t.ldc;
+    i8_prefetch_slice(ti, i / D::kMR, tiles, region);
     const size_t rows = m - i < D::kMR ? m - i : D::kMR;
     if (rows == D::kMR) i8_tile<D, D::kMR, NP>(ti);
     else i8_rest<D, NP>(rows, ti);
@@ -162,7 +187,7 @@ void i8_gemm(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda, const f
   for (size_t j0 = 0; j0 < n; j0 += block) {
     const size_t cols = n - j0 < block ? n - j0 : block;
     const I8Tile t{k, a, lda, a_scale, bp + (j0 / kP) * kP * k4, w_scale + j0, w_colsum + j0,
-                   bias ? bias + j0 : nullptr, c + j0, ldc, cols};
+                   bias ? bias + j0 : nullptr, c + j0, ldc, cols, nullptr, 0};
     i8_block<D>((cols + kP - 1) / kP, m, t);
   }
 }
