@@ -1,6 +1,7 @@
 // The session's thread team under real concurrency (built under ThreadSanitizer in CI):
 // - one session (f32, f16, bf16 and int8 weights) at 1, 2, 3 and 4 threads on shapes where the
-//   work really splits: bit-identical results, and more than one thread ran jobs;
+//   work really splits: bit-identical results, and more than one thread ran jobs; the same for a
+//   packed batch (sequences of mixed lengths back to back);
 // - 8 sessions x 4 threads on one model at once, every result equal to the single-threaded one;
 // - sessions started and freed while other sessions run.
 #include <doctest/doctest.h>
@@ -91,6 +92,48 @@ TEST_CASE("one session at 1, 2, 3, 4 threads: bit-identical, and the work really
       for (int attempt = 0; attempt < 50 && most < 2; ++attempt) {
         std::vector<float> got(expected.size(), std::numeric_limits<float>::quiet_NaN());
         REQUIRE(forward(s, in, got) == BERTRT_OK);
+        REQUIRE(got == expected);
+        most = std::max(most, threads_that_worked(s));
+      }
+      CHECK(most >= 2);
+    }
+    bertrt_session_free(s);
+  }
+}
+
+TEST_CASE("a packed batch at 1, 2, 3 threads: bit-identical, and the work really splits") {
+  for (const char* dtype : {"f32", "int8"}) {
+    CAPTURE(dtype);
+    Fixture f(dtype);
+    std::mt19937 rng(std::random_device{}());
+    // 6 sequences of 1..128 tokens back to back: row blocks cross sequence boundaries.
+    std::vector<int64_t> offsets{0};
+    for (size_t b = 0; b < 6; ++b)
+      offsets.push_back(offsets.back() + (b == 0 ? 1 : std::uniform_int_distribution<int64_t>(2, 128)(rng)));
+    const size_t n = static_cast<size_t>(offsets.back());
+    std::vector<int64_t> ids(n);
+    for (auto& id : ids) id = std::uniform_int_distribution<int64_t>(1, f.cfg.vocab_size - 1)(rng);
+    bertrt_packed_inputs in{};
+    in.input_ids = ids.data();
+    in.offsets = offsets.data();
+    in.batch = 6;
+    auto run = [&](bertrt_session* s, std::vector<float>& out) {
+      bertrt_forward_outputs fo{};
+      fo.last_hidden_state = out.data();
+      return bertrt_session_forward_packed(s, &in, &fo);
+    };
+    std::vector<float> expected(n * f.hidden());
+    bertrt_session* s = nullptr;
+    REQUIRE(bertrt_session_create(f.model, &s) == BERTRT_OK);
+    REQUIRE(bertrt_session_set_threads(s, 1) == BERTRT_OK);
+    REQUIRE(run(s, expected) == BERTRT_OK);
+    for (int threads : {2, 3}) {
+      CAPTURE(threads);
+      REQUIRE(bertrt_session_set_threads(s, threads) == BERTRT_OK);
+      int most = 0;
+      for (int attempt = 0; attempt < 50 && most < 2; ++attempt) {
+        std::vector<float> got(expected.size(), std::numeric_limits<float>::quiet_NaN());
+        REQUIRE(run(s, got) == BERTRT_OK);
         REQUIRE(got == expected);
         most = std::max(most, threads_that_worked(s));
       }
