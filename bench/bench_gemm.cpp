@@ -5,7 +5,9 @@
 // activations and packed int8 weights, GOP/s (2 M N K per call) and x_peak, the fraction of the
 // register peak of the instruction the variant uses (vpdpbusd zmm; vpmaddwd + vpaddd at AVX-512 or
 // AVX2 width), measured once at start-up by the loop of bench_floors; BM_quantize_i8 adds the
-// activations' per-row quantization (quantize_rows_u8) to each call.
+// activations' per-row quantization (quantize_rows_u8) to each call; BM_packed_i8_cold takes
+// each call's weights from the next of several copies (64 MiB in all), so that they come from L3
+// or memory as in a forward pass, not from L2 as when one matrix is multiplied again and again.
 //   bench_gemm --benchmark_filter=... ; shapes M x K x N of bert-base (H 768, I 3072) and
 //   MiniLM-L6-H384 (H 384, I 1536) for M = 8, 128, 1024 rows.
 #include <benchmark/benchmark.h>
@@ -238,13 +240,32 @@ struct DataI8 {
   }
 };
 
-void packed_i8(benchmark::State& state, bool with_quantize) {
+// Copies of the packed weights, at least 64 MiB in all, that the cold variant cycles through so
+// that each call finds its weights outside L2 (in L3 or memory), as a forward pass through a
+// model larger than L2 does.
+struct ColdCopies {
+  std::vector<int8_t> store;
+  size_t bytes = 0, count = 1;
+  ColdCopies(const DataI8& d, size_t k, size_t n, bool cold) : bytes(kernels::packed_i8_bytes(k, n)) {
+    if (!cold) return;
+    count = (size_t{64} << 20) / bytes + 2;
+    store.resize(count * bytes + 64);
+    int8_t* base = Data::aligned(store.data());
+    for (size_t i = 0; i < count; ++i) std::memcpy(base + i * bytes, d.packed, bytes);
+  }
+  const int8_t* copy(size_t i) const { return Data::aligned(store.data()) + (i % count) * bytes; }
+};
+
+void packed_i8(benchmark::State& state, bool with_quantize, bool cold = false) {
   const size_t m = state.range(0), k = state.range(1), n = state.range(2);
   DataI8 d(m, k, n);
+  const ColdCopies copies(d, k, n, cold);
   const kernels::KernelTable& t = kernels::active();
+  size_t call = 0;
   for (auto _ : state) {
     if (with_quantize) t.quantize_rows_u8(m, k, d.x.data(), k, d.a.data(), k, d.a_scale.data());
-    t.gemm_packed_i8(m, n, k, d.a.data(), k, d.a_scale.data(), d.packed, d.w_scale.data(), d.colsum.data(),
+    const int8_t* w = cold ? copies.copy(call++) : d.packed;
+    t.gemm_packed_i8(m, n, k, d.a.data(), k, d.a_scale.data(), w, d.w_scale.data(), d.colsum.data(),
                      d.bias.data(), d.c.data(), n);
     benchmark::DoNotOptimize(d.c.data());
   }
@@ -256,6 +277,7 @@ void packed_i8(benchmark::State& state, bool with_quantize) {
 }
 void BM_packed_i8(benchmark::State& state) { packed_i8(state, false); }
 void BM_quantize_i8(benchmark::State& state) { packed_i8(state, true); }
+void BM_packed_i8_cold(benchmark::State& state) { packed_i8(state, false, true); }
 
 void shapes(benchmark::internal::Benchmark* b) {
   for (long m : {8, 128, 1024}) {
@@ -274,6 +296,7 @@ BENCHMARK(BM_packed_f16)->Apply(shapes);
 BENCHMARK(BM_packed_bf16)->Apply(shapes);
 BENCHMARK(BM_packed_i8)->Apply(shapes);
 BENCHMARK(BM_quantize_i8)->Apply(shapes);
+BENCHMARK(BM_packed_i8_cold)->Apply(shapes);
 BENCHMARK(BM_openblas)->Apply(shapes);
 
 }  // namespace
