@@ -156,18 +156,26 @@ inline void i8_prefetch_slice(I8Tile& t, size_t tile, size_t tiles, size_t regio
   }
 }
 
+// Full tiles, then the rest; a rest of one or two rows after a full tile is merged with it and
+// split in two (7 = 4 + 3, 8 = 4 + 4 rows at kMR 6): a tile of one or two rows has too few
+// independent accumulator chains to cover the multiply-add latency and streams the whole
+// panel block for little work.
 template <class D, int NP>
 inline void i8_rows(size_t m, const I8Tile& t) {
   const size_t tiles = (m + D::kMR - 1) / D::kMR, region = NP * kP * i8_k4(t.k);
-  for (size_t i = 0; i < m; i += D::kMR) {
+  size_t tile = 0;
+  for (size_t i = 0; i < m; ++tile) {
     I8Tile ti = t;
     ti.a += i * t.lda;
     ti.a_scale += i;
     ti.c += i * t.ldc;
-    i8_prefetch_slice(ti, i / D::kMR, tiles, region);
-    const size_t rows = m - i < D::kMR ? m - i : D::kMR;
+    i8_prefetch_slice(ti, tile, tiles, region);
+    const size_t left = m - i;
+    size_t rows = left < D::kMR ? left : D::kMR;
+    if (left > D::kMR && left <= D::kMR + 2) rows = (left + 1) / 2;
     if (rows == D::kMR) i8_tile<D, D::kMR, NP>(ti);
     else i8_rest<D, NP>(rows, ti);
+    i += rows;
   }
 }
 
