@@ -3,7 +3,7 @@
 # (examples/c/embed.c, examples/cpp/embed.cpp) against the *installed* library through pkg-config,
 # once linked to the shared library and once fully static (pkg-config --static), runs all four on a
 # converted fixture model, and runs examples/python/seed_workflow.py with the installed Python
-# module (PYTHONPATH into the destdir's site-packages). All must agree; with the edit turned off
+# package (PYTHONPATH into the destdir's site-packages). All must agree; with the edit turned off
 # (--scale 1) the C program must also agree with `bertrt embed`. The converter library
 # (bertrt-convert.pc, libbertrt_convert.a) builds examples/c/convert.c, whose model file must equal
 # the one `bertrt convert` writes and whose vectors must equal `bertrt embed`'s.
@@ -77,12 +77,14 @@ done
 cmp -s "$work/small.bertrt" "$work/small-c.bertrt" ||
   { echo "check_install: bertrt_convert and bertrt convert wrote different model files" >&2; exit 1; }
 
-# The Python module as installed: the extension module lies in the destdir's site-packages
-# (or dist-packages) directory.
-pymod=$(find "$root" -name 'bertrt*.so' -path '*-packages*' | head -n 1)
+# The Python package as installed: bertrt/ (__init__.py, the extension bertrt/_native*.so) lies in
+# the destdir's site-packages (or dist-packages) directory.
+pymod=$(find "$root" -path '*-packages/bertrt/_native*.so' | head -n 1)
 python=/usr/bin/python3
 if [ -n "$pymod" ] && [ -x "$python" ]; then
-  PYTHONPATH="$(dirname "$pymod")" "$python" "$src/examples/python/seed_workflow.py" "$work/small.bertrt" "$t1" "$t2" \
+  [ -f "$(dirname "$pymod")/__init__.py" ] && [ -f "$(dirname "$pymod")/dask.py" ] ||
+    { echo "check_install: the bertrt package's Python files are not installed beside $pymod" >&2; exit 1; }
+  PYTHONPATH="$(dirname "$(dirname "$pymod")")" "$python" "$src/examples/python/seed_workflow.py" "$work/small.bertrt" "$t1" "$t2" \
     >"$work/python.txt"
 else
   echo "check_install: no installed Python module; the Python example is not run"

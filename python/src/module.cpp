@@ -414,7 +414,8 @@ py::array_t<float> encode_texts(PyModel& m, const py::object& texts_obj, std::op
 
 }  // namespace
 
-PYBIND11_MODULE(bertrt, mod) {
+// The native part of the bertrt package (python/bertrt/__init__.py re-exports its names).
+PYBIND11_MODULE(_native, mod) {
   mod.doc() =
       "bertrt: BERT encoders on CPUs, every stage a call (numpy in, numpy out).\n\n"
       "Ids, masks and positions accept any integer dtype (converted to int64); vectors accept any\n"

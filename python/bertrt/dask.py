@@ -1,29 +1,33 @@
 """Embeds a corpus on a Dask cluster, resumably: one .npy shard per partition of the corpus.
 
-    python3 -m bertrt_dask MODEL --input corpus.txt --out-dir DIR [--output vectors.npy]
-        [--scheduler tcp://HOST:8786 | --scheduler-file FILE | --workers N] [--partition-size 4096] [--batch-size 32]
+    python3 -m bertrt.dask MODEL --input corpus.txt --out-dir DIR [--output vectors.npy]
+        [--scheduler tcp://HOST:8786 | --scheduler-file FILE | --workers N] [--partition-size 4096] [--batch-size N]
         [--pool cls|mean|max|pooler] [--normalize | --no-normalize] [--max-length N] [--threads N]
+
+From Python: bertrt.dask.embed_corpus(client, model_path, inputs, out_dir, ...) with a
+distributed.Client of your own; it returns a summary dict.
 
 The corpus (`.txt`, one text a line, or `.jsonl` with a string "text" on each non-blank line, read
 as `bertrt embed` reads it) is cut into partitions of `partition_size` texts, in order. Each
 partition is one Dask task: a worker process opens the model once (a per-process cache), embeds
-the partition's texts with `Model.encode_texts` and writes `DIR/part-NNNNN.npy` (float32
-[rows, H]) under a temporary name, then renames it into place, so a shard is either whole or
-absent. `DIR/manifest.json` is the index: the job's settings, and for every partition its shard
-file, its rows (`first_row`, `rows`: the shard's rows are the corpus's texts first_row ..
-first_row + rows - 1, in input order), its lines and byte range in the corpus, and whether it
-is done. Running the same job again skips the shards already present and valid (a float32 .npy
-file of the expected shape) and computes only the others. `--output` finally joins the shards,
-in order, into one float32 [N, H] `.npy`, the file `bertrt embed --input ... --output` writes
-(with `--chunk-size` equal to the partition size and the same batch size the vectors are the
-same bit for bit).
+the partition's texts with `Model.encode_texts` (packed batches, as `bertrt embed` runs them) and
+writes `DIR/part-NNNNN.npy` (float32 [rows, H]) under a temporary name, then renames it into
+place, so a shard is either whole or absent. `DIR/manifest.json` is the index: the job's
+settings, and for every partition its shard file, its rows (`first_row`, `rows`: the shard's rows
+are the corpus's texts first_row .. first_row + rows - 1, in input order), its lines and byte
+range in the corpus, and whether it is done. Running the same job again skips the shards already
+present and valid (a float32 .npy file of the expected shape) and computes only the others.
+`--output` finally joins the shards, in order, into one float32 [N, H] `.npy`, the file
+`bertrt embed --input ... --output` writes (with `--chunk-size` equal to the partition size and
+the same `--batch-size`, or none on both sides, the vectors are the same bit for bit).
 
 Lost workers: Dask runs a lost worker's tasks again elsewhere (`retries` more times for tasks
 that fail); a task that runs twice writes the same bytes twice, and the rename keeps the shard
 whole, so no row is lost or doubled.
 
 On several machines the corpus, the model and DIR must be at the same paths on every node (a
-shared file system); see docs/dask.md.
+shared file system); see docs/dask.md. Dask (Debian's python3-distributed) is imported only when
+a job runs: `import bertrt` and `import bertrt.dask` do not need it.
 """
 import argparse
 import json
@@ -34,6 +38,8 @@ import time
 import uuid
 
 import numpy as np
+
+from . import Model
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1
@@ -244,8 +250,7 @@ def worker_model(path, threads):
     with _models_lock:
         m = _models.get(key)
         if m is None:
-            import bertrt
-            m = bertrt.Model(path, threads=threads)
+            m = Model(path, threads=threads)
             _models[key] = m
             _model_loads[key] = _model_loads.get(key, 0) + 1
         return m
@@ -345,26 +350,45 @@ def _check_partitions(parts, settings, path):
 
 
 def _validate_args(partition_size, batch_size, max_length, threads, retries):
-    for name, value in [("partition_size", partition_size), ("batch_size", batch_size)]:
-        if not isinstance(value, int) or value <= 0:
-            raise JobError("%s must be a positive integer, not %r" % (name, value))
-    for name, value in [("max_length", max_length), ("threads", threads)]:
-        if value is not None and (not isinstance(value, int) or value <= 0):
+    if not isinstance(partition_size, int) or isinstance(partition_size, bool) or partition_size <= 0:
+        raise JobError("partition_size must be a positive integer, not %r" % (partition_size,))
+    for name, value in [("batch_size", batch_size), ("max_length", max_length), ("threads", threads)]:
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):
             raise JobError("%s must be a positive integer or None, not %r" % (name, value))
-    if not isinstance(retries, int) or retries < 0:
+    if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
         raise JobError("retries must be an integer >= 0, not %r" % (retries,))
 
 
-def run_job(client, corpus, model, out_dir, partition_size=4096, batch_size=32, pooling=None, normalize=None,
-            max_length=None, threads=None, retries=3, output=None, progress=None):
-    """Embeds corpus with model on the Dask client's cluster into out_dir (one shard a partition,
-    manifest.json), resuming a job started there before with the same settings. output: also
-    join the shards into this .npy file. progress(done, total) is called as partitions finish.
-    Returns a summary dict: partitions, rows, computed (partitions embedded in this run),
-    computed_rows, skipped (shards found in place, before the run or, after a lost worker, by a rerun
-    task), seconds, texts_per_s (computed_rows / seconds)."""
+def embed_corpus(client, model_path, inputs, out_dir, *, partition_size=4096, batch_size=None, pooling=None,
+                 normalize=None, max_length=None, threads=None, retries=3, output=None, progress=None):
+    """Embeds a corpus on the cluster of a distributed.Client, resumably; returns a summary dict.
+
+    model_path: a .bertrt model file; inputs: the corpus file (.txt, one text a line, or .jsonl
+    with a string "text" on each non-blank line); out_dir: the shards part-NNNNN.npy and
+    manifest.json (a rerun with the same settings computes only the missing shards). The three
+    paths must be the same on the workers (a shared file system on several machines).
+    partition_size: texts per task and shard (the `--chunk-size` of `bertrt embed`).
+    batch_size (None: no cap, the token budget of `Model.encode_texts` sets the batches), pooling
+    (None: the model's), normalize (None: the model's), max_length (None: the model's): as
+    `Model.encode_texts` and `bertrt embed`. threads: threads of each worker's model (None: the
+    worker machine's CPUs). retries: reruns of a task that raises. output: also join the shards
+    into this .npy file (float32 [N, H], in input order). progress(done, total) is called as
+    partitions finish.
+
+    Returns {"partitions", "rows", "computed" (partitions embedded in this run), "computed_rows",
+    "skipped" (shards found in place, before the run or, after a lost worker, by a rerun task),
+    "seconds", "texts_per_s" (computed_rows / seconds)}. Raises JobError (bad settings, a bad
+    corpus line, settings that differ from out_dir's manifest, a partition that failed) or
+    bertrt.Error (a model file that does not open)."""
     from distributed import as_completed
 
+    try:
+        corpus = os.fspath(inputs)
+        model = os.fspath(model_path)
+        out_dir = os.fspath(out_dir)
+        output = os.fspath(output) if output is not None else None
+    except TypeError as e:
+        raise JobError("model_path, inputs, out_dir and output must be paths: %s" % e) from None
     _validate_args(partition_size, batch_size, max_length, threads, retries)
     if pooling is not None and pooling not in ("cls", "mean", "max", "pooler"):
         raise JobError("pooling must be cls, mean, max or pooler, not %r" % (pooling,))
@@ -495,7 +519,7 @@ def join_shards(out_dir, output, manifest=None):
 
 def _parser():
     p = argparse.ArgumentParser(
-        prog="python3 -m bertrt_dask",
+        prog="python3 -m bertrt.dask",
         description="Embeds a corpus on a Dask cluster into one .npy shard per partition (resumable).")
     p.add_argument("model", metavar="MODEL", help="a .bertrt model file (same path on every worker)")
     p.add_argument("--input", required=True, metavar="FILE", help=".txt (one text a line) or .jsonl (\"text\")")
@@ -507,7 +531,8 @@ def _parser():
     where.add_argument("--workers", type=int, metavar="N",
                        help="start a local cluster of N worker processes (default: 1)")
     p.add_argument("--partition-size", type=int, default=4096, metavar="N", help="texts per shard (default 4096)")
-    p.add_argument("--batch-size", type=int, default=32, metavar="N", help="texts per forward (default 32)")
+    p.add_argument("--batch-size", type=int, metavar="N",
+                   help="at most N texts per forward (default: no cap; each forward packs up to 2048 tokens)")
     p.add_argument("--pool", choices=["cls", "mean", "max", "pooler"], help="default: the model's")
     norm = p.add_mutually_exclusive_group()
     norm.add_argument("--normalize", dest="normalize", action="store_true", default=None)
@@ -524,11 +549,16 @@ def _parser():
 def main(argv=None):
     args = _parser().parse_args(argv)
     import logging
-    from distributed import Client, LocalCluster
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as e:
+        print("bertrt.dask: needs Dask's distributed package (Debian: apt-get install python3-dask "
+              "python3-distributed): %s" % e, file=sys.stderr)
+        return 1
 
     def progress(done, total):
         if not args.quiet:
-            print("bertrt_dask: %d/%d partitions" % (done, total), file=sys.stderr, flush=True)
+            print("bertrt.dask: %d/%d partitions" % (done, total), file=sys.stderr, flush=True)
 
     cluster = None
     try:
@@ -548,25 +578,25 @@ def main(argv=None):
                                    silence_logs=logging.ERROR)
             client = Client(cluster)
         with client:
-            s = run_job(client, args.input, args.model, args.out_dir, partition_size=args.partition_size,
-                        batch_size=args.batch_size, pooling=args.pool, normalize=args.normalize,
-                        max_length=args.max_length, threads=threads, retries=args.retries, output=args.output,
-                        progress=progress)
+            s = embed_corpus(client, args.model, args.input, args.out_dir, partition_size=args.partition_size,
+                             batch_size=args.batch_size, pooling=args.pool, normalize=args.normalize,
+                             max_length=args.max_length, threads=threads, retries=args.retries, output=args.output,
+                             progress=progress)
     except (RuntimeError, OSError, ValueError) as e:  # JobError, bertrt.Error, no scheduler, bad values
-        print("bertrt_dask: %s" % e, file=sys.stderr)
+        print("bertrt.dask: %s" % e, file=sys.stderr)
         return 1
     finally:
         if cluster is not None:
             cluster.close()
     if not args.quiet:
-        print("bertrt_dask: %d texts in %d partitions (%d computed, %d already done) in %.1f s, %.1f texts/s"
+        print("bertrt.dask: %d texts in %d partitions (%d computed, %d already done) in %.1f s, %.1f texts/s"
               % (s["rows"], s["partitions"], s["computed"], s["skipped"], s["seconds"], s["texts_per_s"]),
               file=sys.stderr)
     return 0
 
 
 if __name__ == "__main__":
-    # Run through the imported module, not __main__: the tasks must refer to bertrt_dask's functions
+    # Run through the imported module, not __main__: the tasks must refer to bertrt.dask's functions
     # (and its per-process model cache) by name, not travel as copies.
-    import bertrt_dask
-    sys.exit(bertrt_dask.main())
+    import bertrt.dask
+    sys.exit(bertrt.dask.main())
