@@ -12,7 +12,7 @@ packages=(
   python3 python3-numpy python3-dev pybind11-dev        # Python module
   python3-pytest                                        # Python tests
   libcpp-httplib-dev                                    # bertrt serve (HTTP server)
-  python3-dask python3-distributed                      # corpus embedding on Dask (python3 -m bertrt_dask)
+  python3-dask python3-distributed                      # corpus embedding on Dask (python3 -m bertrt.dask)
 )
 if [[ "${1:-}" == "--ci" ]]; then
   packages+=(g++-aarch64-linux-gnu qemu-user clang libclang-rt-14-dev)
