@@ -7,7 +7,7 @@ file order from a shared counter, so every text is sent exactly once). Standard 
     serve_client.py --port P --input TEXTS [--clients 16] [--per-request 1] [--server-pid PID]
                     [--check-npy EMBED.npy] [--warmup K] [--tolerance 1e-5]
 
-Checks every answer: status 200, as many vectors as texts in the request, indices in order, each
+Waits (up to 60 s) until GET /health answers 200. Checks every answer: status 200, as many vectors as texts in the request, indices in order, each
 vector hidden_size float32 (hidden_size from GET /info). With --check-npy, also that every vector
 equals the same row of `bertrt embed`'s output (float32 [N, H] .npy) within --tolerance (max abs
 difference). --warmup K: one untimed request of the first K texts before the timed run.
@@ -15,7 +15,8 @@ difference). --warmup K: one untimed request of the first K texts before the tim
 Prints one line of key=value pairs: texts, requests, wall (seconds from the first request sent
 to the last answer read), server_cpu (user + system seconds of process PID over the same span,
 from /proc/PID/stat; "nan" without --server-pid), client_cpu (this process's CPU seconds over the
-span), and max_diff with --check-npy. Exits 1 on any failed check.
+span), passes and tokens (the server's forward passes and the tokens they ran, from GET /metrics
+before and after), and max_diff with --check-npy. Exits 1 on any failed check.
 """
 import argparse
 import ast
@@ -61,6 +62,21 @@ def load_npy(path):
     return rows, cols, values
 
 
+def batch_counters(host, port):
+    """(forward passes, tokens through the encoder) so far, from GET /metrics."""
+    conn = http.client.HTTPConnection(host, port, timeout=60)
+    try:
+        conn.request("GET", "/metrics")
+        text = conn.getresponse().read().decode()
+    finally:
+        conn.close()
+    values = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        values[name] = value
+    return int(float(values["bertrt_batches_total"])), int(float(values["bertrt_batch_tokens_total"]))
+
+
 def post_embeddings(conn, texts):
     """(status, body bytes) of one /v1/embeddings request for texts on the keep-alive connection conn."""
     body = json.dumps({"input": texts[0] if len(texts) == 1 else texts, "encoding_format": "base64"}).encode()
@@ -104,7 +120,22 @@ def main():
         texts = [line.rstrip("\n") for line in f]
     chunks = [texts[i:i + args.per_request] for i in range(0, len(texts), args.per_request)]
 
-    conn = http.client.HTTPConnection(args.host, args.port, timeout=600)
+    deadline = time.monotonic() + 60
+    while True:  # until GET /health answers 200
+        conn = http.client.HTTPConnection(args.host, args.port, timeout=600)
+        try:
+            conn.request("GET", "/health")
+            r = conn.getresponse()
+            r.read()
+            if r.status == 200:
+                break
+        except OSError:
+            pass
+        conn.close()
+        if time.monotonic() > deadline:
+            print("serve_client: the server did not answer GET /health with 200 in 60 s", file=sys.stderr)
+            return 1
+        time.sleep(0.1)
     conn.request("GET", "/info")
     r = conn.getresponse()
     hidden = json.loads(r.read())["hidden_size"]
@@ -134,6 +165,7 @@ def main():
             c.close()
 
     threads = [threading.Thread(target=worker) for _ in range(args.clients)]
+    passes0, tokens0 = batch_counters(args.host, args.port)
     server0 = process_cpu(args.server_pid) if args.server_pid else math.nan
     client0 = time.process_time()
     t0 = time.perf_counter()
@@ -147,9 +179,10 @@ def main():
     if errors:
         print("serve_client: %s" % errors[0], file=sys.stderr)
         return 1
+    passes1, tokens1 = batch_counters(args.host, args.port)
 
-    line = "texts=%d requests=%d wall=%.3f server_cpu=%.2f client_cpu=%.2f" % (
-        len(texts), len(chunks), wall, server_cpu, client_cpu)
+    line = "texts=%d requests=%d wall=%.3f server_cpu=%.2f client_cpu=%.2f passes=%d tokens=%d" % (
+        len(texts), len(chunks), wall, server_cpu, client_cpu, passes1 - passes0, tokens1 - tokens0)
     if args.check_npy:
         rows, cols, ref = load_npy(args.check_npy)
         if rows != len(texts) or cols != hidden:

@@ -58,19 +58,22 @@ stop_server() {
 }
 trap stop_server EXIT
 
-# start_server: a fresh server on a port the OS picks; sets server_pid and port.
+# start_server: a fresh server on a port the OS picks (read from its "listening on" line; the client
+# then waits for GET /health); sets server_pid and port.
 start_server() {
+  local log=$work/serve-$r.log
+  : >"$log"  # empty before the server starts, so no earlier server's port is read
   "$bertrt" serve "$model" --host 127.0.0.1 --port 0 --threads "$threads" --max-batch-tokens "$batch_tokens" \
-    2>"$work/serve.log" &
+    2>>"$log" &
   server_pid=$!  # `bertrt serve` execs bertrt-serve: the same process
   port=
   for ((i = 0; i < 600; ++i)); do
-    port=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$work/serve.log")
+    port=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$log")
     [[ -n $port ]] && break
-    kill -0 "$server_pid" 2>/dev/null || { cat "$work/serve.log" >&2; exit 1; }
+    kill -0 "$server_pid" 2>/dev/null || { cat "$log" >&2; exit 1; }
     sleep 0.1
   done
-  [[ -n $port ]] || { echo "the server did not start in 60 s" >&2; cat "$work/serve.log" >&2; exit 1; }
+  [[ -n $port ]] || { echo "the server did not start in 60 s" >&2; cat "$log" >&2; exit 1; }
 }
 
 # run_embed: appends "ROUND embed - WALL CPU" to results.
@@ -88,7 +91,7 @@ run_server() {
   start_server
   local check=()
   ((r == 1)) && check=(--check-npy "$work/embed.npy" --tolerance "$tolerance")
-  local scenario clients per out wall scpu ccpu warm=32
+  local scenario clients per out wall scpu ccpu passes tokens warm=32
   for scenario in single batch; do
     if [[ $scenario == single ]]; then clients=16 per=1; else clients=4 per=32; fi
     out=$("$python" bench/serve_client.py --port "$port" --input "$texts" --clients "$clients" --per-request "$per" \
@@ -97,9 +100,12 @@ run_server() {
     wall=$(sed -n 's/.* wall=\([^ ]*\).*/\1/p' <<<"$out")
     scpu=$(sed -n 's/.* server_cpu=\([^ ]*\).*/\1/p' <<<"$out")
     ccpu=$(sed -n 's/.* client_cpu=\([^ ]*\).*/\1/p' <<<"$out")
+    passes=$(sed -n 's/.* passes=\([^ ]*\).*/\1/p' <<<"$out")
+    tokens=$(sed -n 's/.* tokens=\([^ ]*\).*/\1/p' <<<"$out")
     echo "$r $scenario $wall $scpu $ccpu" >>"$work/results.txt"
-    printf 'round %d %-7s %6.1f texts/s  wall %6.2f s  server cpu %6.2f s  client cpu %5.2f s%s\n' "$r" "$scenario:" \
-      "$(awk -v w="$wall" -v n="$n" 'BEGIN { print n / w }')" "$wall" "$scpu" "$ccpu" \
+    printf 'round %d %-7s %6.1f texts/s  wall %6.2f s  server cpu %6.2f s  client cpu %5.2f s  %d passes, %.1f texts %.0f tokens a pass%s\n' \
+      "$r" "$scenario:" "$(awk -v w="$wall" -v n="$n" 'BEGIN { print n / w }')" "$wall" "$scpu" "$ccpu" "$passes" \
+      "$(awk -v p="$passes" -v n="$n" 'BEGIN { print n / p }')" "$(awk -v p="$passes" -v t="$tokens" 'BEGIN { print t / p }')" \
       "$(sed -n 's/.*\( max_diff=[^ ]*\).*/;\1 against embed/p' <<<"$out")"
   done
   stop_server
