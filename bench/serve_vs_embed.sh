@@ -24,7 +24,9 @@
 # by running it once with N=CORPUS_N ROUNDS=1 if missing); N: texts taken from the top of TEXTS
 # (default 600); ROUNDS (default 3); THREADS (default 2); BATCH_TOKENS: the server's
 # --max-batch-tokens and embed's --batch-tokens (default 2048); TOLERANCE (default 1e-5);
-# WORK (default $TMPDIR/bertrt-bench-serve).
+# WORK (default $TMPDIR/bertrt-bench-serve). SMALL_BATCH_TOKENS=T (default: not run): each round
+# also runs `bertrt embed --batch-tokens T` last, to separate the cost of the server's smaller
+# passes (16 x 1 forms passes of about 12 texts) from its HTTP, JSON and queueing work.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bertrt=$(realpath "${1:-build/tools/bertrt}")
@@ -33,6 +35,7 @@ rounds=${ROUNDS:-3}
 threads=${THREADS:-2}
 batch_tokens=${BATCH_TOKENS:-2048}
 tolerance=${TOLERANCE:-1e-5}
+small=${SMALL_BATCH_TOKENS:-}
 work=${WORK:-${TMPDIR:-/tmp}/bertrt-bench-serve}
 python=/usr/bin/python3
 mkdir -p "$work"
@@ -76,14 +79,17 @@ start_server() {
   [[ -n $port ]] || { echo "the server did not start in 60 s" >&2; cat "$log" >&2; exit 1; }
 }
 
-# run_embed: appends "ROUND embed - WALL CPU" to results.
+# run_embed [SCENARIO TOKENS]: `bertrt embed` with --batch-tokens TOKENS (default BATCH_TOKENS);
+# appends "ROUND SCENARIO WALL CPU -" to results (SCENARIO: embed, or small for SMALL_BATCH_TOKENS).
 run_embed() {
-  /usr/bin/time -f '%e %U %S' -o "$work/time" "$bertrt" embed "$model" --input "$texts" --output "$work/embed.npy" \
-    --threads "$threads" --batch-tokens "$batch_tokens" --quiet
+  local scenario=${1:-embed} tokens=${2:-$batch_tokens}
+  /usr/bin/time -f '%e %U %S' -o "$work/time" "$bertrt" embed "$model" --input "$texts" \
+    --output "$work/$scenario.npy" --threads "$threads" --batch-tokens "$tokens" --quiet
   read -r wall user sys <"$work/time"
   cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
-  echo "$r embed $wall $cpu -" >>"$work/results.txt"
-  printf 'round %d embed:  %6.1f texts/s  wall %6.2f s  cpu %6.2f s\n' "$r" "$(awk -v w="$wall" -v n="$n" 'BEGIN { print n / w }')" "$wall" "$cpu"
+  echo "$r $scenario $wall $cpu -" >>"$work/results.txt"
+  printf 'round %d %-7s %6.1f texts/s  wall %6.2f s  cpu %6.2f s  (embed --batch-tokens %d)\n' "$r" "$scenario:" \
+    "$(awk -v w="$wall" -v n="$n" 'BEGIN { print n / w }')" "$wall" "$cpu" "$tokens"
 }
 
 # run_server: both scenarios on a fresh server; appends "ROUND SCENARIO WALL SERVER_CPU CLIENT_CPU".
@@ -122,6 +128,7 @@ echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 : >"$work/results.txt"
 for ((r = 1; r <= rounds; ++r)); do
   if ((r % 2)); then run_embed; run_server; else run_server; run_embed; fi
+  if [[ -n $small ]]; then run_embed small "$small"; fi
 done
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -144,4 +151,12 @@ for scenario, label in [("single", "16 x 1"), ("batch", "4 x 32")]:
     print("%-8s %-34s %-34s %s" % (label, fmt(wall), fmt(cpu), fmt(client)))
 ew = statistics.median(w for w, _ in embed.values())
 print("embed: median %.1f texts/s (%.2f s for %d texts)" % (n / ew, ew, n))
+small = {r: (float(w), float(c)) for r, s, w, c, _ in rows if s == "small"}
+single = {r: (float(w), float(c)) for r, s, w, c, _ in rows if s == "single"}
+if small:
+    med = lambda xs: "%s; median %.2f" % (" ".join("%.2f" % x for x in xs), statistics.median(xs))
+    print("embed at SMALL_BATCH_TOKENS / embed: texts/s (wall) %s; CPU-s %s" % (
+        med([embed[r][0] / small[r][0] for r in small]), med([small[r][1] / embed[r][1] for r in small])))
+    print("16 x 1 server / embed at SMALL_BATCH_TOKENS: texts/s (wall) %s; embed CPU-s / server CPU-s %s" % (
+        med([small[r][0] / single[r][0] for r in small]), med([small[r][1] / single[r][1] for r in small])))
 PY
