@@ -155,8 +155,8 @@ small = {r: (float(w), float(c)) for r, s, w, c, _ in rows if s == "small"}
 single = {r: (float(w), float(c)) for r, s, w, c, _ in rows if s == "single"}
 if small:
     med = lambda xs: "%s; median %.2f" % (" ".join("%.2f" % x for x in xs), statistics.median(xs))
-    print("embed at SMALL_BATCH_TOKENS / embed: texts/s (wall) %s; CPU-s %s" % (
-        med([embed[r][0] / small[r][0] for r in small]), med([small[r][1] / embed[r][1] for r in small])))
+    print("embed at SMALL_BATCH_TOKENS / embed: texts/s (wall) %s; embed CPU-s / its CPU-s %s" % (
+        med([embed[r][0] / small[r][0] for r in small]), med([embed[r][1] / small[r][1] for r in small])))
     print("16 x 1 server / embed at SMALL_BATCH_TOKENS: texts/s (wall) %s; embed CPU-s / server CPU-s %s" % (
         med([small[r][0] / single[r][0] for r in small]), med([small[r][1] / single[r][1] for r in small])))
 PY
