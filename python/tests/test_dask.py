@@ -486,6 +486,8 @@ class CommandLineTest(unittest.TestCase):
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertIn("600 texts in 10 partitions (10 computed, 0 already done)", r.stderr)
             self.assertIn("10/10 partitions", r.stderr)
+            with open(os.path.join(out_dir, bertrt.dask.MANIFEST)) as f:  # no --batch-size: bertrt embed's default
+                self.assertIsNone(json.load(f)["settings"]["batch_size"])
             self.assertTrue(np.array_equal(np.load(output), ref))
             os.unlink(os.path.join(out_dir, "part-00004.npy"))
             os.unlink(output)
