@@ -8,8 +8,8 @@
 # Converts the peer kit's Hugging Face folder (../shared/peer, make_models.sh) with `bertrt convert
 # --dtype D` into WORK (default cold-start/ in the current directory), then runs cold_start.py on the
 # files: warm page cache (after one untimed run), then cold (sync; echo 3 > /proc/sys/vm/drop_caches
-# before each run; skipped with --no-cold or when not root). Target for int8 bert-base: start to
-# first output <= 30 ms, peak RSS <= file size + 64 MB.
+# before each run; skipped with --no-cold or when not root). Target for int8 bert-base: open +
+# first 1x8 forward <= 30 ms, peak RSS <= file size + 64 MB.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"

@@ -28,7 +28,7 @@ while [ $# -gt 0 ]; do
     --models|--threads|--shapes|--dtypes|--rounds|--runs|--build|--out)
       [ $# -ge 2 ] || die "$1 needs a value"
       declare "${1#--}=$2"; shift 2 ;;
-    -h|--help) sed -n 2,19p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,18p "$0"; exit 0 ;;
     *) die "unknown argument $1" ;;
   esac
 done
