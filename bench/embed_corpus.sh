@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
 # Throughput of `bertrt embed` on a corpus of mixed-length sentences with a BERT-base-sized model
 # (hidden 768, 12 layers, 12 heads, FFN 3072, vocab 30522, 512 positions; RANDOM weights from a
-# fixed seed: only the speed means something), length-bucketed batches (--batch-size 32) against
-# one text at a time (--batch-size 1, i.e. the sum of per-text forwards at batch 1).
+# fixed seed: only the speed means something), packed batches (the default: no padding, up to
+# BATCH_TOKENS tokens a forward) against padded length-bucketed batches (--padded --batch-size 32:
+# texts sorted by length, 32 a batch, padded to the batch's longest), in interleaved rounds; prints
+# each round's throughput ratio (wall clock) and CPU-time ratio, the medians and the largest difference between the two outputs.
 #
 #   bench/embed_corpus.sh [BERTRT_BINARY]          (default: build/tools/bertrt, a release build)
-#   N=2000 THREADS=2 WORK=/tmp/embed-bench bench/embed_corpus.sh
+#   N=2000 THREADS=2 ROUNDS=3 WORK=/tmp/embed-bench bench/embed_corpus.sh
 #
-# N: sentences (default 10000); THREADS: --threads (default 0: the CPUs of the process's affinity mask);
+# N: sentences (default 10000); ROUNDS: rounds (default 3); BATCH_TOKENS: --batch-tokens (default
+# 2048); THREADS: --threads (default 0: the CPUs of the process's affinity mask);
 # WORK: where the checkpoint, model file and corpus go (default $TMPDIR/bertrt-bench-embed; ~900 MB).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bertrt=${1:-build/tools/bertrt}
 n=${N:-10000}
 threads=${THREADS:-0}
+rounds=${ROUNDS:-3}
+batch_tokens=${BATCH_TOKENS:-2048}
 work=${WORK:-${TMPDIR:-/tmp}/bertrt-bench-embed}
 python=/usr/bin/python3
 mkdir -p "$work"
@@ -81,16 +86,42 @@ PY
 
 echo "corpus: $n sentences, $(wc -w <"$work/corpus.txt") words; model: BERT-base shape, random weights"
 lscpu | grep -E 'Model name|^CPU\(s\)' | sed 's/  */ /g'
-for bs in 32 1; do
-  log="$work/embed-b$bs.log"
-  start=$(date +%s.%N)
-  "$bertrt" embed "$work/base.bertrt" --input "$work/corpus.txt" --output "$work/out-b$bs.npy" \
-    --batch-size "$bs" --threads "$threads" 2>"$log"
-  end=$(date +%s.%N)
-  echo "--batch-size $bs: $(tail -n 1 "$log") [wall $(echo "$end - $start" | bc) s]"
+# Interleaved rounds (odd rounds packed first, even rounds padded first); each run's texts/s from
+# the wall time of the whole command (tokenizing, batching, forward, pooling, writing).
+declare -A args=([packed]="--batch-tokens $batch_tokens" [padded]="--padded --batch-size 32")
+: >"$work/rates.txt"
+for ((r = 1; r <= rounds; ++r)); do
+  order="packed padded"; ((r % 2)) || order="padded packed"
+  for mode in $order; do
+    log="$work/embed-$mode.log"
+    # shellcheck disable=SC2086
+    /usr/bin/time -f "%e %U %S" -o "$work/time-$mode.txt" \
+      "$bertrt" embed "$work/base.bertrt" --input "$work/corpus.txt" --output "$work/out-$mode.npy" \
+      ${args[$mode]} --threads "$threads" 2>"$log"
+    read -r secs user sys <"$work/time-$mode.txt"
+    cpu=$(echo "$user + $sys" | bc)
+    echo "$r $mode $secs $cpu" >>"$work/rates.txt"
+    echo "round $r $mode (${args[$mode]}): wall $secs s, CPU $cpu s; $(tail -n 1 "$log")"
+  done
 done
-"$python" -c "
-import numpy as np, sys
-a, b = np.load(sys.argv[1]), np.load(sys.argv[2])
-print('max |batch 32 - batch 1| = %.2e over %d vectors' % (np.abs(a - b).max(), len(a)))
-" "$work/out-b32.npy" "$work/out-b1.npy"
+"$python" - "$work/rates.txt" "$n" "$work/out-packed.npy" "$work/out-padded.npy" <<'PY'
+import sys
+import numpy as np
+rows = [l.split() for l in open(sys.argv[1])]
+n = int(sys.argv[2])
+t, c = {}, {}
+for r, mode, secs, cpu in rows:
+    t.setdefault(int(r), {})[mode] = float(secs)
+    c.setdefault(int(r), {})[mode] = float(cpu)
+ratios = sorted(v["padded"] / v["packed"] for v in t.values())
+cpu_ratios = sorted(v["padded"] / v["packed"] for v in c.values())
+med = lambda xs: float(np.median(xs))
+print("packed: median %.1f s (%.1f texts/s); padded: median %.1f s (%.1f texts/s)" % (
+    med([v["packed"] for v in t.values()]), n / med([v["packed"] for v in t.values()]),
+    med([v["padded"] for v in t.values()]), n / med([v["padded"] for v in t.values()])))
+print("throughput packed / padded per round: %s; median %.2fx" % (", ".join("%.2f" % x for x in ratios), med(ratios)))
+print("CPU time padded / packed per round: %s; median %.2fx" % (", ".join("%.2f" % x for x in cpu_ratios),
+                                                              med(cpu_ratios)))
+a, b = np.load(sys.argv[3]), np.load(sys.argv[4])
+print("max |packed - padded| = %.2e over %d vectors" % (np.abs(a - b).max(), len(a)))
+PY
