@@ -287,8 +287,11 @@ TEST_CASE("encode_texts equals the hand-written pipeline it replaces, bit for bi
   size_t truncated = 99;
   REQUIRE(bertrt_session_encode_texts(session.get(), tok.get(), ptrs.data(), nullptr, ptrs.size(), nullptr, got.data(),
                                       &truncated) == BERTRT_OK);
-  CHECK(truncated == 0);
   const bertrt_config& c = model.config();
+  // Up to 40 words of up to a few word pieces each can pass the model's length now and then.
+  size_t over = 0;
+  for (const std::string& t : texts) over += tok.encode(t).ids.size() > static_cast<size_t>(c.max_sequence_length);
+  CHECK(truncated == over);
   const std::vector<float> want = encode_texts_by_hand(session, tok, H, texts, static_cast<size_t>(c.max_position_embeddings),
                                                        32, c.default_pool, c.default_normalize != 0);
   CHECK(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)) == 0);
