@@ -188,13 +188,13 @@ def _fsync_dir(path):
         os.close(fd)
 
 
-def write_npy_atomic(path, array):
-    """Writes array to path through a temporary file in the same folder and a rename: readers see
-    the old file or the whole new one, never a part. Concurrent writers of one path do not clash."""
+def _write_atomic(path, mode, write):
+    """Writes path through a temporary file in the same folder, fsync and a rename: readers see the
+    old file or the whole new one, never a part. Concurrent writers of one path do not clash."""
     tmp = "%s%s%d-%s" % (path, TMP_MARK, os.getpid(), uuid.uuid4().hex)
     try:
-        with open(tmp, "wb") as f:
-            np.save(f, array, allow_pickle=False)
+        with open(tmp, mode) as f:
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -207,21 +207,16 @@ def write_npy_atomic(path, array):
     _fsync_dir(os.path.dirname(os.path.abspath(path)))
 
 
+def write_npy_atomic(path, array):
+    """array as an .npy file at path, written atomically (_write_atomic)."""
+    _write_atomic(path, "wb", lambda f: np.save(f, array, allow_pickle=False))
+
+
 def _write_json_atomic(path, obj):
-    tmp = "%s%s%d-%s" % (path, TMP_MARK, os.getpid(), uuid.uuid4().hex)
-    try:
-        with open(tmp, "w") as f:
-            json.dump(obj, f, indent=1)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    def write(f):
+        json.dump(obj, f, indent=1)
+        f.write("\n")
+    _write_atomic(path, "w", write)
 
 
 def remove_temporaries(out_dir):
