@@ -256,6 +256,10 @@ TEST_CASE("byte-level BPE: random texts come back byte for byte, offsets cover w
 }
 
 TEST_CASE("byte-level BPE: linear time on 1 MB inputs (mixed text, one long word, one whitespace run)") {
+  if (bertrt_test::timing_tests_skipped()) {
+    MESSAGE("skipped: BERTRT_TEST_SKIP_TIMING=1");
+    return;
+  }
   std::mt19937 rng(std::random_device{}());
   const Tokenizer& tok = roberta_json();
   const std::string mixed = random_text(rng, 1 << 18);

@@ -473,6 +473,10 @@ TEST_CASE("invalid UTF-8 is rejected with the byte offset") {
 }
 
 TEST_CASE("linear time: 1 MB against 100 KB") {
+  if (bertrt_test::timing_tests_skipped()) {
+    MESSAGE("skipped: BERTRT_TEST_SKIP_TIMING=1");
+    return;
+  }
   const Tokenizer& t = tokenizer_for("bert-base-multilingual-cased@cased");
   std::string unit =
       "The quick brown fox jumps over the lazy dog. Der schnelle braune Fuchs springt. "
