@@ -8,6 +8,9 @@
 // activations' per-row quantization (quantize_rows_u8) to each call; BM_packed_i8_cold takes
 // each call's weights from the next of several copies (64 MiB in all), so that they come from L3
 // or memory as in a forward pass, not from L2 as when one matrix is multiplied again and again.
+// bf16x2 (BM_packed_bf16x2): the active table's gemm_packed_bf16x2 (variant in the label) on bf16
+// activations and panel_bf16x2 weights, GFLOP/s; BM_convert_bf16x2 adds the activations' row
+// conversion (convert_rows_bf16) to each call.
 //   bench_gemm --benchmark_filter=... ; shapes M x K x N of bert-base (H 768, I 3072) and
 //   MiniLM-L6-H384 (H 384, I 1536) for M = 8, 128, 1024 rows.
 #include <benchmark/benchmark.h>
@@ -21,6 +24,7 @@
 #include <ctime>
 #include <string>
 
+#include "kernels/gemm_bf16.h"
 #include "kernels/gemm_i8.h"
 #include "kernels/gemm_packed.h"
 #include "kernels/kernels.h"
@@ -279,6 +283,44 @@ void BM_packed_i8(benchmark::State& state) { packed_i8(state, false); }
 void BM_quantize_i8(benchmark::State& state) { packed_i8(state, true); }
 void BM_packed_i8_cold(benchmark::State& state) { packed_i8(state, false, true); }
 
+// bf16x2: f32 activations X [m, k] converted to bf16 rows (convert_rows_bf16), weights W [k, n]
+// packed in the panel_bf16x2 layout, 64-byte aligned.
+struct DataBf16x2 {
+  std::vector<float> x, w, bias, c;
+  std::vector<uint16_t> a, packed_store;
+  uint16_t* packed = nullptr;
+  size_t k2;
+  DataBf16x2(size_t m, size_t k, size_t n)
+      : x(m * k), w(k * n), bias(n), c(m * n), a(m * kernels::bf16_k2(k)),
+        packed_store(kernels::packed_bf16x2_elems(k, n) + 32), k2(kernels::bf16_k2(k)) {
+    std::mt19937 rng(42);
+    std::uniform_real_distribution<float> d(-1.0f, 1.0f);
+    for (float& v : x) v = d(rng);
+    for (float& v : w) v = d(rng);
+    for (float& v : bias) v = d(rng);
+    packed = Data::aligned(packed_store.data());
+    kernels::pack_panels_bf16x2(w.data(), k, n, n, packed);
+    kernels::active().convert_rows_bf16(m, k, x.data(), k, a.data(), k2);
+  }
+};
+
+// gemm_packed_bf16x2 (with_convert: and the row conversion before it), GFLOP/s.
+void packed_bf16x2(benchmark::State& state, bool with_convert) {
+  const size_t m = state.range(0), k = state.range(1), n = state.range(2);
+  DataBf16x2 d(m, k, n);
+  const kernels::KernelTable& t = kernels::active();
+  for (auto _ : state) {
+    if (with_convert) t.convert_rows_bf16(m, k, d.x.data(), k, d.a.data(), d.k2);
+    t.gemm_packed_bf16x2(m, n, k, d.a.data(), d.k2, d.packed, d.bias.data(), d.c.data(), n);
+    benchmark::DoNotOptimize(d.c.data());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * m * n * k, benchmark::Counter::kIsIterationInvariantRate,
+                                                 benchmark::Counter::kIs1000);
+  state.SetLabel(kernels::kernel_name(t, kernels::kernel_count() - 3));  // gemm_packed_bf16x2's row
+}
+void BM_packed_bf16x2(benchmark::State& state) { packed_bf16x2(state, false); }
+void BM_convert_bf16x2(benchmark::State& state) { packed_bf16x2(state, true); }
+
 void shapes(benchmark::internal::Benchmark* b) {
   for (long m : {8, 128, 1024}) {
     for (long h : {384, 768}) {
@@ -294,6 +336,8 @@ void shapes(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_packed)->Apply(shapes);
 BENCHMARK(BM_packed_f16)->Apply(shapes);
 BENCHMARK(BM_packed_bf16)->Apply(shapes);
+BENCHMARK(BM_packed_bf16x2)->Apply(shapes);
+BENCHMARK(BM_convert_bf16x2)->Apply(shapes);
 BENCHMARK(BM_packed_i8)->Apply(shapes);
 BENCHMARK(BM_quantize_i8)->Apply(shapes);
 BENCHMARK(BM_packed_i8_cold)->Apply(shapes);

@@ -1,7 +1,10 @@
 // Machine floors for docs/performance.md: fp32 FMA peak from a register-only loop (AVX-512 and
 // AVX2 widths where the CPU has them), the int8 multiply-accumulate peaks of the int8 GEMM's
-// instructions (vpdpbusd zmm with AVX512_VNNI; vpmaddwd + vpaddd on int16 at AVX-512 BW and
-// AVX2 widths, the no-VNNI kernels' pair; 2 ops per multiply-accumulate, GOP/s), and memory
+// instructions (vpdpbusd zmm with AVX512_VNNI; vpdpbusd ymm, VEX with AVX-VNNI and EVEX with
+// AVX512_VNNI + VL; vpmaddwd + vpaddd on int16 at AVX-512 BW and
+// AVX2 widths, the no-VNNI kernels' pair; 2 ops per multiply-accumulate, GOP/s), the bf16
+// dot-product peak of the bf16x2 GEMM's instruction (vdpbf16ps zmm with AVX512_BF16: 32 bf16
+// products per instruction, 2 flops each; a line saying it is skipped otherwise), and memory
 // bandwidth from a stream triad
 // (a[i] = b[i] + s * c[i], 3 x 4 bytes per element moved; write-allocate traffic not counted),
 // at 1..N threads (OpenMP). Each figure is the best of several repetitions.
@@ -79,6 +82,22 @@ __attribute__((target("avx512f,avx512vnni"))) double dpbusd_avx512(long iters) {
   _mm512_storeu_si512(out, _mm512_add_epi32(s, _mm512_add_epi32(_mm512_add_epi32(a8, a9), _mm512_add_epi32(a10, a11))));
   return out[0];
 }
+// bf16: 12 chains of vdpbf16ps (32 bf16 x bf16 products into 16 f32 lanes per instruction).
+__attribute__((target("avx512f,avx512bf16"))) inline __m512 dpbf16_512(__m512 acc, __m512i x, __m512i y) {
+  return _mm512_dpbf16_ps(acc, reinterpret_cast<__m512bh>(x), reinterpret_cast<__m512bh>(y));
+}
+__attribute__((target("avx512f,avx512bf16"))) double dpbf16_avx512(long iters) {
+  __m512 a0 = _mm512_set1_ps(1.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0,
+         a9 = a0, a10 = a0, a11 = a0;
+  const __m512i x = _mm512_set1_epi16(0x3f80), y = _mm512_set1_epi16(0x3380);  // 1.0 and 2^-24 as bf16
+  BERTRT_FMA_LOOP("v", dpbf16_512)
+  __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
+                           _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
+  s = _mm512_add_ps(s, _mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)));
+  float out[16];
+  _mm512_storeu_ps(out, s);
+  return out[0];
+}
 __attribute__((target("avx512f,avx512bw"))) inline __m512i madd_add_512(__m512i acc, [[maybe_unused]] __m512i x,
                                                                       __m512i y) {
   return _mm512_add_epi32(acc, _mm512_madd_epi16(acc, y));
@@ -108,6 +127,21 @@ __attribute__((target("avx2"))) double maddwd_avx2(long iters) {
   s = _mm256_add_epi32(s, _mm256_add_epi32(_mm256_add_epi32(a8, a9), _mm256_add_epi32(a10, a11)));
   return _mm256_extract_epi32(s, 0);
 }
+// vpdpbusd ymm (32 u8 x s8 products), the AVX-VNNI kernel's instruction: the VEX form with
+// AVX-VNNI, the EVEX form (AVX-512 VNNI + VL: what the kernel's EVEX twin runs) otherwise.
+#define BERTRT_DPBUSD_YMM(TARGET, NAME, DOT)                                                          \
+  __attribute__((target(TARGET))) double NAME(long iters) {                                           \
+    __m256i a0 = _mm256_set1_epi32(1), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, \
+            a8 = a0, a9 = a0, a10 = a0, a11 = a0;                                                     \
+    const __m256i x = _mm256_set1_epi8(3), y = _mm256_set1_epi8(-2);                                 \
+    BERTRT_FMA_LOOP("x", DOT)                                                                         \
+    __m256i s = _mm256_add_epi32(_mm256_add_epi32(_mm256_add_epi32(a0, a1), _mm256_add_epi32(a2, a3)), \
+                                 _mm256_add_epi32(_mm256_add_epi32(a4, a5), _mm256_add_epi32(a6, a7))); \
+    s = _mm256_add_epi32(s, _mm256_add_epi32(_mm256_add_epi32(a8, a9), _mm256_add_epi32(a10, a11)));  \
+    return _mm256_extract_epi32(s, 0);                                                                \
+  }
+BERTRT_DPBUSD_YMM("avxvnni", dpbusd_ymm_vex, _mm256_dpbusd_avx_epi32)
+BERTRT_DPBUSD_YMM("avx512f,avx512vl,avx512vnni", dpbusd_ymm_evex, _mm256_dpbusd_epi32)
 #endif
 
 int max_threads() {
@@ -199,9 +233,20 @@ int main(int argc, char** argv) {
     if (__builtin_cpu_supports("avx512bw"))
       std::printf("{\"floor\":\"int8_vpmaddwd_avx512\",\"threads\":%d,\"gops\":%.1f}\n", t,
                   fma_rate(maddwd_avx512, 32, t));
+    if (__builtin_cpu_supports("avx512bf16"))
+      std::printf("{\"floor\":\"bf16_vdpbf16ps_avx512\",\"threads\":%d,\"gflops\":%.1f}\n", t,
+                  fma_rate(dpbf16_avx512, 32, t));
+    else if (t == 1)
+      std::printf("{\"floor\":\"bf16_vdpbf16ps_avx512\",\"skipped\":\"CPU lacks AVX512_BF16\"}\n");
     if (__builtin_cpu_supports("avx2"))
       std::printf("{\"floor\":\"int8_vpmaddwd_avx2\",\"threads\":%d,\"gops\":%.1f}\n", t,
                   fma_rate(maddwd_avx2, 16, t));
+    if (__builtin_cpu_supports("avxvnni"))
+      std::printf("{\"floor\":\"int8_vpdpbusd_ymm_vex\",\"threads\":%d,\"gops\":%.1f}\n", t,
+                  fma_rate(dpbusd_ymm_vex, 32, t));
+    if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl"))
+      std::printf("{\"floor\":\"int8_vpdpbusd_ymm_evex\",\"threads\":%d,\"gops\":%.1f}\n", t,
+                  fma_rate(dpbusd_ymm_evex, 32, t));
 #endif
     std::printf("{\"floor\":\"triad\",\"threads\":%d,\"mib_per_array\":%zu,\"gb_per_s\":%.1f}\n", t, mib,
                 triad_rate(n, t));

@@ -5,7 +5,8 @@
 // reported by isa_error(), which makes bertrt_model_open fail with BERTRT_ERROR_UNSUPPORTED
 // (active() itself still returns the best supported table, for kernel-level callers).
 // Inside a table, gemm_packed_i8 takes a faster variant when the CPU has the extension:
-// vpdpbusd on AVX-512 with AVX512_VNNI, sdot on NEON with HWCAP_ASIMDDP (cpu_has()).
+// vpdpbusd on AVX-512 with AVX512_VNNI, sdot on NEON with HWCAP_ASIMDDP (cpu_has()); and
+// gemm_packed_bf16x2 vdpbf16ps with AVX512_BF16, bfdot with HWCAP2_BF16.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -42,6 +43,8 @@ struct CpuFeatures {
   bool avx512_vnni = false;   // AVX512_VNNI (cpuid 7.0:ECX[11]) on top of the AVX-512 level
   bool avx_vnni = false;      // AVX-VNNI (cpuid 7.1:EAX[4]) on top of the AVX2 level
   bool neon_dotprod = false;  // HWCAP_ASIMDDP
+  bool avx512_bf16 = false;   // AVX512_BF16 (cpuid 7.1:EAX[5]) on top of the AVX-512 level
+  bool neon_bf16 = false;     // HWCAP2_BF16
   const char* missing_avx2 = "not an x86-64 build";
   const char* missing_avx512 = "not an x86-64 build";
 };
@@ -88,10 +91,12 @@ CpuFeatures detect() {
   f.avx512 = f.missing_avx512 == nullptr;
   f.avx512_vnni = f.avx512 && (c7 & (1u << 11));
   f.avx_vnni = f.avx2 && (a71 & (1u << 4));
+  f.avx512_bf16 = f.avx512 && (a71 & (1u << 5));
 #elif defined(BERTRT_KERNELS_NEON)
   f.neon = true;  // Advanced SIMD is mandatory on AArch64
 #if defined(__linux__)
   f.neon_dotprod = (getauxval(AT_HWCAP) & (1ul << 20)) != 0;  // HWCAP_ASIMDDP
+  f.neon_bf16 = (getauxval(AT_HWCAP2) & (1ul << 14)) != 0;    // HWCAP2_BF16
 #endif
 #endif
   return f;
@@ -129,6 +134,7 @@ const KernelTable& avx512_table() {
     t.isa = Isa::avx512;
 #include "kernels/kernel_list.inc"
     if (features().avx512_vnni) t.gemm_packed_i8 = avx512::gemm_packed_i8_vnni;
+    if (features().avx512_bf16) t.gemm_packed_bf16x2 = avx512::gemm_packed_bf16x2_bf16;
     return t;
   }();
   return table;
@@ -142,6 +148,7 @@ const KernelTable& neon_table() {
     t.isa = Isa::neon;
 #include "kernels/kernel_list.inc"
     if (features().neon_dotprod) t.gemm_packed_i8 = neon::gemm_packed_i8_dotprod;
+    if (features().neon_bf16) t.gemm_packed_bf16x2 = neon::gemm_packed_bf16x2_bf16;
     return t;
   }();
   return table;
@@ -162,6 +169,11 @@ constexpr size_t kNameCap = 48;
 
 // The suffix of the variant an ISA's table holds for an entry ("" for the plain one).
 const char* variant_suffix(Isa isa, const char* entry) {
+  if (std::strcmp(entry, "gemm_packed_bf16x2") == 0) {
+    if (isa == Isa::avx512 && features().avx512_bf16) return "_bf16";
+    if (isa == Isa::neon && features().neon_bf16) return "_bf16";
+    return "";
+  }
   if (std::strcmp(entry, "gemm_packed_i8") != 0) return "";
   if (isa == Isa::avx512 && features().avx512_vnni) return "_vnni";
   if (isa == Isa::neon && features().neon_dotprod) return "_dotprod";
@@ -244,6 +256,8 @@ bool cpu_has(CpuExt ext) {
     case CpuExt::avx512_vnni: return features().avx512_vnni;
     case CpuExt::avx_vnni: return features().avx_vnni;
     case CpuExt::neon_dotprod: return features().neon_dotprod;
+    case CpuExt::avx512_bf16: return features().avx512_bf16;
+    case CpuExt::neon_bf16: return features().neon_bf16;
   }
   return false;
 }

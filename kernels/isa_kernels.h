@@ -25,6 +25,9 @@
                        const float* bias, float* c, size_t ldc);                                            \
   void gemm_packed_bf16(size_t m, size_t n, size_t k, const float* a, size_t lda, const uint16_t* bp,       \
                         const float* bias, float* c, size_t ldc);                                           \
+  void convert_rows_bf16(size_t m, size_t k, const float* x, size_t ldx, uint16_t* out, size_t ldo);         \
+  void gemm_packed_bf16x2(size_t m, size_t n, size_t k, const uint16_t* a, size_t lda, const uint16_t* bp,  \
+                          const float* bias, float* c, size_t ldc);                                         \
   void quantize_rows_u8(size_t m, size_t k, const float* x, size_t ldx, uint8_t* q, size_t ldq, float* scale); \
   void gemm_packed_i8(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda, const float* a_scale,     \
                       const int8_t* bp, const float* w_scale, const int32_t* w_colsum, const float* bias,   \
@@ -44,6 +47,9 @@ namespace bertrt::kernels::avx512 {
 void gemm_packed_i8_vnni(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda, const float* a_scale,
                          const int8_t* bp, const float* w_scale, const int32_t* w_colsum, const float* bias, float* c,
                          size_t ldc);
+// vdpbf16ps (kernels/gemm_bf16_avx512_bf16.cpp), taken when cpuid reports AVX512_BF16.
+void gemm_packed_bf16x2_bf16(size_t m, size_t n, size_t k, const uint16_t* a, size_t lda, const uint16_t* bp,
+                             const float* bias, float* c, size_t ldc);
 }
 #endif
 #if defined(__aarch64__)
@@ -54,5 +60,8 @@ namespace bertrt::kernels::neon {
 void gemm_packed_i8_dotprod(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda, const float* a_scale,
                             const int8_t* bp, const float* w_scale, const int32_t* w_colsum, const float* bias,
                             float* c, size_t ldc);
+// bfdot (kernels/gemm_bf16_neon_bf16.cpp), taken when HWCAP2_BF16 is set.
+void gemm_packed_bf16x2_bf16(size_t m, size_t n, size_t k, const uint16_t* a, size_t lda, const uint16_t* bp,
+                             const float* bias, float* c, size_t ldc);
 }
 #endif

@@ -85,6 +85,19 @@ struct KernelTable {
   void (*gemm_packed_bf16)(size_t m, size_t n, size_t k, const float* a, size_t lda, const uint16_t* bp,
                            const float* bias, float* c, size_t ldc);
 
+  // bf16 inference on bf16 activations (kernels/gemm_bf16.h states the layout and arithmetic).
+  // x[m, k] f32 (row stride ldx) -> out[m, K2] bf16 (row stride ldo >= K2, K2 = k rounded up to
+  // even): round to nearest even, subnormals to signed zero, NaN quiet, a zero after an odd k.
+  // Every table returns the scalar twin's bits.
+  void (*convert_rows_bf16)(size_t m, size_t k, const float* x, size_t ldx, uint16_t* out, size_t ldo);
+  // C[m, n] = A W + bias: A [m, K2] bf16 (row stride lda, as convert_rows_bf16 writes), W packed
+  // panel_bf16x2 (bp: first panel of a panel-aligned column range), bias [n] or null, C row stride
+  // ldc; columns past n are not written. Bit-identical to the scalar twin except the bf16
+  // dot-product instruction variants (AVX512_BF16 flushes subnormal accumulators; NEON bfdot
+  // rounds as Arm's BFDotAdd). Independent of how a caller splits rows or column ranges.
+  void (*gemm_packed_bf16x2)(size_t m, size_t n, size_t k, const uint16_t* a, size_t lda, const uint16_t* bp,
+                             const float* bias, float* c, size_t ldc);
+
   // int8 inference (kernels/gemm_i8.h states the scheme and the packed layout).
   // Dynamic per-row quantization of x[m, k] (row stride ldx, finite values): scale[i] =
   // max_p |x[i, p]| / 127 and q[i, p] = round_to_nearest_even(x[i, p] / scale[i]) + 128 in
@@ -114,7 +127,9 @@ bool cpu_supports(Isa isa);
 // table takes vpdpbusd with AVX512_VNNI (cpuid 7.0:ECX[11]), the NEON table sdot with
 // HWCAP_ASIMDDP. AVX-VNNI (cpuid 7.1:EAX[4]) is detected and reported, not used yet. The
 // variant's name gets a suffix: "gemm_packed_i8__avx512_vnni", "gemm_packed_i8__neon_dotprod".
-enum class CpuExt : int { avx512_vnni = 0, avx_vnni = 1, neon_dotprod = 2 };
+// gemm_packed_bf16x2 likewise takes vdpbf16ps with AVX512_BF16 (cpuid 7.1:EAX[5]) and bfdot with
+// HWCAP2_BF16: "gemm_packed_bf16x2__avx512_bf16", "gemm_packed_bf16x2__neon_bf16".
+enum class CpuExt : int { avx512_vnni = 0, avx_vnni = 1, neon_dotprod = 2, avx512_bf16 = 3, neon_bf16 = 4 };
 bool cpu_has(CpuExt ext);
 
 // Scalar reference table (always available).

@@ -30,6 +30,9 @@ void gemm_packed_f16(size_t m, size_t n, size_t k, const float* a, size_t lda, c
                      float* c, size_t ldc);
 void gemm_packed_bf16(size_t m, size_t n, size_t k, const float* a, size_t lda, const uint16_t* bp,
                       const float* bias, float* c, size_t ldc);
+void convert_rows_bf16(size_t m, size_t k, const float* x, size_t ldx, uint16_t* out, size_t ldo);
+void gemm_packed_bf16x2(size_t m, size_t n, size_t k, const uint16_t* a, size_t lda, const uint16_t* bp,
+                        const float* bias, float* c, size_t ldc);
 void quantize_rows_u8(size_t m, size_t k, const float* x, size_t ldx, uint8_t* q, size_t ldq, float* scale);
 void gemm_packed_i8(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda, const float* a_scale,
                     const int8_t* bp, const float* w_scale, const int32_t* w_colsum, const float* bias, float* c,

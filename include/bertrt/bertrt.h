@@ -210,7 +210,7 @@ typedef struct bertrt_model_file_info {
 typedef struct bertrt_tensor_info {
   const char* name;   /* "encoder.layer.0.attention.qkv.weight", ...; lives as long as the model */
   const char* dtype;  /* "f32", "f16", "bf16", "i8", "i32"; static */
-  const char* layout; /* "row_major", or "panel" (pre-packed for the GEMM kernels); static */
+  const char* layout; /* "row_major", "panel", "panel_i8" or "panel_bf16x2" (pre-packed for the GEMM kernels); static */
   size_t ndim;
   uint64_t shape[8];  /* the first ndim entries; logical shape, also for packed matrices */
   uint64_t nbytes;    /* bytes in the file */

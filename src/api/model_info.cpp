@@ -21,6 +21,7 @@ const char* layout_name(bertrt::format::TensorLayout layout) {
   switch (layout) {
     case bertrt::format::TensorLayout::panel: return "panel";
     case bertrt::format::TensorLayout::panel_i8: return "panel_i8";
+    case bertrt::format::TensorLayout::panel_bf16x2: return "panel_bf16x2";
     default: return "row_major";
   }
 }

@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "convert/checkpoint.h"
 #include "convert/convert_internal.h"
+#include "kernels/gemm_bf16.h"
 #include "kernels/gemm_i8.h"
 #include "kernels/gemm_packed.h"
 #include "model/names.h"
@@ -340,9 +341,24 @@ static void add_int8_matrix(format::ModelFileWriter& w, const std::string& name,
   w.add_tensor(name + ".colsum", format::TensorDType::i32, {sums.size()}, std::move(sum_bytes));
 }
 
+// bf16 storage of an encoder, pooler or projection matrix m [in, out] in the bf16x2 GEMM's
+// panels (layout panel_bf16x2, kernels/gemm_bf16.h: rounded to nearest even, subnormals flushed).
+static void add_bf16x2_matrix(format::ModelFileWriter& w, const std::string& name, const std::vector<float>& m,
+                              size_t in, size_t out) {
+  std::vector<uint16_t> packed(kernels::packed_bf16x2_elems(in, out));
+  kernels::pack_panels_bf16x2(m.data(), in, out, out, packed.data());
+  std::vector<uint8_t> bytes(packed.size() * sizeof(uint16_t));
+  std::memcpy(bytes.data(), packed.data(), bytes.size());
+  w.add_packed_bf16x2_tensor(name, {in, out}, format::kPanelWidth, std::move(bytes));
+}
+
 void WeightWriter::matrix(const std::string& name, const std::vector<float>& m, int64_t in, int64_t out) {
+  static_assert(kernels::kBf16Panel == format::kPanelWidth);
   if (o_.dtype == format::TensorDType::i8) {  // int8 files (--dtype int8)
     add_int8_matrix(w_, name, m, static_cast<size_t>(in), static_cast<size_t>(out), o_.pack_matrices);
+  } else if (o_.dtype == format::TensorDType::bf16 && o_.pack_matrices && name.rfind("head.", 0) != 0) {
+    // bf16 files: every matrix but the task heads' (those stay bf16 in layout 1, as the head stage reads them).
+    add_bf16x2_matrix(w_, name, m, static_cast<size_t>(in), static_cast<size_t>(out));
   } else if (o_.pack_matrices) {
     static_assert(kernels::kPackedPanel == format::kPanelWidth);
     std::vector<float> packed(kernels::packed_floats(static_cast<size_t>(in), static_cast<size_t>(out)));

@@ -115,6 +115,15 @@ void check_tensor_bytes(const TensorInfo& ti, uint64_t numel) {
     if (ti.shape[0] > (uint64_t{1} << 32) || ti.shape[1] > (uint64_t{1} << 32) ||
         panel_i8_bytes(ti.shape[0], ti.shape[1], kPanelWidth) != ti.nbytes)
       fail("tensor '" + ti.name + "': byte length " + std::to_string(ti.nbytes) + " does not match its packed shape");
+  } else if (ti.layout == TensorLayout::panel_bf16x2) {
+    if (ti.dtype != TensorDType::bf16 || ti.shape.size() != 2)
+      fail("tensor '" + ti.name + "': the panel_bf16x2 layout needs a 2-D bf16 tensor");
+    if (ti.layout_param != kPanelWidth)
+      throw Error(BERTRT_ERROR_UNSUPPORTED, "model file: tensor '" + ti.name + "' has panel width " +
+                                                std::to_string(ti.layout_param) + " (supported: 16)");
+    if (ti.shape[0] > (uint64_t{1} << 32) || ti.shape[1] > (uint64_t{1} << 32) ||
+        panel_bf16x2_bytes(ti.shape[0], ti.shape[1], kPanelWidth) != ti.nbytes)
+      fail("tensor '" + ti.name + "': byte length " + std::to_string(ti.nbytes) + " does not match its packed shape");
   } else if (mul_overflows(numel, dtype_size(ti.dtype), &expect) || expect != ti.nbytes) {
     fail("tensor '" + ti.name + "': byte length " + std::to_string(ti.nbytes) + " does not match its shape");
   }
@@ -130,7 +139,7 @@ TensorInfo read_tensor_entry(Cursor& t, uint64_t i, const uint8_t* data, size_t 
   if (dt > static_cast<uint64_t>(TensorDType::i32)) fail("tensor '" + ti.name + "': unknown dtype " + std::to_string(dt));
   ti.dtype = static_cast<TensorDType>(dt);
   const uint64_t layout = t.u(1);
-  if (layout > static_cast<uint64_t>(TensorLayout::panel_i8))
+  if (layout > static_cast<uint64_t>(TensorLayout::panel_bf16x2))
     throw Error(BERTRT_ERROR_UNSUPPORTED, "model file: tensor '" + ti.name + "' has unknown layout " + std::to_string(layout));
   ti.layout = static_cast<TensorLayout>(layout);
   const uint64_t ndim = t.u(1);
@@ -340,6 +349,13 @@ void ModelFileWriter::add_packed_i8_tensor(const std::string& name, const std::v
   if (shape.size() != 2 || panel == 0 || panel_i8_bytes(shape[0], shape[1], panel) != bytes.size())
     throw Error(BERTRT_ERROR_INTERNAL, "tensor '" + name + "': packed byte length does not match its shape");
   tensors_.push_back({name, TensorDType::i8, shape, std::move(bytes), TensorLayout::panel_i8, panel});
+}
+
+void ModelFileWriter::add_packed_bf16x2_tensor(const std::string& name, const std::vector<uint64_t>& shape,
+                                               uint64_t panel, std::vector<uint8_t> bytes) {
+  if (shape.size() != 2 || panel == 0 || panel_bf16x2_bytes(shape[0], shape[1], panel) != bytes.size())
+    throw Error(BERTRT_ERROR_INTERNAL, "tensor '" + name + "': packed byte length does not match its shape");
+  tensors_.push_back({name, TensorDType::bf16, shape, std::move(bytes), TensorLayout::panel_bf16x2, panel});
 }
 
 std::vector<uint8_t> ModelFileWriter::serialize() const {

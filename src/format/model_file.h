@@ -33,7 +33,11 @@ size_t dtype_size(TensorDType dtype);
 // ceil(N / P) panels of ceil(K / 4) blocks of P x 4 bytes, P = layout_param (16), rows past K and
 // columns past N zero; its per-column scales and column sums are tensors of their own
 // (docs/format.md, "int8 matrices").
-enum class TensorLayout : uint8_t { row_major = 0, panel = 1, panel_i8 = 2 };
+// Layout 3 (panel_bf16x2) is a 2-D bf16 matrix [K, N] in the bf16x2 GEMM's layout
+// (kernels/gemm_bf16.h): ceil(N / P) panels of ceil(K / 2) blocks of P 32-bit lanes, lane c of
+// block g holding the pair (W[2g, c], W[2g + 1, c]) (even k in the low half), P = layout_param
+// (16), rows past K and columns past N zero (docs/format.md, "bf16x2 matrices").
+enum class TensorLayout : uint8_t { row_major = 0, panel = 1, panel_i8 = 2, panel_bf16x2 = 3 };
 inline constexpr uint64_t kPanelWidth = 16;
 // Bytes of a [k, n] matrix of elem_bytes-wide elements in the panel layout of width p.
 inline uint64_t panel_bytes(uint64_t k, uint64_t n, uint64_t p, uint64_t elem_bytes = 4) {
@@ -41,6 +45,8 @@ inline uint64_t panel_bytes(uint64_t k, uint64_t n, uint64_t p, uint64_t elem_by
 }
 // Bytes of a [k, n] i8 matrix in the panel_i8 layout of width p (k rounded up to a multiple of 4).
 inline uint64_t panel_i8_bytes(uint64_t k, uint64_t n, uint64_t p) { return (n + p - 1) / p * p * ((k + 3) / 4 * 4); }
+// Bytes of a [k, n] bf16 matrix in the panel_bf16x2 layout of width p (k rounded up to even).
+inline uint64_t panel_bf16x2_bytes(uint64_t k, uint64_t n, uint64_t p) { return (n + p - 1) / p * p * ((k + 1) / 2 * 2) * 2; }
 
 enum class MetaType : uint8_t { int64 = 1, float64 = 2, string = 3, string_list = 4 };
 
@@ -157,6 +163,10 @@ class ModelFileWriter {
   // A [K, N] i8 matrix already packed into the panel_i8 layout of width panel (bytes as panel_i8_bytes).
   void add_packed_i8_tensor(const std::string& name, const std::vector<uint64_t>& shape, uint64_t panel,
                             std::vector<uint8_t> bytes);
+  // A [K, N] bf16 matrix already packed into the panel_bf16x2 layout of width panel (bytes as
+  // panel_bf16x2_bytes).
+  void add_packed_bf16x2_tensor(const std::string& name, const std::vector<uint64_t>& shape, uint64_t panel,
+                                std::vector<uint8_t> bytes);
   // Serialises to bytes (header, metadata, table, data) with every checksum filled in.
   std::vector<uint8_t> serialize() const;
   void write(const std::string& path) const;

@@ -158,6 +158,10 @@ WeightMatrix Model::matrix(const std::string& name, size_t in, size_t out) {
   if (t.dtype == format::TensorDType::i8) return int8_matrix(t, in, out);  // the reader checked dtype vs layout
   WeightMatrix m{t.data, weight_dtype(t), in, out, true};
   if (t.layout == format::TensorLayout::panel) return m;
+  if (t.layout == format::TensorLayout::panel_bf16x2) {  // the reader checked it is bf16
+    m.bf16x2 = true;
+    return m;
+  }
   // Row-major (files from earlier converters): packed once, kept for the model's lifetime.
   if (m.dtype == kernels::DType::f32) {
     AlignedVector<float>& p = packed_f32_.emplace_back(kernels::packed_floats(in, out));

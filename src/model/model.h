@@ -62,6 +62,11 @@ struct WeightMatrix {
   bool int8 = false;
   const float* scale = nullptr;
   const int32_t* colsum = nullptr;
+  // bf16 matrices in the panel_bf16x2 layout (kernels/gemm_bf16.h; dtype bf16): linear()
+  // converts the activation rows to bf16 and runs gemm_packed_bf16x2.
+  bool bf16x2 = false;
+  // The matrix reads its input rows converted beforehand (int8 quantized, or bf16).
+  bool converts_input() const { return int8 || bf16x2; }
 };
 
 struct LayerWeights {

@@ -10,6 +10,8 @@
 // the LayerNorm jobs quantize the rows they write when the next matrix (FFN up, the next QKV) is
 // int8; the layer input of the first QKV, the attention context and the FFN activations get a
 // quantize phase of their own (one job per row block), since no single job writes whole rows.
+// panel_bf16x2 matrices read their input rows converted to bf16 (stages/linear.h, Bf16Rows) at
+// the same places, into a buffer of their own.
 #include <algorithm>
 
 #include "format/model_file.h"
@@ -56,15 +58,17 @@ class EncoderRun {
     rows_ = seqs.packed() ? row_blocks(ws, 1, n_, nullptr) : row_blocks(ws, seqs.batch, seqs.seq_len, seqs.spans);
     const bool int8 = any_int8();
     if (int8) xq_buffer_ = quantized_rows(ws, n_, std::max(h, c_.intermediate_size));
+    const bool bf16 = any_bf16x2();
+    if (bf16) xb_buffer_ = bf16_rows(ws, n_, std::max(h, c_.intermediate_size));
     // Phases: the first QKV, then seven per layer; int8 at most one quantize phase before the
     // first QKV and two per layer more.
-    sync_ = ws.parallel.counters(1 + c_.num_layers * 7 + (int8 ? 1 + c_.num_layers * 2 : 0), threads);
+    sync_ = ws.parallel.counters(1 + c_.num_layers * 7 + (int8 || bf16 ? 1 + c_.num_layers * 2 : 0), threads);
   }
 
   void walk(int tid) {
     PhaseWalker walk(sync_, threads_, tid);
     const std::vector<LayerWeights>& lw = model_.layers();
-    if (lw[0].qkv.int8) quantize(walk, x_, c_.hidden_size);
+    if (lw[0].qkv.converts_input()) quantize(walk, x_, c_.hidden_size);
     linear(walk, x_, lw[0].qkv, lw[0].qkv_bias, kernels::Activation::none, qkv_);
     const float* in = x_;
     for (size_t l = 0; l < c_.num_layers; ++l) {
@@ -81,36 +85,45 @@ class EncoderRun {
       if (w.qkv.int8 || w.attn_out.int8 || w.ffn_up.int8 || w.ffn_down.int8) return true;
     return false;
   }
+  bool any_bf16x2() const {
+    for (const LayerWeights& w : model_.layers())
+      if (w.qkv.bf16x2 || w.attn_out.bf16x2 || w.ffn_up.bf16x2 || w.ffn_down.bf16x2) return true;
+    return false;
+  }
+  Bf16Rows xb(size_t k) const { return bf16_rows_view(xb_buffer_, k); }
+  // Rows [r0, r0 + rows) of src [N, k] into the buffers the matrices read (int8, bf16 or both).
+  void convert(const float* src, size_t r0, size_t rows, size_t k) const {
+    if (xq_buffer_.q) quantize_rows(src, r0, rows, xq(k));
+    if (xb_buffer_.a) convert_rows_bf16(src, r0, rows, xb(k));
+  }
 
   // The buffer for rows of k columns.
   QuantizedRows xq(size_t k) const { return QuantizedRows{xq_buffer_.q, xq_buffer_.scale, k}; }
 
-  // xq(k) = the computed rows of src [N, k], one job per row block.
+  // xq(k) (and xb(k)) = the computed rows of src [N, k], one job per row block.
   void quantize(PhaseWalker& walk, const float* src, size_t k) {
-    const QuantizedRows q = xq(k);
     walk.phase(static_cast<long>(rows_.count),
-               [&](long j) { quantize_rows(src, rows_.pairs[2 * j], rows_.pairs[2 * j + 1], q); });
+               [&](long j) { convert(src, rows_.pairs[2 * j], rows_.pairs[2 * j + 1], k); });
   }
 
   void linear(PhaseWalker& walk, const float* src, const WeightMatrix& w, const float* bias, kernels::Activation act,
               float* y) {
-    const LinearJobs jobs(rows_, threads_, src, w, bias, act, y, xq(w.in));
+    const LinearJobs jobs(rows_, threads_, src, w, bias, act, y, xq(w.in), xb(w.in));
     walk.phase(jobs.jobs(), [&](int q) { return jobs.share_begin(q); },
                [&](long j, int q, long i) { jobs.run(j, q, i); });
   }
 
   // y = LayerNorm(a + b + bias) * gamma + beta, in 16-row chunks; each chunk also quantized into
-  // xq(H) when quantize_y is set (the next matrix is int8).
+  // xq(H) (or converted into xb(H)) when quantize_y is set (the next matrix is int8 or bf16x2).
   void layernorm(PhaseWalker& walk, const float* a, const float* b, const float* bias, const float* gamma,
                  const float* beta, float* y, bool quantize_y) {
     const size_t h = c_.hidden_size;
     const long jobs = static_cast<long>((n_ + kLayerNormRows - 1) / kLayerNormRows);
-    const QuantizedRows q = xq(h);
     walk.phase(jobs, [&](long j) {
       const size_t r0 = static_cast<size_t>(j) * kLayerNormRows, rows = std::min(kLayerNormRows, n_ - r0);
       kernels::active().add_bias_layernorm(a + r0 * h, b + r0 * h, bias, gamma, beta, c_.layer_norm_eps, rows, h,
                                            y + r0 * h);
-      if (quantize_y) quantize_rows(y, r0, rows, q);
+      if (quantize_y) convert(y, r0, rows, h);
     });
   }
 
@@ -125,15 +138,16 @@ class EncoderRun {
     });
     const LayerWeights* next = l + 1 < c_.num_layers ? &model_.layers()[l + 1] : nullptr;
     // attn_norm = LayerNorm(context W_o + b_o + in)
-    if (w.attn_out.int8) quantize(walk, context_, c_.hidden_size);
+    if (w.attn_out.converts_input()) quantize(walk, context_, c_.hidden_size);
     linear(walk, context_, w.attn_out, nullptr, kernels::Activation::none, projected_);
-    layernorm(walk, projected_, in, w.attn_out_bias, w.attn_ln_gamma, w.attn_ln_beta, attn_norm_, w.ffn_up.int8);
+    layernorm(walk, projected_, in, w.attn_out_bias, w.attn_ln_gamma, w.attn_ln_beta, attn_norm_,
+              w.ffn_up.converts_input());
     // out = LayerNorm(act(attn_norm W_i + b_i) W_d + b_d + attn_norm)
     linear(walk, attn_norm_, w.ffn_up, w.ffn_up_bias, c_.hidden_act, ffn_);
-    if (w.ffn_down.int8) quantize(walk, ffn_, c_.intermediate_size);
+    if (w.ffn_down.converts_input()) quantize(walk, ffn_, c_.intermediate_size);
     linear(walk, ffn_, w.ffn_down, nullptr, kernels::Activation::none, projected_);
     layernorm(walk, projected_, attn_norm_, w.ffn_down_bias, w.out_ln_gamma, w.out_ln_beta, out,
-              next && next->qkv.int8);
+              next && next->qkv.converts_input());
     if (next) linear(walk, out, next->qkv, next->qkv_bias, kernels::Activation::none, qkv_);
   }
 
@@ -150,6 +164,7 @@ class EncoderRun {
   AttentionPlan plan_;
   RowBlocks rows_;
   QuantizedRows xq_buffer_;
+  Bf16Rows xb_buffer_;
   PhaseSync* sync_ = nullptr;
 };
 

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "common/error.h"
+#include "kernels/gemm_bf16.h"
 #include "kernels/gemm_packed.h"
 #include "stages/stages.h"
 
@@ -30,7 +31,25 @@ void gemm_block(const WeightMatrix& w, size_t rows, size_t c0, size_t cols, cons
   }
 }
 
+// The same for a panel_bf16x2 matrix on rows [r0, r0 + rows) of a (converted with k = w.in).
+void gemm_block_bf16x2(const WeightMatrix& w, const Bf16Rows& a, size_t r0, size_t rows, size_t c0, size_t cols,
+                       const float* bias, float* c, size_t ldc) {
+  const auto* panels = static_cast<const uint16_t*>(w.data) + c0 * kernels::bf16_k2(w.in);  // c0 / 16 panels
+  kernels::active().gemm_packed_bf16x2(rows, cols, w.in, a.a + r0 * a.ld, a.ld, panels, bias ? bias + c0 : nullptr, c,
+                                       ldc);
+}
+
 }  // namespace
+
+Bf16Rows bf16_rows(Workspace& ws, size_t n, size_t k) {
+  const size_t ld = kernels::bf16_k2(k);
+  return Bf16Rows{grow(ws.xbf16, n * ld), k, ld};
+}
+
+void convert_rows_bf16(const float* x, size_t r0, size_t rows, const Bf16Rows& br) {
+  if (rows == 0) return;
+  kernels::active().convert_rows_bf16(rows, br.k, x + r0 * br.k, br.k, br.a + r0 * br.ld, br.ld);
+}
 
 RowBlocks row_blocks(Workspace& ws, size_t batch, size_t seq_len, const KeySpan* spans) {
   RowBlocks rb;
@@ -56,8 +75,8 @@ RowBlocks row_blocks(Workspace& ws, size_t batch, size_t seq_len, const KeySpan*
 }
 
 LinearJobs::LinearJobs(const RowBlocks& rb, int parts, const float* x, const WeightMatrix& w, const float* bias,
-                       kernels::Activation act, float* y, const QuantizedRows& xq)
-    : rb_(rb), parts_(parts), x_(x), w_(w), bias_(bias), act_(act), y_(y), xq_(xq),
+                       kernels::Activation act, float* y, const QuantizedRows& xq, const Bf16Rows& xb)
+    : rb_(rb), parts_(parts), x_(x), w_(w), bias_(bias), act_(act), y_(y), xq_(xq), xb_(xb),
       col_blocks_(static_cast<long>((w.out + kColBlock - 1) / kColBlock)) {}
 
 long LinearJobs::share_begin(int q) const {
@@ -87,6 +106,7 @@ void LinearJobs::run(long job, int q, long local) const {
   const size_t cols = std::min(kColBlock, n - c0);
   float* yb = y_ + r0 * n + c0;
   if (w_.int8) gemm_block_i8(w_, xq_, r0, rows, c0, cols, bias_, yb, n);
+  else if (w_.bf16x2) gemm_block_bf16x2(w_, xb_, r0, rows, c0, cols, bias_, yb, n);
   else gemm_block(w_, rows, c0, cols, x_ + r0 * w_.in, bias_, yb, n);
   if (act_ != kernels::Activation::none) kernels::active().bias_activation(yb, rows, cols, n, nullptr, act_);
 }
@@ -104,13 +124,18 @@ void linear(Workspace& ws, const float* x, size_t m, const WeightMatrix& w, cons
   const int threads = static_cast<int>(std::min<long>(probe, static_cast<long>(rb.count) *
                                                                   static_cast<long>((w.out + kColBlock - 1) / kColBlock)));
   const QuantizedRows xq = w.int8 ? quantized_rows(ws, rb.batch * rb.seq_len, w.in) : QuantizedRows{};
-  const LinearJobs jobs(rb, threads, x, w, bias, act, y, xq);
-  PhaseSync* sync = ws.parallel.counters(w.int8 ? 2 : 1, threads);
+  const Bf16Rows xb = w.bf16x2 ? bf16_rows(ws, rb.batch * rb.seq_len, w.in) : Bf16Rows{};
+  const LinearJobs jobs(rb, threads, x, w, bias, act, y, xq, xb);
+  PhaseSync* sync = ws.parallel.counters(w.converts_input() ? 2 : 1, threads);
   auto body = [&](int tid) {
     PhaseWalker walk(sync, threads, tid);
     if (w.int8)
       walk.phase(static_cast<long>(rb.count), [&](long j) {
         quantize_rows(x, rb.pairs[2 * j], rb.pairs[2 * j + 1], xq);
+      });
+    if (w.bf16x2)
+      walk.phase(static_cast<long>(rb.count), [&](long j) {
+        convert_rows_bf16(x, rb.pairs[2 * j], rb.pairs[2 * j + 1], xb);
       });
     walk.phase(jobs.jobs(), [&](int q) { return jobs.share_begin(q); },
                [&](long j, int q, long i) { jobs.run(j, q, i); });

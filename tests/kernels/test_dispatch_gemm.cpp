@@ -52,7 +52,7 @@ TEST_CASE("kernels: dispatch picks a supported ISA and honours BERTRT_ISA") {
 }
 
 TEST_CASE("kernels: every table entry is filled and named") {
-  REQUIRE(kernel_count() == 14);
+  REQUIRE(kernel_count() == 16);
   for (const KernelTable* t : tables_under_test()) {
     INFO("isa=" << isa_str(t->isa));
     CHECK(static_cast<bool>(t->gather_f32));
@@ -69,11 +69,18 @@ TEST_CASE("kernels: every table entry is filled and named") {
     CHECK(static_cast<bool>(t->gemm_packed_bf16));
     CHECK(static_cast<bool>(t->quantize_rows_u8));
     CHECK(static_cast<bool>(t->gemm_packed_i8));
-    CHECK(std::string(kernel_name(*t, kernel_count() - 3)) == std::string("gemm_packed_bf16__") + isa_name(t->isa));
+    CHECK(static_cast<bool>(t->convert_rows_bf16));
+    CHECK(static_cast<bool>(t->gemm_packed_bf16x2));
+    CHECK(std::string(kernel_name(*t, kernel_count() - 5)) == std::string("gemm_packed_bf16__") + isa_name(t->isa));
+    std::string bf16x2 = std::string("gemm_packed_bf16x2__") + isa_name(t->isa);
+    if (t->isa == Isa::avx512 && cpu_has(CpuExt::avx512_bf16)) bf16x2 += "_bf16";
+    if (t->isa == Isa::neon && cpu_has(CpuExt::neon_bf16)) bf16x2 += "_bf16";
+    CHECK(std::string(kernel_name(*t, kernel_count() - 3)) == bf16x2);
     CHECK(std::string(kernel_name(*t, kernel_count() - 2)) == std::string("quantize_rows_u8__") + isa_name(t->isa));
     // gemm_packed_i8 names the variant the table took.
     std::string i8 = std::string("gemm_packed_i8__") + isa_name(t->isa);
     if (t->isa == Isa::avx512 && cpu_has(CpuExt::avx512_vnni)) i8 += "_vnni";
+    if (t->isa == Isa::avx2 && cpu_has(CpuExt::avx_vnni)) i8 += "_vnni";
     if (t->isa == Isa::neon && cpu_has(CpuExt::neon_dotprod)) i8 += "_dotprod";
     CHECK(std::string(kernel_name(*t, kernel_count() - 1)) == i8);
     const std::string first = kernel_name(*t, 0);
