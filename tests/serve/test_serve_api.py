@@ -139,7 +139,8 @@ def check_service(srv, hidden):
     status, text = srv.get("/metrics")
     assert status == 200
     for name in ("bertrt_requests_total", "bertrt_request_duration_seconds_bucket", "bertrt_queue_requests",
-                 "bertrt_batch_rows_bucket", "bertrt_batch_tokens_total", "bertrt_input_tokens_total"):
+                 "bertrt_batch_rows_bucket", "bertrt_batch_tokens_bucket", "bertrt_batch_tokens_total",
+                 "bertrt_input_tokens_total"):
         assert name in text, "/metrics lacks " + name
     assert 'bertrt_requests_total{endpoint="/v1/embeddings",status="200"}' in text, text[:2000]
     # The listen backlog (the library's own is 5): ss shows it as the listening socket's Send-Q.

@@ -179,7 +179,7 @@ void Batcher::run_batch(size_t worker, std::vector<Item>& batch) {
   } catch (const std::bad_alloc&) {
     for (size_t r = 0; r < count; ++r) batch[r].job->fail(BERTRT_ERROR_OUT_OF_MEMORY, "out of memory");
   }
-  metrics_.observe_batch(count, s.ids.size(), s.ids.size(), seconds_since(t0));
+  metrics_.observe_batch(count, s.ids.size(), seconds_since(t0));
   for (size_t r = 0; r < count; ++r) batch[r].job->finish_one();
 }
 

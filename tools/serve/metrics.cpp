@@ -66,7 +66,7 @@ void Histogram::render(std::string& out, const std::string& name, const std::str
 }
 
 Metrics::Metrics()
-    : batch_rows_(kRowBounds), batch_padded_tokens_(kTokenBounds), batch_seconds_(kLatencyBounds),
+    : batch_rows_(kRowBounds), batch_tokens_hist_(kTokenBounds), batch_seconds_(kLatencyBounds),
       queue_wait_(kLatencyBounds) {}
 
 std::string Metrics::endpoint_label(const std::string& path) {
@@ -98,14 +98,13 @@ void Metrics::observe_request_seconds(const std::string& path, double seconds) {
   request_seconds_.try_emplace(label, kLatencyBounds).first->second.observe(seconds);
 }
 
-void Metrics::observe_batch(size_t rows, size_t padded_tokens, size_t tokens, double seconds) {
+void Metrics::observe_batch(size_t rows, size_t tokens, double seconds) {
   std::lock_guard lock(mutex_);
   batch_rows_.observe(static_cast<double>(rows));
-  batch_padded_tokens_.observe(static_cast<double>(padded_tokens));
+  batch_tokens_hist_.observe(static_cast<double>(tokens));
   batch_seconds_.observe(seconds);
   ++batches_;
   batch_tokens_ += tokens;
-  batch_padded_ += padded_tokens;
 }
 
 void Metrics::observe_queue_wait(double seconds) {
@@ -143,14 +142,12 @@ std::string Metrics::render(const QueueGauges& queue) const {
   sample(out, "bertrt_batches_total", "", static_cast<double>(batches_));
   header(out, "bertrt_batch_rows", "histogram", "Sequences per forward pass.");
   batch_rows_.render(out, "bertrt_batch_rows", "");
-  header(out, "bertrt_batch_padded_tokens", "histogram", "Tokens computed per forward pass (packed batches: the real tokens, no padding).");
-  batch_padded_tokens_.render(out, "bertrt_batch_padded_tokens", "");
+  header(out, "bertrt_batch_tokens", "histogram", "Tokens per forward pass (batches are packed: no padding is computed).");
+  batch_tokens_hist_.render(out, "bertrt_batch_tokens", "");
   header(out, "bertrt_batch_duration_seconds", "histogram", "Time of one forward pass and its pooling.");
   batch_seconds_.render(out, "bertrt_batch_duration_seconds", "");
-  header(out, "bertrt_batch_tokens_total", "counter", "Real (unpadded) tokens run through the encoder.");
+  header(out, "bertrt_batch_tokens_total", "counter", "Tokens run through the encoder.");
   sample(out, "bertrt_batch_tokens_total", "", static_cast<double>(batch_tokens_));
-  header(out, "bertrt_batch_padded_tokens_total", "counter", "Tokens computed by the encoder (packed batches: equal to the real tokens).");
-  sample(out, "bertrt_batch_padded_tokens_total", "", static_cast<double>(batch_padded_));
   header(out, "bertrt_input_tokens_total", "counter", "Tokens of the inputs of answered embedding requests.");
   sample(out, "bertrt_input_tokens_total", "", static_cast<double>(input_tokens_));
   return out;

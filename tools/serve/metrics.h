@@ -43,8 +43,8 @@ class Metrics {
 
   void count_request(const std::string& path, int status);
   void observe_request_seconds(const std::string& path, double seconds);
-  // One forward pass: its rows, padded tokens (rows x longest), real tokens and duration.
-  void observe_batch(size_t rows, size_t padded_tokens, size_t tokens, double seconds);
+  // One forward pass: its rows (sequences), tokens and duration.
+  void observe_batch(size_t rows, size_t tokens, double seconds);
   void observe_queue_wait(double seconds);
   // Input tokens of an answered request (the usage figure of /v1/embeddings).
   void add_input_tokens(size_t tokens);
@@ -60,8 +60,8 @@ class Metrics {
   mutable std::mutex mutex_;
   std::map<std::pair<std::string, int>, uint64_t> requests_;  // (endpoint, status) -> count
   std::map<std::string, Histogram> request_seconds_;          // endpoint -> latency
-  Histogram batch_rows_, batch_padded_tokens_, batch_seconds_, queue_wait_;
-  uint64_t batches_ = 0, batch_tokens_ = 0, batch_padded_ = 0, input_tokens_ = 0;
+  Histogram batch_rows_, batch_tokens_hist_, batch_seconds_, queue_wait_;
+  uint64_t batches_ = 0, batch_tokens_ = 0, input_tokens_ = 0;
   std::map<std::string, int64_t> in_flight_;  // endpoint -> requests being handled
   std::atomic<uint64_t> rejected_{0};
 };
