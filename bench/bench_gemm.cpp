@@ -7,7 +7,9 @@
 // AVX2 width), measured once at start-up by the loop of bench_floors; BM_quantize_i8 adds the
 // activations' per-row quantization (quantize_rows_u8) to each call; BM_packed_i8_cold takes
 // each call's weights from the next of several copies (64 MiB in all), so that they come from L3
-// or memory as in a forward pass, not from L2 as when one matrix is multiplied again and again.
+// or memory as in a forward pass, not from L2 as when one matrix is multiplied again and again;
+// BM_packed_i8_avx2_vnni runs the AVX-VNNI kernel (vpdpbusd ymm; its EVEX twin on AVX-512 VNNI
+// CPUs without AVX-VNNI) whatever the active table, x_peak against vpdpbusd ymm.
 // bf16x2 (BM_packed_bf16x2): the active table's gemm_packed_bf16x2 (variant in the label) on bf16
 // activations and panel_bf16x2 weights, GFLOP/s; BM_convert_bf16x2 adds the activations' row
 // conversion (convert_rows_bf16) to each call.
@@ -27,6 +29,7 @@
 #include "kernels/gemm_bf16.h"
 #include "kernels/gemm_i8.h"
 #include "kernels/gemm_packed.h"
+#include "kernels/isa_kernels.h"
 #include "kernels/kernels.h"
 
 #if defined(__x86_64__)
@@ -178,6 +181,16 @@ __attribute__((target("avx512f,avx512bw"))) int peak_maddwd512(long iters) {
   const __m512i x = _mm512_set1_epi16(3), y = _mm512_set1_epi16(-2);
   BERTRT_I8_CHAINS(__m512i, _mm512_set1_epi32, madd_add_512, _mm512_add_epi32, lane0_512)
 }
+// vpdpbusd ymm, the AVX-VNNI kernel's instruction: the VEX form where the CPU has AVX-VNNI, else
+// the EVEX form (AVX-512 VNNI + VL), which the kernel's EVEX twin runs.
+__attribute__((target("avxvnni"))) int peak_dpbusd256_vex(long iters) {
+  const __m256i x = _mm256_set1_epi8(3), y = _mm256_set1_epi8(-2);
+  BERTRT_I8_CHAINS(__m256i, _mm256_set1_epi32, _mm256_dpbusd_avx_epi32, _mm256_add_epi32, lane0_256)
+}
+__attribute__((target("avx512f,avx512vl,avx512vnni"))) int peak_dpbusd256_evex(long iters) {
+  const __m256i x = _mm256_set1_epi8(3), y = _mm256_set1_epi8(-2);
+  BERTRT_I8_CHAINS(__m256i, _mm256_set1_epi32, _mm256_dpbusd_epi32, _mm256_add_epi32, lane0_256)
+}
 __attribute__((target("avx2"))) int peak_maddwd256(long iters) {
   const __m256i x = _mm256_set1_epi16(3), y = _mm256_set1_epi16(-2);
   BERTRT_I8_CHAINS(__m256i, _mm256_set1_epi32, madd_add_256, _mm256_add_epi32, lane0_256)
@@ -212,9 +225,11 @@ double i8_peak() {
   static const double peak = [] {
 #if defined(__x86_64__)
     const std::string name = kernels::kernel_name(kernels::active(), kernels::kernel_count() - 1);
-    if (name.find("_vnni") != std::string::npos) return measure_peak(peak_dpbusd, 64);
-    if (kernels::active().isa == kernels::Isa::avx512) return measure_peak(peak_maddwd512, 32);
-    if (kernels::active().isa == kernels::Isa::avx2) return measure_peak(peak_maddwd256, 16);
+    const bool vnni = name.find("_vnni") != std::string::npos;
+    if (kernels::active().isa == kernels::Isa::avx512)
+      return vnni ? measure_peak(peak_dpbusd, 64) : measure_peak(peak_maddwd512, 32);
+    if (kernels::active().isa == kernels::Isa::avx2)
+      return vnni ? measure_peak(peak_dpbusd256_vex, 32) : measure_peak(peak_maddwd256, 16);
 #endif
     return 0.0;
   }();
@@ -225,12 +240,13 @@ double i8_peak() {
 // and packed 64-byte aligned.
 struct DataI8 {
   std::vector<float> x, w, bias, a_scale, w_scale, c;
+  std::vector<int32_t> a_zero;
   std::vector<uint8_t> a;
   std::vector<int8_t> wq, packed_store;
   std::vector<int32_t> colsum;
   int8_t* packed = nullptr;
   DataI8(size_t m, size_t k, size_t n)
-      : x(m * k), w(k * n), bias(n), a_scale(m), w_scale(n), c(m * n), a(m * k), wq(k * n),
+      : x(m * k), w(k * n), bias(n), a_scale(m), w_scale(n), c(m * n), a_zero(m), a(m * k), wq(k * n),
         packed_store(kernels::packed_i8_bytes(k, n) + 64), colsum(kernels::packed_i8_colsums(n)) {
     std::mt19937 rng(42);
     std::uniform_real_distribution<float> d(-1.0f, 1.0f);
@@ -240,7 +256,7 @@ struct DataI8 {
     packed = Data::aligned(packed_store.data());
     kernels::quantize_columns_i8(w.data(), k, n, n, wq.data(), n, w_scale.data());
     kernels::pack_panels_i8(wq.data(), k, n, n, packed, colsum.data());
-    kernels::active().quantize_rows_u8(m, k, x.data(), k, a.data(), k, a_scale.data());
+    kernels::active().quantize_rows_u8(m, k, x.data(), k, a.data(), k, a_scale.data(), a_zero.data());
   }
 };
 
@@ -267,10 +283,10 @@ void packed_i8(benchmark::State& state, bool with_quantize, bool cold = false) {
   const kernels::KernelTable& t = kernels::active();
   size_t call = 0;
   for (auto _ : state) {
-    if (with_quantize) t.quantize_rows_u8(m, k, d.x.data(), k, d.a.data(), k, d.a_scale.data());
+    if (with_quantize) t.quantize_rows_u8(m, k, d.x.data(), k, d.a.data(), k, d.a_scale.data(), d.a_zero.data());
     const int8_t* w = cold ? copies.copy(call++) : d.packed;
-    t.gemm_packed_i8(m, n, k, d.a.data(), k, d.a_scale.data(), w, d.w_scale.data(), d.colsum.data(),
-                     d.bias.data(), d.c.data(), n);
+    t.gemm_packed_i8(m, n, k, d.a.data(), k, d.a_scale.data(), d.a_zero.data(), w, d.w_scale.data(),
+                     d.colsum.data(), d.bias.data(), d.c.data(), n);
     benchmark::DoNotOptimize(d.c.data());
   }
   const double ops = 2.0 * m * n * k;
@@ -280,6 +296,34 @@ void packed_i8(benchmark::State& state, bool with_quantize, bool cold = false) {
   state.SetLabel(kernels::kernel_name(t, kernels::kernel_count() - 1));
 }
 void BM_packed_i8(benchmark::State& state) { packed_i8(state, false); }
+
+// The AVX-VNNI kernel (vpdpbusd ymm, 6 x 16 tiles) whatever the active table: its VEX build on
+// CPUs with AVX-VNNI, else the same code in its EVEX form on AVX-512 VNNI CPUs (skipped on
+// others); x_peak against vpdpbusd ymm in the same encoding.
+void BM_packed_i8_avx2_vnni(benchmark::State& state) {
+#if defined(__x86_64__)
+  const bool vex = kernels::cpu_has(kernels::CpuExt::avx_vnni);
+  if (!vex && !kernels::cpu_has(kernels::CpuExt::avx512_vnni)) {
+    state.SkipWithError("CPU has neither AVX-VNNI nor AVX-512 VNNI");
+    return;
+  }
+  const auto fn = vex ? kernels::avx2::gemm_packed_i8_vnni : kernels::avx2::gemm_packed_i8_vnni_evex;
+  static const double peak = vex ? measure_peak(peak_dpbusd256_vex, 32) : measure_peak(peak_dpbusd256_evex, 32);
+  const size_t m = state.range(0), k = state.range(1), n = state.range(2);
+  DataI8 d(m, k, n);
+  for (auto _ : state) {
+    fn(m, n, k, d.a.data(), k, d.a_scale.data(), d.a_zero.data(), d.packed, d.w_scale.data(), d.colsum.data(),
+       d.bias.data(), d.c.data(), n);
+    benchmark::DoNotOptimize(d.c.data());
+  }
+  const double ops = 2.0 * m * n * k;
+  state.counters["GOP/s"] = benchmark::Counter(ops, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+  state.counters["x_peak"] = benchmark::Counter(ops / (peak * 1e9), benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(vex ? "gemm_packed_i8__avx2_vnni (VEX)" : "gemm_packed_i8__avx2_vnni (EVEX ymm)");
+#else
+  state.SkipWithError("x86-64 only");
+#endif
+}
 void BM_quantize_i8(benchmark::State& state) { packed_i8(state, true); }
 void BM_packed_i8_cold(benchmark::State& state) { packed_i8(state, false, true); }
 
@@ -339,6 +383,7 @@ BENCHMARK(BM_packed_bf16)->Apply(shapes);
 BENCHMARK(BM_packed_bf16x2)->Apply(shapes);
 BENCHMARK(BM_convert_bf16x2)->Apply(shapes);
 BENCHMARK(BM_packed_i8)->Apply(shapes);
+BENCHMARK(BM_packed_i8_avx2_vnni)->Apply(shapes);
 BENCHMARK(BM_quantize_i8)->Apply(shapes);
 BENCHMARK(BM_packed_i8_cold)->Apply(shapes);
 BENCHMARK(BM_openblas)->Apply(shapes);

@@ -1,6 +1,7 @@
 // Machine floors for docs/performance.md: fp32 FMA peak from a register-only loop (AVX-512 and
 // AVX2 widths where the CPU has them), the int8 multiply-accumulate peaks of the int8 GEMM's
-// instructions (vpdpbusd zmm with AVX512_VNNI; vpmaddwd + vpaddd on int16 at AVX-512 BW and
+// instructions (vpdpbusd zmm with AVX512_VNNI; vpdpbusd ymm, VEX with AVX-VNNI and EVEX with
+// AVX512_VNNI + VL; vpmaddwd + vpaddd on int16 at AVX-512 BW and
 // AVX2 widths, the no-VNNI kernels' pair; 2 ops per multiply-accumulate, GOP/s), the bf16
 // dot-product peak of the bf16x2 GEMM's instruction (vdpbf16ps zmm with AVX512_BF16: 32 bf16
 // products per instruction, 2 flops each; a line saying it is skipped otherwise), and memory
@@ -126,6 +127,21 @@ __attribute__((target("avx2"))) double maddwd_avx2(long iters) {
   s = _mm256_add_epi32(s, _mm256_add_epi32(_mm256_add_epi32(a8, a9), _mm256_add_epi32(a10, a11)));
   return _mm256_extract_epi32(s, 0);
 }
+// vpdpbusd ymm (32 u8 x s8 products), the AVX-VNNI kernel's instruction: the VEX form with
+// AVX-VNNI, the EVEX form (AVX-512 VNNI + VL: what the kernel's EVEX twin runs) otherwise.
+#define BERTRT_DPBUSD_YMM(TARGET, NAME, DOT)                                                          \
+  __attribute__((target(TARGET))) double NAME(long iters) {                                           \
+    __m256i a0 = _mm256_set1_epi32(1), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, \
+            a8 = a0, a9 = a0, a10 = a0, a11 = a0;                                                     \
+    const __m256i x = _mm256_set1_epi8(3), y = _mm256_set1_epi8(-2);                                 \
+    BERTRT_FMA_LOOP("x", DOT)                                                                         \
+    __m256i s = _mm256_add_epi32(_mm256_add_epi32(_mm256_add_epi32(a0, a1), _mm256_add_epi32(a2, a3)), \
+                                 _mm256_add_epi32(_mm256_add_epi32(a4, a5), _mm256_add_epi32(a6, a7))); \
+    s = _mm256_add_epi32(s, _mm256_add_epi32(_mm256_add_epi32(a8, a9), _mm256_add_epi32(a10, a11)));  \
+    return _mm256_extract_epi32(s, 0);                                                                \
+  }
+BERTRT_DPBUSD_YMM("avxvnni", dpbusd_ymm_vex, _mm256_dpbusd_avx_epi32)
+BERTRT_DPBUSD_YMM("avx512f,avx512vl,avx512vnni", dpbusd_ymm_evex, _mm256_dpbusd_epi32)
 #endif
 
 int max_threads() {
@@ -225,6 +241,12 @@ int main(int argc, char** argv) {
     if (__builtin_cpu_supports("avx2"))
       std::printf("{\"floor\":\"int8_vpmaddwd_avx2\",\"threads\":%d,\"gops\":%.1f}\n", t,
                   fma_rate(maddwd_avx2, 16, t));
+    if (__builtin_cpu_supports("avxvnni"))
+      std::printf("{\"floor\":\"int8_vpdpbusd_ymm_vex\",\"threads\":%d,\"gops\":%.1f}\n", t,
+                  fma_rate(dpbusd_ymm_vex, 32, t));
+    if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl"))
+      std::printf("{\"floor\":\"int8_vpdpbusd_ymm_evex\",\"threads\":%d,\"gops\":%.1f}\n", t,
+                  fma_rate(dpbusd_ymm_evex, 32, t));
 #endif
     std::printf("{\"floor\":\"triad\",\"threads\":%d,\"mib_per_array\":%zu,\"gb_per_s\":%.1f}\n", t, mib,
                 triad_rate(n, t));

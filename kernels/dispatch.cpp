@@ -123,6 +123,7 @@ const KernelTable& avx2_table() {
     KernelTable t;
     t.isa = Isa::avx2;
 #include "kernels/kernel_list.inc"
+    if (features().avx_vnni) t.gemm_packed_i8 = avx2::gemm_packed_i8_vnni;  // vpdpbusd ymm (VEX)
     return t;
   }();
   return table;
@@ -176,6 +177,7 @@ const char* variant_suffix(Isa isa, const char* entry) {
   }
   if (std::strcmp(entry, "gemm_packed_i8") != 0) return "";
   if (isa == Isa::avx512 && features().avx512_vnni) return "_vnni";
+  if (isa == Isa::avx2 && features().avx_vnni) return "_vnni";
   if (isa == Isa::neon && features().neon_dotprod) return "_dotprod";
   return "";
 }

@@ -4,11 +4,17 @@
 //   Weights W[K, N]: int8, symmetric per output column: W ~ w_scale[j] * Wq[:, j], Wq in
 //   [-127, 127] (quantize_columns_i8; any int8, -128 included, is accepted by the kernels).
 //   Activations x[M, K]: quantized per row at run time (KernelTable::quantize_rows_u8),
-//   symmetric with a fixed zero point of 128: x[i, p] ~ a_scale[i] * (a[i, p] - 128), a in
-//   [1, 255] (any uint8 is accepted by the kernels). No per-row sums are needed: with
-//   colsum[j] = sum_p Wq[p, j] (computed at pack time),
-//     isum[i, j] = sum_p a[i, p] Wq[p, j] - 128 colsum[j] = sum_p (a[i, p] - 128) Wq[p, j]
-//   exactly in int32 (two's complement, for K <= kMaxI8K nothing wraps), and
+//   asymmetric, with a zero point per row: x[i, p] ~ a_scale[i] * (a[i, p] - a_zero[i]), a in
+//   [0, 255], from the row's range [lo, hi] = [min(0, min_p x), max(0, max_p x)] (0 is always
+//   exact): a_scale = (hi - lo) / 255, a_zero = round(-lo / a_scale) (quantize_row_factors).
+//   Every quantization point is asymmetric: the step (hi - lo) / 255 is never coarser than the
+//   symmetric max|x| / 127, and is half of it on one-sided rows such as a GELU output (>= -0.17),
+//   the input of the FFN's down projection. The symmetric scheme is the special case a_zero = 128
+//   (any int32 zero point is accepted by the kernels). With colsum[j] = sum_p Wq[p, j] (computed
+//   at pack time), no per-row sums are needed:
+//     isum[i, j] = sum_p a[i, p] Wq[p, j] - a_zero[i] colsum[j] = sum_p (a[i, p] - a_zero[i]) Wq[p, j]
+//   exactly in int32 (two's complement: wrapping intermediates cancel; for K <= kMaxI8K and
+//   a_zero in [0, 255] the result itself fits), and
 //     c[i, j] = fma(float(isum[i, j]), a_scale[i] * w_scale[j], bias[j])   (bias 0 when null)
 //   in f32, rounded to nearest: the float(int) conversion, the scale product and one fused
 //   multiply-add. Every ISA computes this same expression, so all tables agree bit for bit.
@@ -21,10 +27,10 @@
 // colsum holds ceil(N / 16) * 16 entries (zero past N).
 //
 // Kernels per ISA (KernelTable::gemm_packed_i8): scalar (the specification), AVX-512 VNNI
-// (vpdpbusd zmm), AVX-512 BW and AVX2 without VNNI (weights and activations widened to int16,
+// (vpdpbusd zmm), AVX2 with AVX-VNNI (vpdpbusd ymm), AVX-512 BW and AVX2 without VNNI (weights and activations widened to int16,
 // then vpmaddwd: u8 x s8 products summed in pairs into int32, which cannot saturate; vpmaddubsw
 // is not used because its int16 pair sums can), NEON with dotprod (sdot on a - 128, i.e. the
-// activation bytes with their top bit flipped; colsum not needed) and plain NEON (int16
+// activation bytes with their top bit flipped, then (a_zero[i] - 128) colsum[j] subtracted) and plain NEON (int16
 // products, exact since |a w| <= 255 * 128, summed in pairs by sadalp).
 #pragma once
 
@@ -55,15 +61,33 @@ void pack_panels_i8(const int8_t* wq, size_t k, size_t n, size_t ldw, int8_t* ou
 // (row stride ldq); an all-zero (or below kI8TinyRow) column gets scale 0 and zeros.
 void quantize_columns_i8(const float* w, size_t k, size_t n, size_t ldw, int8_t* wq, size_t ldq, float* w_scale);
 
-// One activation: round-to-nearest-even of x * inv, clamped to [-127, 127], plus 128. Shared
-// by the scalar twin and the SIMD kernels' row tails (the SIMD bodies compute the same).
-inline uint8_t quantize_u8_one(float x, float inv) {
-  const float v = std::fmin(std::fmax(x * inv, -127.0f), 127.0f);
-  return static_cast<uint8_t>(static_cast<int>(std::nearbyint(v)) + 128);
+// One activation: round-to-nearest-even of x * inv, plus the zero point, clamped to [0, 255].
+// Shared by the scalar twin and the SIMD kernels' row tails (the SIMD bodies compute the same).
+// |x * inv| <= 255 (1 + 2^-23) for x in the row's range, so the int conversion cannot overflow.
+inline uint8_t quantize_u8_one(float x, float inv, int32_t zero) {
+  const int v = static_cast<int>(std::nearbyint(x * inv)) + zero;
+  return static_cast<uint8_t>(v < 0 ? 0 : v > 255 ? 255 : v);
 }
-// The per-row factors from the row's largest |x|: *scale = amax / 127, returns 127 / amax
-// (both 0 for a row below kI8TinyRow).
-inline float quantize_row_factors(float amax, float* scale) {
+// The per-row factors from the row's range lo = min(0, min x) <= 0 <= hi = max(0, max x):
+// *scale = (hi - lo) / 255 and *zero = round(-lo * inv) in [0, 255], returns inv = 255 / (hi - lo)
+// (the range in double: hi - lo may exceed FLT_MAX). A row whose range is below kI8TinyRow gets
+// scale 0, zero point 0 and inv 0 (every byte 0).
+inline float quantize_row_factors(float lo, float hi, float* scale, int32_t* zero) {
+  const double range = static_cast<double>(hi) - static_cast<double>(lo);
+  if (!(range >= static_cast<double>(kI8TinyRow))) {
+    *scale = 0.0f;
+    *zero = 0;
+    return 0.0f;
+  }
+  *scale = static_cast<float>(range / 255.0);
+  const auto inv = static_cast<float>(255.0 / range);
+  const int z = static_cast<int>(std::nearbyint(-lo * inv));
+  *zero = z < 0 ? 0 : z > 255 ? 255 : z;
+  return inv;
+}
+// Symmetric factors from a largest |x| (the weights' per-column scheme): *scale = amax / 127,
+// returns 127 / amax (both 0 below kI8TinyRow).
+inline float symmetric_factors(float amax, float* scale) {
   if (!(amax >= kI8TinyRow)) {
     *scale = 0.0f;
     return 0.0f;

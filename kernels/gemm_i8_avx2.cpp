@@ -25,6 +25,7 @@ struct Tile {
   const uint8_t* a;
   size_t lda;
   const float* a_scale;
+  const int32_t* a_zero;
   const int8_t* b;  // the panel
   const float* w_scale;
   const int32_t* colsum;
@@ -74,10 +75,11 @@ inline void epilogue(const __m256i (&acc)[R][4], const Tile& t) {
     if (c0 >= t.cols) break;
     const size_t n = t.cols - c0 < 8 ? t.cols - c0 : 8;
     const __m256i m = lane_mask(n);
-    const __m256i corr = _mm256_slli_epi32(_mm256_maskload_epi32(t.colsum + c0, m), 7);
+    const __m256i colsum = _mm256_maskload_epi32(t.colsum + c0, m);
     const __m256 ws = _mm256_maskload_ps(t.w_scale + c0, m);
     const __m256 bv = t.bias ? _mm256_maskload_ps(t.bias + c0, m) : _mm256_setzero_ps();
     for (int r = 0; r < R; ++r) {
+      const __m256i corr = _mm256_mullo_epi32(_mm256_set1_epi32(t.a_zero[r]), colsum);
       const __m256i isum = _mm256_sub_epi32(reduce(acc[r], half), corr);
       const __m256 s = _mm256_mul_ps(_mm256_set1_ps(t.a_scale[r]), ws);
       const __m256 out = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), s, bv);
@@ -112,44 +114,52 @@ inline void rest(size_t n, const Tile& t) {
 }  // namespace
 
 void gemm_packed_i8(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda, const float* a_scale,
-                    const int8_t* bp, const float* w_scale, const int32_t* w_colsum, const float* bias, float* c,
-                    size_t ldc) {
+                    const int32_t* a_zero, const int8_t* bp, const float* w_scale, const int32_t* w_colsum,
+                    const float* bias, float* c, size_t ldc) {
   const size_t k4 = i8_k4(k);
   for (size_t j0 = 0; j0 < n; j0 += P) {
-    Tile t{k, a, lda, a_scale, bp + (j0 / P) * P * k4, w_scale + j0, w_colsum + j0, bias ? bias + j0 : nullptr,
+    Tile t{k, a, lda, a_scale, a_zero, bp + (j0 / P) * P * k4, w_scale + j0, w_colsum + j0, bias ? bias + j0 : nullptr,
            c + j0, ldc, n - j0 < P ? n - j0 : P};
     size_t i = 0;
-    for (; i + MR <= m; i += MR, t.a += MR * lda, t.a_scale += MR, t.c += MR * ldc) tile<MR>(t);
+    for (; i + MR <= m; i += MR, t.a += MR * lda, t.a_scale += MR, t.a_zero += MR, t.c += MR * ldc) tile<MR>(t);
     rest(m - i, t);
   }
 }
 
-// Per row: |x| max over 8 lanes, then q = clamp(x * inv) rounded to nearest even (vcvtps2dq
-// under the default MXCSR) + 128, narrowed by two unsigned saturating packs (values are 1..255).
-void quantize_rows_u8(size_t m, size_t k, const float* x, size_t ldx, uint8_t* q, size_t ldq, float* scale) {
-  const __m256 lo = _mm256_set1_ps(-127.0f), hi = _mm256_set1_ps(127.0f);
-  const __m256 sign = _mm256_set1_ps(-0.0f);
-  const __m256i zp = _mm256_set1_epi32(128);
+// Per row: min and max over 8 lanes (from 0), then q = x * inv rounded to nearest even
+// (vcvtps2dq under the default MXCSR) + zero, clamped to [0, 255] by two unsigned saturating
+// packs; the same values as the scalar twin.
+void quantize_rows_u8(size_t m, size_t k, const float* x, size_t ldx, uint8_t* q, size_t ldq, float* scale,
+                      int32_t* zero) {
   for (size_t i = 0; i < m; ++i) {
     const float* row = x + i * ldx;
     uint8_t* qrow = q + i * ldq;
-    __m256 vmax = _mm256_setzero_ps();
+    __m256 vmin = _mm256_setzero_ps(), vmax = _mm256_setzero_ps();
     size_t p = 0;
-    for (; p + 8 <= k; p += 8) vmax = _mm256_max_ps(vmax, _mm256_andnot_ps(sign, _mm256_loadu_ps(row + p)));
-    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(vmax), _mm256_extractf128_ps(vmax, 1));
-    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-    m4 = _mm_max_ss(m4, _mm_shuffle_ps(m4, m4, 1));
-    float amax = _mm_cvtss_f32(m4);
-    for (size_t r = p; r < k; ++r) amax = std::fmax(amax, std::fabs(row[r]));
-    const float inv = quantize_row_factors(amax, &scale[i]);
+    for (; p + 8 <= k; p += 8) {
+      const __m256 v = _mm256_loadu_ps(row + p);
+      vmin = _mm256_min_ps(vmin, v);
+      vmax = _mm256_max_ps(vmax, v);
+    }
+    __m128 lo4 = _mm_min_ps(_mm256_castps256_ps128(vmin), _mm256_extractf128_ps(vmin, 1));
+    __m128 hi4 = _mm_max_ps(_mm256_castps256_ps128(vmax), _mm256_extractf128_ps(vmax, 1));
+    lo4 = _mm_min_ps(lo4, _mm_movehl_ps(lo4, lo4));
+    hi4 = _mm_max_ps(hi4, _mm_movehl_ps(hi4, hi4));
+    float lo = _mm_cvtss_f32(_mm_min_ss(lo4, _mm_shuffle_ps(lo4, lo4, 1)));
+    float hi = _mm_cvtss_f32(_mm_max_ss(hi4, _mm_shuffle_ps(hi4, hi4, 1)));
+    for (size_t r = p; r < k; ++r) {
+      lo = std::fmin(lo, row[r]);
+      hi = std::fmax(hi, row[r]);
+    }
+    const float inv = quantize_row_factors(lo, hi, &scale[i], &zero[i]);
     const __m256 vinv = _mm256_set1_ps(inv);
+    const __m256i zp = _mm256_set1_epi32(zero[i]);
     for (p = 0; p + 8 <= k; p += 8) {
-      const __m256 v = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(_mm256_loadu_ps(row + p), vinv), lo), hi);
-      const __m256i qi = _mm256_add_epi32(_mm256_cvtps_epi32(v), zp);
+      const __m256i qi = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(row + p), vinv)), zp);
       const __m128i w16 = _mm_packus_epi32(_mm256_castsi256_si128(qi), _mm256_extracti128_si256(qi, 1));
       _mm_storel_epi64(reinterpret_cast<__m128i*>(qrow + p), _mm_packus_epi16(w16, w16));
     }
-    for (; p < k; ++p) qrow[p] = quantize_u8_one(row[p], inv);
+    for (; p < k; ++p) qrow[p] = quantize_u8_one(row[p], inv, zero[i]);
   }
 }
 

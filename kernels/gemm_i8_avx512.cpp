@@ -40,31 +40,42 @@ struct DotBw {
 }  // namespace
 
 void gemm_packed_i8(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda, const float* a_scale,
-                    const int8_t* bp, const float* w_scale, const int32_t* w_colsum, const float* bias, float* c,
-                    size_t ldc) {
-  i8_gemm<DotBw>(m, n, k, a, lda, a_scale, bp, w_scale, w_colsum, bias, c, ldc);
+                    const int32_t* a_zero, const int8_t* bp, const float* w_scale, const int32_t* w_colsum,
+                    const float* bias, float* c, size_t ldc) {
+  i8_gemm<DotBw>(m, n, k, a, lda, a_scale, a_zero, bp, w_scale, w_colsum, bias, c, ldc);
 }
 
-// Per row: |x| max over 16 lanes, then q = clamp(x * inv) rounded to nearest even (vcvtps2dq
-// under the default MXCSR) + 128, narrowed by vpmovdb; the same values as the scalar twin.
-void quantize_rows_u8(size_t m, size_t k, const float* x, size_t ldx, uint8_t* q, size_t ldq, float* scale) {
-  const __m512 lo = _mm512_set1_ps(-127.0f), hi = _mm512_set1_ps(127.0f);
-  const __m512i zp = _mm512_set1_epi32(128);
+// Per row: min and max over 16 lanes (from 0), then q = x * inv rounded to nearest even
+// (vcvtps2dq under the default MXCSR) + zero, clamped to [0, 255] and narrowed by vpmovdb; the
+// same values as the scalar twin.
+void quantize_rows_u8(size_t m, size_t k, const float* x, size_t ldx, uint8_t* q, size_t ldq, float* scale,
+                      int32_t* zero) {
+  const __m512i lo_q = _mm512_setzero_si512(), hi_q = _mm512_set1_epi32(255);
   for (size_t i = 0; i < m; ++i) {
     const float* row = x + i * ldx;
     uint8_t* qrow = q + i * ldq;
-    __m512 vmax = _mm512_setzero_ps();
+    __m512 vmin = _mm512_setzero_ps(), vmax = _mm512_setzero_ps();
     size_t p = 0;
-    for (; p + 16 <= k; p += 16) vmax = _mm512_max_ps(vmax, _mm512_abs_ps(_mm512_loadu_ps(row + p)));
-    if (p < k) vmax = _mm512_max_ps(vmax, _mm512_abs_ps(_mm512_maskz_loadu_ps(i8_cols_mask(k - p), row + p)));
-    const float inv = quantize_row_factors(_mm512_reduce_max_ps(vmax), &scale[i]);
-    const __m512 vinv = _mm512_set1_ps(inv);
-    for (p = 0; p + 16 <= k; p += 16) {
-      const __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_loadu_ps(row + p), vinv), lo), hi);
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(qrow + p),
-                       _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(v), zp)));
+    for (; p + 16 <= k; p += 16) {
+      const __m512 v = _mm512_loadu_ps(row + p);
+      vmin = _mm512_min_ps(vmin, v);
+      vmax = _mm512_max_ps(vmax, v);
     }
-    for (; p < k; ++p) qrow[p] = quantize_u8_one(row[p], inv);
+    if (p < k) {  // masked-off lanes load 0, which the range holds anyway
+      const __m512 v = _mm512_maskz_loadu_ps(i8_cols_mask(k - p), row + p);
+      vmin = _mm512_min_ps(vmin, v);
+      vmax = _mm512_max_ps(vmax, v);
+    }
+    const float inv =
+        quantize_row_factors(_mm512_reduce_min_ps(vmin), _mm512_reduce_max_ps(vmax), &scale[i], &zero[i]);
+    const __m512 vinv = _mm512_set1_ps(inv);
+    const __m512i zp = _mm512_set1_epi32(zero[i]);
+    for (p = 0; p + 16 <= k; p += 16) {
+      const __m512i v = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(row + p), vinv)), zp);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(qrow + p),
+                       _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_max_epi32(v, lo_q), hi_q)));
+    }
+    for (; p < k; ++p) qrow[p] = quantize_u8_one(row[p], inv, zero[i]);
   }
 }
 

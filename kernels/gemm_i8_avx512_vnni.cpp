@@ -25,9 +25,9 @@ struct DotVnni {
 }  // namespace
 
 void gemm_packed_i8_vnni(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda, const float* a_scale,
-                         const int8_t* bp, const float* w_scale, const int32_t* w_colsum, const float* bias, float* c,
-                         size_t ldc) {
-  i8_gemm<DotVnni>(m, n, k, a, lda, a_scale, bp, w_scale, w_colsum, bias, c, ldc);
+                         const int32_t* a_zero, const int8_t* bp, const float* w_scale, const int32_t* w_colsum,
+                         const float* bias, float* c, size_t ldc) {
+  i8_gemm<DotVnni>(m, n, k, a, lda, a_scale, a_zero, bp, w_scale, w_colsum, bias, c, ldc);
 }
 
 }  // namespace bertrt::kernels::avx512

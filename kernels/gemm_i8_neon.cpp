@@ -32,48 +32,51 @@ struct TileMul {
     const size_t full = t.k / 4;
     for (size_t g = 0; g < full; ++g) step<false>(acc, t, g);
     if (full * 4 < t.k) step<true>(acc, t, full);
-    int32x4_t isum[R][4];
-    for (int q = 0; q < 4; ++q) {
-      const int32x4_t corr = vshlq_n_s32(vld1q_s32(t.colsum + 4 * q), 7);
-      for (int r = 0; r < R; ++r) isum[r][q] = vsubq_s32(vpaddq_s32(acc[r][2 * q], acc[r][2 * q + 1]), corr);
-    }
-    i8_epilogue<R>(isum, t);
+    int32x4_t sums[R][4];
+    for (int q = 0; q < 4; ++q)
+      for (int r = 0; r < R; ++r) sums[r][q] = vpaddq_s32(acc[r][2 * q], acc[r][2 * q + 1]);
+    i8_epilogue<R>(sums, 0, t);
   }
 };
 
 }  // namespace
 
 void gemm_packed_i8(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda, const float* a_scale,
-                    const int8_t* bp, const float* w_scale, const int32_t* w_colsum, const float* bias, float* c,
-                    size_t ldc) {
-  i8_gemm<2, TileMul>(m, n, k, a, lda, a_scale, bp, w_scale, w_colsum, bias, c, ldc);
+                    const int32_t* a_zero, const int8_t* bp, const float* w_scale, const int32_t* w_colsum,
+                    const float* bias, float* c, size_t ldc) {
+  i8_gemm<2, TileMul>(m, n, k, a, lda, a_scale, a_zero, bp, w_scale, w_colsum, bias, c, ldc);
 }
 
-// Per row: |x| max over 4 lanes, then q = clamp(x * inv) rounded to nearest even (fcvtns) + 128,
-// narrowed twice; the same values as the scalar twin.
-void quantize_rows_u8(size_t m, size_t k, const float* x, size_t ldx, uint8_t* q, size_t ldq, float* scale) {
-  const float32x4_t lo = vdupq_n_f32(-127.0f), hi = vdupq_n_f32(127.0f);
-  const int32x4_t zp = vdupq_n_s32(128);
+// Per row: min and max over 4 lanes (from 0), then q = x * inv rounded to nearest even (fcvtns)
+// + zero, narrowed twice with unsigned saturation (the clamp to [0, 255]); the same values as
+// the scalar twin.
+void quantize_rows_u8(size_t m, size_t k, const float* x, size_t ldx, uint8_t* q, size_t ldq, float* scale,
+                      int32_t* zero) {
   for (size_t i = 0; i < m; ++i) {
     const float* row = x + i * ldx;
     uint8_t* qrow = q + i * ldq;
-    float32x4_t vmax = vdupq_n_f32(0.0f);
+    float32x4_t vmin = vdupq_n_f32(0.0f), vmax = vdupq_n_f32(0.0f);
     size_t p = 0;
-    for (; p + 4 <= k; p += 4) vmax = vmaxq_f32(vmax, vabsq_f32(vld1q_f32(row + p)));
-    float amax = vmaxvq_f32(vmax);
-    for (size_t r = p; r < k; ++r) amax = std::fmax(amax, std::fabs(row[r]));
-    const float inv = quantize_row_factors(amax, &scale[i]);
+    for (; p + 4 <= k; p += 4) {
+      const float32x4_t v = vld1q_f32(row + p);
+      vmin = vminq_f32(vmin, v);
+      vmax = vmaxq_f32(vmax, v);
+    }
+    float lo = vminvq_f32(vmin), hi = vmaxvq_f32(vmax);
+    for (size_t r = p; r < k; ++r) {
+      lo = std::fmin(lo, row[r]);
+      hi = std::fmax(hi, row[r]);
+    }
+    const float inv = quantize_row_factors(lo, hi, &scale[i], &zero[i]);
     const float32x4_t vinv = vdupq_n_f32(inv);
+    const int32x4_t zp = vdupq_n_s32(zero[i]);
     for (p = 0; p + 8 <= k; p += 8) {
       int32x4_t v[2];
-      for (int h = 0; h < 2; ++h) {
-        const float32x4_t y = vminq_f32(vmaxq_f32(vmulq_f32(vld1q_f32(row + p + 4 * h), vinv), lo), hi);
-        v[h] = vaddq_s32(vcvtnq_s32_f32(y), zp);
-      }
+      for (int h = 0; h < 2; ++h) v[h] = vaddq_s32(vcvtnq_s32_f32(vmulq_f32(vld1q_f32(row + p + 4 * h), vinv)), zp);
       const uint16x8_t w16 = vcombine_u16(vqmovun_s32(v[0]), vqmovun_s32(v[1]));
       vst1_u8(qrow + p, vqmovn_u16(w16));
     }
-    for (; p < k; ++p) qrow[p] = quantize_u8_one(row[p], inv);
+    for (; p < k; ++p) qrow[p] = quantize_u8_one(row[p], inv, zero[i]);
   }
 }
 

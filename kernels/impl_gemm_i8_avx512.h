@@ -35,6 +35,7 @@ struct I8Tile {
   const uint8_t* a;
   size_t lda;
   const float* a_scale;
+  const int32_t* a_zero;
   const int8_t* b0;  // first panel; panel q starts at b0 + q * 16 K4
   const float* w_scale;
   const int32_t* colsum;
@@ -83,11 +84,12 @@ __attribute__((always_inline)) inline void i8_epilogue(const I8Tile& t, const __
   for (int q = 0; q < NP; ++q) {
     const size_t c0 = static_cast<size_t>(q) * kP;
     const __mmask16 m = i8_cols_mask(t.cols - c0);
-    const __m512i corr = _mm512_slli_epi32(_mm512_maskz_loadu_epi32(m, t.colsum + c0), 7);
+    const __m512i colsum = _mm512_maskz_loadu_epi32(m, t.colsum + c0);
     const __m512 ws = _mm512_maskz_loadu_ps(m, t.w_scale + c0);
     const __m512 bv = t.bias ? _mm512_maskz_loadu_ps(m, t.bias + c0) : _mm512_setzero_ps();
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
+      const __m512i corr = _mm512_mullo_epi32(_mm512_set1_epi32(t.a_zero[r]), colsum);
       const __m512i isum = _mm512_sub_epi32(D::reduce(acc[r][q]), corr);
       const __m512 s = _mm512_mul_ps(_mm512_set1_ps(t.a_scale[r]), ws);
       _mm512_mask_storeu_ps(t.c + r * t.ldc + c0, m, _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), s, bv));
@@ -168,6 +170,7 @@ inline void i8_rows(size_t m, const I8Tile& t) {
     I8Tile ti = t;
     ti.a += i * t.lda;
     ti.a_scale += i;
+    ti.a_zero += i;
     ti.c += i * t.ldc;
     i8_prefetch_slice(ti, tile, tiles, region);
     const size_t left = m - i;
@@ -189,12 +192,12 @@ inline void i8_block(size_t panels, size_t m, const I8Tile& t) {
 }
 
 template <class D>
-void i8_gemm(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda, const float* a_scale, const int8_t* bp,
-             const float* w_scale, const int32_t* w_colsum, const float* bias, float* c, size_t ldc) {
+void i8_gemm(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda, const float* a_scale, const int32_t* a_zero,
+             const int8_t* bp, const float* w_scale, const int32_t* w_colsum, const float* bias, float* c, size_t ldc) {
   const size_t k4 = i8_k4(k), block = D::kNP * kP;
   for (size_t j0 = 0; j0 < n; j0 += block) {
     const size_t cols = n - j0 < block ? n - j0 : block;
-    const I8Tile t{k, a, lda, a_scale, bp + (j0 / kP) * kP * k4, w_scale + j0, w_colsum + j0,
+    const I8Tile t{k, a, lda, a_scale, a_zero, bp + (j0 / kP) * kP * k4, w_scale + j0, w_colsum + j0,
                    bias ? bias + j0 : nullptr, c + j0, ldc, cols, nullptr, 0};
     i8_block<D>((cols + kP - 1) / kP, m, t);
   }

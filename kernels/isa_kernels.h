@@ -28,10 +28,11 @@
   void convert_rows_bf16(size_t m, size_t k, const float* x, size_t ldx, uint16_t* out, size_t ldo);         \
   void gemm_packed_bf16x2(size_t m, size_t n, size_t k, const uint16_t* a, size_t lda, const uint16_t* bp,  \
                           const float* bias, float* c, size_t ldc);                                         \
-  void quantize_rows_u8(size_t m, size_t k, const float* x, size_t ldx, uint8_t* q, size_t ldq, float* scale); \
+  void quantize_rows_u8(size_t m, size_t k, const float* x, size_t ldx, uint8_t* q, size_t ldq, float* scale, \
+                        int32_t* zero);                                                                     \
   void gemm_packed_i8(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda, const float* a_scale,     \
-                      const int8_t* bp, const float* w_scale, const int32_t* w_colsum, const float* bias,   \
-                      float* c, size_t ldc);                                                                \
+                      const int32_t* a_zero, const int8_t* bp, const float* w_scale, const int32_t* w_colsum, \
+                      const float* bias, float* c, size_t ldc);                                             \
   /* Building blocks exposed for the accuracy tests: dst[i] = exp(src[i]) / erf(src[i]). */                 \
   void exp_f32(const float* src, size_t n, float* dst);                                                     \
   void erf_f32(const float* src, size_t n, float* dst);                                                     \
@@ -43,10 +44,20 @@ BERTRT_DECLARE_ISA_KERNELS(avx2)
 BERTRT_DECLARE_ISA_KERNELS(avx512)
 // Variants the tables take when cpuid reports the extension (kernels/dispatch.cpp): the same
 // contract as gemm_packed_i8. The plain avx512::gemm_packed_i8 needs only AVX-512 BW.
+namespace bertrt::kernels::avx2 {
+// vpdpbusd ymm, VEX form: needs AVX-VNNI (the AVX2 table takes it then).
+void gemm_packed_i8_vnni(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda, const float* a_scale,
+                         const int32_t* a_zero, const int8_t* bp, const float* w_scale, const int32_t* w_colsum,
+                         const float* bias, float* c, size_t ldc);
+// The same code with the EVEX form: needs AVX512_VNNI + AVX512VL; tests and benchmarks only.
+void gemm_packed_i8_vnni_evex(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda, const float* a_scale,
+                              const int32_t* a_zero, const int8_t* bp, const float* w_scale,
+                              const int32_t* w_colsum, const float* bias, float* c, size_t ldc);
+}  // namespace bertrt::kernels::avx2
 namespace bertrt::kernels::avx512 {
 void gemm_packed_i8_vnni(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda, const float* a_scale,
-                         const int8_t* bp, const float* w_scale, const int32_t* w_colsum, const float* bias, float* c,
-                         size_t ldc);
+                         const int32_t* a_zero, const int8_t* bp, const float* w_scale, const int32_t* w_colsum,
+                         const float* bias, float* c, size_t ldc);
 // vdpbf16ps (kernels/gemm_bf16_avx512_bf16.cpp), taken when cpuid reports AVX512_BF16.
 void gemm_packed_bf16x2_bf16(size_t m, size_t n, size_t k, const uint16_t* a, size_t lda, const uint16_t* bp,
                              const float* bias, float* c, size_t ldc);
@@ -58,8 +69,8 @@ BERTRT_DECLARE_ISA_KERNELS(neon)
 // Taken by the NEON table when HWCAP_ASIMDDP is set (kernels/dispatch.cpp).
 namespace bertrt::kernels::neon {
 void gemm_packed_i8_dotprod(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda, const float* a_scale,
-                            const int8_t* bp, const float* w_scale, const int32_t* w_colsum, const float* bias,
-                            float* c, size_t ldc);
+                            const int32_t* a_zero, const int8_t* bp, const float* w_scale, const int32_t* w_colsum,
+                            const float* bias, float* c, size_t ldc);
 // bfdot (kernels/gemm_bf16_neon_bf16.cpp), taken when HWCAP2_BF16 is set.
 void gemm_packed_bf16x2_bf16(size_t m, size_t n, size_t k, const uint16_t* a, size_t lda, const uint16_t* bp,
                              const float* bias, float* c, size_t ldc);

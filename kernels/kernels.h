@@ -99,20 +99,23 @@ struct KernelTable {
                              const float* bias, float* c, size_t ldc);
 
   // int8 inference (kernels/gemm_i8.h states the scheme and the packed layout).
-  // Dynamic per-row quantization of x[m, k] (row stride ldx, finite values): scale[i] =
-  // max_p |x[i, p]| / 127 and q[i, p] = round_to_nearest_even(x[i, p] / scale[i]) + 128 in
-  // [1, 255] (row stride ldq); a row below kI8TinyRow gets scale 0 and all 128. Every table
-  // returns the scalar twin's bytes and scales exactly.
-  void (*quantize_rows_u8)(size_t m, size_t k, const float* x, size_t ldx, uint8_t* q, size_t ldq, float* scale);
-  // C[m, n] = dequant(A W) + bias: A [m, k] u8 (row stride lda, zero point 128, a_scale [m]),
-  // W int8 packed (bp, first panel of a panel-aligned column range; w_scale [n], w_colsum as
-  // packed, from the same first column), bias [n] or null, C row stride ldc; k <= kMaxI8K.
-  // int32 sums, then c = fma(float(isum), a_scale[i] * w_scale[j], bias[j]): bit-identical on
-  // every table, and independent of how a caller splits rows or panel-aligned column ranges.
-  // A rows are read only up to k (no padding needed); columns past n are not written.
+  // Dynamic per-row asymmetric quantization of x[m, k] (row stride ldx, finite values): with
+  // lo = min(0, min_p x[i, p]), hi = max(0, max_p x[i, p]): scale[i] = (hi - lo) / 255, zero[i] =
+  // round(-lo / scale[i]) in [0, 255], q[i, p] = clamp(round_to_nearest_even(x[i, p] / scale[i]) +
+  // zero[i], 0, 255) (row stride ldq); a row whose range is below kI8TinyRow gets scale 0, zero
+  // point 0 and all bytes 0. Every table returns the scalar twin's bytes, scales and zero points.
+  void (*quantize_rows_u8)(size_t m, size_t k, const float* x, size_t ldx, uint8_t* q, size_t ldq, float* scale,
+                           int32_t* zero);
+  // C[m, n] = dequant(A W) + bias: A [m, k] u8 (row stride lda, a_scale [m], zero points a_zero
+  // [m], any int32), W int8 packed (bp, first panel of a panel-aligned column range; w_scale [n],
+  // w_colsum as packed, from the same first column), bias [n] or null, C row stride ldc;
+  // k <= kMaxI8K. int32 sums minus a_zero[i] w_colsum[j], then c = fma(float(isum), a_scale[i] *
+  // w_scale[j], bias[j]): bit-identical on every table, and independent of how a caller splits
+  // rows or panel-aligned column ranges. A rows are read only up to k (no padding needed);
+  // columns past n are not written.
   void (*gemm_packed_i8)(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda, const float* a_scale,
-                         const int8_t* bp, const float* w_scale, const int32_t* w_colsum, const float* bias, float* c,
-                         size_t ldc);
+                         const int32_t* a_zero, const int8_t* bp, const float* w_scale, const int32_t* w_colsum,
+                         const float* bias, float* c, size_t ldc);
 };
 
 // The table chosen at start-up: the best ISA the CPU and OS support, or BERTRT_ISA if set
@@ -124,9 +127,10 @@ const KernelTable* table_for(Isa isa);
 bool cpu_supports(Isa isa);
 
 // Extensions that pick a faster variant of an entry inside a table (gemm_packed_i8): the AVX-512
-// table takes vpdpbusd with AVX512_VNNI (cpuid 7.0:ECX[11]), the NEON table sdot with
-// HWCAP_ASIMDDP. AVX-VNNI (cpuid 7.1:EAX[4]) is detected and reported, not used yet. The
-// variant's name gets a suffix: "gemm_packed_i8__avx512_vnni", "gemm_packed_i8__neon_dotprod".
+// table takes vpdpbusd zmm with AVX512_VNNI (cpuid 7.0:ECX[11]), the AVX2 table vpdpbusd ymm
+// with AVX-VNNI (cpuid 7.1:EAX[4]), the NEON table sdot with HWCAP_ASIMDDP. The variant's name
+// gets a suffix: "gemm_packed_i8__avx512_vnni", "gemm_packed_i8__avx2_vnni",
+// "gemm_packed_i8__neon_dotprod".
 // gemm_packed_bf16x2 likewise takes vdpbf16ps with AVX512_BF16 (cpuid 7.1:EAX[5]) and bfdot with
 // HWCAP2_BF16: "gemm_packed_bf16x2__avx512_bf16", "gemm_packed_bf16x2__neon_bf16".
 enum class CpuExt : int { avx512_vnni = 0, avx_vnni = 1, neon_dotprod = 2, avx512_bf16 = 3, neon_bf16 = 4 };

@@ -33,10 +33,11 @@ void gemm_packed_bf16(size_t m, size_t n, size_t k, const float* a, size_t lda, 
 void convert_rows_bf16(size_t m, size_t k, const float* x, size_t ldx, uint16_t* out, size_t ldo);
 void gemm_packed_bf16x2(size_t m, size_t n, size_t k, const uint16_t* a, size_t lda, const uint16_t* bp,
                         const float* bias, float* c, size_t ldc);
-void quantize_rows_u8(size_t m, size_t k, const float* x, size_t ldx, uint8_t* q, size_t ldq, float* scale);
+void quantize_rows_u8(size_t m, size_t k, const float* x, size_t ldx, uint8_t* q, size_t ldq, float* scale,
+                      int32_t* zero);
 void gemm_packed_i8(size_t m, size_t n, size_t k, const uint8_t* a, size_t lda, const float* a_scale,
-                    const int8_t* bp, const float* w_scale, const int32_t* w_colsum, const float* bias, float* c,
-                    size_t ldc);
+                    const int32_t* a_zero, const int8_t* bp, const float* w_scale, const int32_t* w_colsum,
+                    const float* bias, float* c, size_t ldc);
 
 // Two-pass LayerNorm of one row (in: [H], may alias out).
 void layernorm_row(const float* in, const float* gamma, const float* beta, float eps, size_t hidden, float* out);

@@ -313,9 +313,22 @@ std::vector<float> transpose(const std::vector<float>& w, size_t out, size_t in)
 // int8 storage of a matrix m [in, out]: symmetric per output column (kernels::quantize_columns_i8),
 // packed into the int8 GEMM's panels (name, layout panel_i8) with the per-column scales
 // (name.scale, f32 [out]) and column sums (name.colsum, i32 [out rounded up to 16]); row-major i8
-// plus scales when pack is false (the runtime packs it and sums the columns at open).
+// plus scales when pack is false (the runtime packs it and sums the columns at open). The pooler
+// stays f32 (packed f32 panels, or row-major when pack is false): a [B, H] x [H, H] product costs
+// nothing next to the encoder, and quantizing it lost pooler accuracy (docs/format.md).
 static void add_int8_matrix(format::ModelFileWriter& w, const std::string& name, const std::vector<float>& m,
                             size_t in, size_t out, bool pack) {
+  if (name == names::kPoolerWeight) {
+    if (!pack) {
+      w.add_tensor(name, format::TensorDType::f32, {in, out}, encode(m, format::TensorDType::f32));
+      return;
+    }
+    std::vector<float> packed(kernels::packed_floats(in, out));
+    kernels::pack_panels(m.data(), in, out, out, packed.data());
+    w.add_packed_tensor(name, {in, out}, format::kPanelWidth, encode(packed, format::TensorDType::f32),
+                        format::TensorDType::f32);
+    return;
+  }
   if (in > kernels::kMaxI8K) fail("matrix '" + name + "' has more input rows than int8 storage allows");
   for (float v : m)
     if (!std::isfinite(v)) fail("matrix '" + name + "' holds a value that is not finite; int8 needs finite weights");

@@ -98,7 +98,7 @@ class EncoderRun {
   }
 
   // The buffer for rows of k columns.
-  QuantizedRows xq(size_t k) const { return QuantizedRows{xq_buffer_.q, xq_buffer_.scale, k}; }
+  QuantizedRows xq(size_t k) const { return QuantizedRows{xq_buffer_.q, xq_buffer_.scale, xq_buffer_.zero, k}; }
 
   // xq(k) (and xb(k)) = the computed rows of src [N, k], one job per row block.
   void quantize(PhaseWalker& walk, const float* src, size_t k) {

@@ -1,5 +1,5 @@
 // int8 matrices in the linear stage: the activation rows are quantized per row into the session's
-// workspace (kernels/gemm_i8.h: symmetric, zero point 128, one scale per row), then the int8 GEMM
+// workspace (kernels/gemm_i8.h: asymmetric, one scale and zero point per row), then the int8 GEMM
 // runs with its dequantize + bias epilogue. Quantizing a row depends on that row alone, so results
 // do not depend on how rows are split between threads.
 #pragma once
@@ -13,14 +13,15 @@ namespace bertrt::core {
 
 struct Workspace;
 
-// Activation rows quantized for an int8 matrix: q [rows, ld] u8 (zero point 128), scale [rows].
+// Activation rows quantized for an int8 matrix: q [rows, ld] u8, scale [rows], zero [rows].
 struct QuantizedRows {
   uint8_t* q = nullptr;
   float* scale = nullptr;
+  int32_t* zero = nullptr;
   size_t ld = 0;
 };
 
-// Room in the workspace for n rows of k columns (row stride k); grows ws.xq and ws.xq_scale, so
+// Room in the workspace for n rows of k columns (row stride k); grows ws.xq, xq_scale, xq_zero, so
 // call it before a parallel run, never inside one.
 QuantizedRows quantized_rows(Workspace& ws, size_t n, size_t k);
 

@@ -25,6 +25,7 @@ struct Workspace {
   AlignedVector<float> ffn;        // [N, I]
   AlignedVector<uint8_t> xq;       // [N, max(H, I)] activation rows quantized for int8 matrices
   AlignedVector<float> xq_scale;   // [N] their scales
+  AlignedVector<int32_t> xq_zero;  // [N] and zero points
   AlignedVector<uint16_t> xbf16;   // [N, max(H, I) rounded up to even] activation rows as bf16
   AlignedVector<float> ping, pong; // [N, H]  layer outputs when the caller keeps no hidden states
   AlignedVector<float> scores;     // [threads, T, T], then [threads, T] softmax 1 / row sums

@@ -80,6 +80,7 @@ TEST_CASE("kernels: every table entry is filled and named") {
     // gemm_packed_i8 names the variant the table took.
     std::string i8 = std::string("gemm_packed_i8__") + isa_name(t->isa);
     if (t->isa == Isa::avx512 && cpu_has(CpuExt::avx512_vnni)) i8 += "_vnni";
+    if (t->isa == Isa::avx2 && cpu_has(CpuExt::avx_vnni)) i8 += "_vnni";
     if (t->isa == Isa::neon && cpu_has(CpuExt::neon_dotprod)) i8 += "_dotprod";
     CHECK(std::string(kernel_name(*t, kernel_count() - 1)) == i8);
     const std::string first = kernel_name(*t, 0);

@@ -1,11 +1,15 @@
 // The int8 GEMM (gemm_packed_i8) and the per-row u8 quantization (quantize_rows_u8) on every
-// table and every variant this CPU has (AVX-512 VNNI and BW, AVX2, NEON dotprod and plain),
+// table and every variant this CPU has (AVX-512 VNNI and BW, AVX2 with AVX-VNNI (VEX, and the
+// same code in its EVEX form on AVX-512 VNNI CPUs) and without, NEON dotprod and plain),
 // against the scalar twin: outputs bit for bit equal (kernels/gemm_i8.h makes the epilogue one
 // fma on every ISA), the integer sums exactly equal to an int64 reference (power-of-two scales
 // make c * 2^e an integer), odd shapes, strides, bias or none, every output written and nothing
 // outside [m, n) touched, sub-ranges of rows and panels equal to the full call; the widening
-// schemes at the extreme values (all 127 / all -128 weights, all 255 activations); and the scheme
-// end to end against the f32 product within its quantization error. Fresh random inputs each
+// schemes at the extreme values (all 127 / all -128 weights, all 255 or 0 activations, zero
+// points 0 and 255); random per-row zero points (128, the symmetric case, among them); the
+// asymmetric quantization on rows that are all positive, all negative, constant, one-sided like
+// a GELU output, or hold the float range's extremes; and the scheme end to end against the f32
+// product within its quantization error. Fresh random inputs each
 // run; the seed is printed with every failure and BERTRT_TEST_SEED=<seed> replays it.
 #include <cstdlib>
 #include <functional>
@@ -24,8 +28,18 @@ struct Variant {
   GemmI8 fn;
 };
 
+// The registry name of a table's gemm_packed_i8 (the variant it took).
+std::string i8_kernel_name(const KernelTable& t) {
+  for (size_t i = 0; i < kernel_count(); ++i) {
+    const std::string name = kernel_name(t, i);
+    if (name.rfind("gemm_packed_i8__", 0) == 0) return name;
+  }
+  return "gemm_packed_i8 (unnamed)";
+}
+
 // Every gemm_packed_i8 this CPU can run: each table's entry, plus the variants a table did not
-// take (AVX-512 BW next to VNNI, plain NEON next to dotprod). Missing ones are reported.
+// take (AVX-512 BW next to VNNI, AVX2 without VNNI, the EVEX form of the AVX-VNNI kernel on
+// AVX-512 VNNI CPUs, plain NEON next to dotprod). Missing ones are reported.
 std::vector<Variant> gemm_variants() {
   std::vector<Variant> out;
   auto add = [&](std::string name, GemmI8 fn) {
@@ -33,14 +47,18 @@ std::vector<Variant> gemm_variants() {
       if (v.fn == fn) return;
     out.push_back({std::move(name), fn});
   };
-  for (const KernelTable* t : tables_under_test()) {
-    const size_t last = kernel_count() - 1;  // gemm_packed_i8 is the registry's last row
-    add(kernel_name(*t, last), t->gemm_packed_i8);
-  }
+  for (const KernelTable* t : tables_under_test()) add(i8_kernel_name(*t), t->gemm_packed_i8);
 #if defined(BERTRT_KERNELS_X86)
+  if (cpu_supports(Isa::avx2)) add("gemm_packed_i8__avx2 (no VNNI)", avx2::gemm_packed_i8);
   if (cpu_supports(Isa::avx512)) add("gemm_packed_i8__avx512 (BW)", avx512::gemm_packed_i8);
-  if (cpu_has(CpuExt::avx512_vnni)) add("gemm_packed_i8__avx512_vnni", avx512::gemm_packed_i8_vnni);
-  else MESSAGE("skipping gemm_packed_i8__avx512_vnni: CPU lacks AVX512_VNNI");
+  if (cpu_has(CpuExt::avx512_vnni)) {
+    add("gemm_packed_i8__avx512_vnni", avx512::gemm_packed_i8_vnni);
+    add("gemm_packed_i8__avx2_vnni (EVEX ymm)", avx2::gemm_packed_i8_vnni_evex);
+  } else {
+    MESSAGE("skipping gemm_packed_i8__avx512_vnni and the EVEX ymm twin: CPU lacks AVX512_VNNI");
+  }
+  if (cpu_has(CpuExt::avx_vnni)) add("gemm_packed_i8__avx2_vnni", avx2::gemm_packed_i8_vnni);
+  else MESSAGE("skipping gemm_packed_i8__avx2_vnni (VEX): CPU lacks AVX-VNNI");
 #endif
 #if defined(BERTRT_KERNELS_NEON)
   add("gemm_packed_i8__neon (plain)", neon::gemm_packed_i8);
@@ -83,27 +101,31 @@ struct WeightsI8 {
   }
 };
 
-// A[m, k] u8 (row stride lda, padding bytes poisoned) with row scales.
+// A[m, k] u8 (row stride lda, padding bytes poisoned) with row scales and zero points (random
+// in [0, 255], every third row 128, unless `zero` gives them).
 struct ActI8 {
   size_t m, lda;
   Guarded<uint8_t> a;
   std::vector<float> scale, scale2;  // scale2: powers of two
-  ActI8(size_t m_, size_t k, size_t lda_, std::mt19937& g, const std::function<int(size_t, size_t)>& value)
-      : m(m_), lda(lda_), a(m_ * lda_), scale(m_), scale2(m_) {
+  std::vector<int32_t> zero;
+  ActI8(size_t m_, size_t k, size_t lda_, std::mt19937& g, const std::function<int(size_t, size_t)>& value,
+        int zero_all = -1)
+      : m(m_), lda(lda_), a(m_ * lda_), scale(m_), scale2(m_), zero(m_) {
     a.poison();
     for (size_t i = 0; i < m; ++i)
       for (size_t p = 0; p < k; ++p) a[i * lda + p] = static_cast<uint8_t>(value(i, p));
     for (size_t i = 0; i < m; ++i) {
       scale[i] = std::ldexp(1.0f + static_cast<float>(uniform_int(g, 1, 1023)) / 1024.0f, uniform_int(g, -12, -4));
       scale2[i] = std::ldexp(1.0f, uniform_int(g, -12, -4));
+      zero[i] = zero_all >= 0 ? zero_all : i % 3 == 2 ? 128 : uniform_int(g, 0, 255);
     }
   }
 };
 
-// sum_p (a - 128) w, in int64.
+// sum_p (a - zero) w, in int64.
 int64_t exact_isum(const ActI8& x, const WeightsI8& w, size_t i, size_t j) {
   int64_t s = 0;
-  for (size_t p = 0; p < w.k; ++p) s += (static_cast<int64_t>(x.a[i * x.lda + p]) - 128) * w.w[p * w.n + j];
+  for (size_t p = 0; p < w.k; ++p) s += (static_cast<int64_t>(x.a[i * x.lda + p]) - x.zero[i]) * w.w[p * w.n + j];
   return s;
 }
 
@@ -134,19 +156,20 @@ Guarded<float> run(GemmI8 fn, const ActI8& x, const WeightsI8& w, Mode mode, siz
   c.poison();
   const float* as = (mode.pow2 ? x.scale2 : x.scale).data() + r0;
   const float* ws = (mode.pow2 ? w.scale2 : w.scale).data() + c0;
-  fn(rows, w.n - c0, w.k, x.a.data() + r0 * x.lda, x.lda, as, w.packed.data() + panel0 * kI8Panel * i8_k4(w.k), ws,
+  fn(rows, w.n - c0, w.k, x.a.data() + r0 * x.lda, x.lda, as, x.zero.data() + r0, w.packed.data() + panel0 * kI8Panel * i8_k4(w.k), ws,
      w.colsum.data() + c0, mode.bias ? w.bias.data() + c0 : nullptr, c.data(), ldc);
   return c;
 }
 
-// Without bias and with power-of-two scales, c * 2^-e is the integer sum: it must equal int64's.
+// Without bias and with power-of-two scales, c * 2^-e is float(integer sum): it must equal
+// int64's (rounded to f32, which is exact below 2^24).
 std::string check_integers(const Guarded<float>& c, const ActI8& x, const WeightsI8& w, size_t ldc) {
   for (size_t i = 0; i < x.m; ++i) {
     for (size_t j = 0; j < w.n; ++j) {
       const double s = static_cast<double>(x.scale2[i]) * w.scale2[j];
       const double got = c[i * ldc + j] / s;
       const int64_t want = exact_isum(x, w, i, j);
-      if (got != static_cast<double>(want))
+      if (got != static_cast<double>(static_cast<float>(want)))
         return "C[" + std::to_string(i) + ", " + std::to_string(j) + "]: integer sum " + std::to_string(got) +
                ", want " + std::to_string(want);
     }
@@ -238,9 +261,10 @@ TEST_CASE("kernels: gemm_packed_i8 at the extreme values (all 127 / all -128 wei
     for (const int wv : {127, -128}) {
       for (const int av : {255, 0}) {
         const size_t n = 33, m = 13;
-        INFO("k=" << k << " weights " << wv << " activations " << av);
+        const int zero = av == 255 ? 0 : 255;  // the largest |a - zero|
+        INFO("k=" << k << " weights " << wv << " activations " << av << " zero point " << zero);
         const WeightsI8 w(k, n, g, [&](size_t, size_t) { return wv; });
-        const ActI8 x(m, k, k + 1, g, [&](size_t, size_t) { return av; });
+        const ActI8 x(m, k, k + 1, g, [&](size_t, size_t) { return av; }, zero);
         for (const Variant& v : gemm_variants()) {
           INFO("variant=" << v.name);
           const Guarded<float> c = run(v.fn, x, w, Mode{true, false}, n);
@@ -277,51 +301,99 @@ TEST_CASE("kernels: pack_panels_i8 layout, zero padding and column sums") {
   }
 }
 
-// x[m, k] (row stride ldx) quantized by `fn` into q (row stride ldq, prefilled with 0, which no
-// quantized value is) and scale (NaN-prefilled).
+// x[m, k] (row stride ldx) quantized by `fn` into q (row stride ldq), scale (NaN-prefilled) and
+// zero (prefilled with a value no zero point is). fn runs twice, over q prefilled with 0x00 and
+// with 0xff: a byte that differs between the runs was not written.
 struct Quantized {
-  Guarded<uint8_t> q;
+  Guarded<uint8_t> q, q2;
   Guarded<float> scale;
+  Guarded<int32_t> zero;
   Quantized(QuantizeU8 fn, const Guarded<float>& x, size_t m, size_t k, size_t ldx, size_t ldq)
-      : q(m * ldq), scale(m) {
+      : q(m * ldq), q2(m * ldq), scale(m), zero(m) {
     std::memset(q.data(), 0, m * ldq);
+    std::memset(q2.data(), 0xff, m * ldq);
     scale.poison();
-    fn(m, k, x.data(), ldx, q.data(), ldq, scale.data());
+    zero.poison();
+    fn(m, k, x.data(), ldx, q.data(), ldq, scale.data(), zero.data());
+    Guarded<float> scale2(m);
+    Guarded<int32_t> zero2(m);
+    fn(m, k, x.data(), ldx, q2.data(), ldq, scale2.data(), zero2.data());
   }
 };
 
-// "" when every q[i, p < k] is nonzero (written), every padding byte still 0, the guards intact.
+// "" when every q[i, p < k], scale and zero point was written and nothing else, the guards intact.
 std::string check_q_footprint(const Quantized& r, size_t m, size_t k, size_t ldq) {
-  if (!r.q.guards_intact() || !r.scale.guards_intact()) return "wrote outside q or scale";
+  if (!r.q.guards_intact() || !r.q2.guards_intact() || !r.scale.guards_intact() || !r.zero.guards_intact())
+    return "wrote outside q, scale or zero";
   for (size_t i = 0; i < m; ++i) {
     if (bits_of(r.scale[i]) == kPoisonBits) return "scale[" + std::to_string(i) + "] not written";
+    if (static_cast<uint32_t>(r.zero[i]) == kPoisonBits) return "zero[" + std::to_string(i) + "] not written";
     for (size_t p = 0; p < ldq; ++p) {
-      if (p < k && r.q[i * ldq + p] == 0) return "q[" + std::to_string(i) + ", " + std::to_string(p) + "] not written";
-      if (p >= k && r.q[i * ldq + p] != 0) return "q[" + std::to_string(i) + ", " + std::to_string(p) + "] (past k) written";
+      const size_t at = i * ldq + p;
+      if (p < k && r.q[at] != r.q2[at]) return "q[" + std::to_string(i) + ", " + std::to_string(p) + "] not written";
+      if (p >= k && (r.q[at] != 0 || r.q2[at] != 0xff))
+        return "q[" + std::to_string(i) + ", " + std::to_string(p) + "] (past k) written";
     }
   }
   return "";
 }
 
-// The twin against the definition: scale = max|x| / 127 (f32), |q - 128 - x / scale| <= 1/2 (plus
-// the rounding of x * inv), the largest |x| of a row at +-127.
+// The twin against the definition, in double: lo = min(0, min x), hi = max(0, max x), scale =
+// (hi - lo) / 255 rounded to f32, |zero + lo / scale| <= 1/2, |q - zero - x / scale| <= 1/2 (plus
+// the rounding of x * inv) for every byte, 0 maps to the zero point, the row's max (when > 0) to
+// 254 or 255 and its min (when < 0) to 0 or 1; a range below kI8TinyRow: scale 0, zero 0, bytes 0.
 std::string check_q_definition(const Quantized& r, const Guarded<float>& x, size_t m, size_t k, size_t ldx, size_t ldq) {
   for (size_t i = 0; i < m; ++i) {
-    float amax = 0.0f;
-    for (size_t p = 0; p < k; ++p) amax = std::fmax(amax, std::fabs(x[i * ldx + p]));
-    if (r.scale[i] != amax / 127.0f) return "scale[" + std::to_string(i) + "] is not max|x| / 127";
-    int top = 0;
+    const std::string row = "row " + std::to_string(i) + ": ";
+    double lo = 0.0, hi = 0.0;
     for (size_t p = 0; p < k; ++p) {
-      const double want = x[i * ldx + p] / (static_cast<double>(amax) / 127.0);
-      const int got = static_cast<int>(r.q[i * ldq + p]) - 128;
-      top = std::max(top, std::abs(got));
-      if (!(std::fabs(got - want) <= 0.5 + 1e-4))
-        return "q[" + std::to_string(i) + ", " + std::to_string(p) + "] - 128 = " + std::to_string(got) + ", want " +
-               std::to_string(want);
+      lo = std::min(lo, static_cast<double>(x[i * ldx + p]));
+      hi = std::max(hi, static_cast<double>(x[i * ldx + p]));
     }
-    if (top != 127) return "row " + std::to_string(i) + ": largest |q - 128| is " + std::to_string(top);
+    const int zero = r.zero[i];
+    if (hi - lo < kI8TinyRow) {
+      if (r.scale[i] != 0.0f || zero != 0) return row + "tiny range: scale and zero point must be 0";
+      for (size_t p = 0; p < k; ++p)
+        if (r.q[i * ldq + p] != 0) return row + "tiny range: bytes must be 0";
+      continue;
+    }
+    if (r.scale[i] != static_cast<float>((hi - lo) / 255.0)) return row + "scale is not (hi - lo) / 255";
+    const double step = (hi - lo) / 255.0;
+    if (zero < 0 || zero > 255 || !(std::fabs(zero + lo / step) <= 0.5 + 1e-4))
+      return row + "zero point " + std::to_string(zero) + ", want " + std::to_string(-lo / step);
+    int qmin = 255, qmax = 0;
+    for (size_t p = 0; p < k; ++p) {
+      const double v = x[i * ldx + p];
+      const int got = r.q[i * ldq + p];
+      qmin = std::min(qmin, got);
+      qmax = std::max(qmax, got);
+      const double want = v / step + zero;
+      const double slack = (got == 0 || got == 255) ? 1.0 : 0.5;  // the clamp adds up to the zero point's 1/2
+      if (!(std::fabs(got - want) <= slack + 1e-4) || (v == 0.0 && got != zero))
+        return row + "q[" + std::to_string(p) + "] = " + std::to_string(got) + ", want " + std::to_string(want);
+    }
+    if ((hi > 0.0 && qmax < 254) || (lo < 0.0 && qmin > 1))
+      return row + "bytes span [" + std::to_string(qmin) + ", " + std::to_string(qmax) + "]";
   }
   return "";
+}
+
+// Row i of x (k values): one of the shapes the asymmetric scheme must handle.
+void fill_row(float* row, size_t k, int kind, std::mt19937& g) {
+  const float spread = std::ldexp(1.0f, uniform_int(g, -20, 20));
+  std::normal_distribution<float> d(0.0f, spread);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  const float c = (0.5f + u(g)) * spread * (kind == 4 ? -1.0f : 1.0f);
+  for (size_t p = 0; p < k; ++p) {
+    switch (kind) {
+      case 0: row[p] = d(g); break;                                              // both signs
+      case 1: row[p] = spread * (0.01f + u(g)); break;                           // all positive
+      case 2: row[p] = -spread * (0.01f + u(g)); break;                          // all negative
+      case 3: case 4: row[p] = c; break;                                         // constant
+      case 5: row[p] = std::max(d(g), -0.17f * spread); break;                   // one-sided, GELU-like
+      default: row[p] = (p % 5 == 1 ? -3.0e38f : p % 5 == 3 ? 3.0e38f : d(g));  // the float extremes
+    }
+  }
 }
 
 TEST_CASE("kernels: quantize_rows_u8 vs the scalar twin, every table") {
@@ -333,11 +405,8 @@ TEST_CASE("kernels: quantize_rows_u8 vs the scalar twin, every table") {
       INFO("seed=" << seed << " m=" << m << " k=" << k << " ldx=" << ldx << " ldq=" << ldq);
       Guarded<float> x(m * ldx);
       x.poison();  // row padding stays NaN: never read
-      for (size_t i = 0; i < m; ++i) {
-        const float spread = std::ldexp(1.0f, uniform_int(g, -20, 20));
-        std::normal_distribution<float> d(0.0f, spread);
-        for (size_t p = 0; p < k; ++p) x[i * ldx + p] = d(g);
-      }
+      const int first_kind = uniform_int(g, 0, 6);
+      for (size_t i = 0; i < m; ++i) fill_row(&x[i * ldx], k, (first_kind + static_cast<int>(i)) % 7, g);
       const Quantized want(scalar::quantize_rows_u8, x, m, k, ldx, ldq);
       CHECK_MATCH(check_q_footprint(want, m, k, ldq));
       CHECK_MATCH(check_q_definition(want, x, m, k, ldx, ldq));
@@ -346,6 +415,7 @@ TEST_CASE("kernels: quantize_rows_u8 vs the scalar twin, every table") {
         const Quantized got(t->quantize_rows_u8, x, m, k, ldx, ldq);
         CHECK_MATCH(check_q_footprint(got, m, k, ldq));
         CHECK(std::memcmp(got.scale.data(), want.scale.data(), m * sizeof(float)) == 0);
+        CHECK(std::memcmp(got.zero.data(), want.zero.data(), m * sizeof(int32_t)) == 0);
         size_t bad = 0;
         for (size_t i = 0; i < m; ++i) bad += std::memcmp(&got.q[i * ldq], &want.q[i * ldq], k) != 0;
         CHECK(bad == 0);
@@ -354,32 +424,45 @@ TEST_CASE("kernels: quantize_rows_u8 vs the scalar twin, every table") {
   }
 }
 
-// Ties round to even, the clamp, and rows too small to scale (all 128, scale 0).
-TEST_CASE("kernels: quantize_rows_u8 ties, extremes and tiny rows, every table") {
-  const size_t k = 19;
-  std::vector<float> x(3 * k);
-  const float ties[] = {127.0f, 2.5f, -3.5f, 0.5f, -0.5f, 1.5f, -126.5f, 126.5f, -127.0f, 3.49f, -0.49f};
-  std::vector<int> want0 = {127, 2, -4, 0, 0, 2, -126, 126, -127, 3, 0};
+// Ties round to even, the clamp, one-sided and constant rows, and rows too small to scale.
+TEST_CASE("kernels: quantize_rows_u8 ties, extremes, one-sided and tiny rows, every table") {
+  const size_t k = 19, m = 5;
+  std::vector<float> x(m * k);
+  // Row 0: range [-127, 128], so scale 1, inv 1 and zero point 127.
+  const float ties[] = {128.0f, 2.5f, -3.5f, 0.5f, -0.5f, 1.5f, -126.5f, 126.5f, -127.0f, 3.49f, -0.49f, 0.0f};
+  std::vector<int> want0 = {255, 129, 123, 127, 127, 129, 1, 253, 0, 130, 127, 127};
   for (size_t p = 0; p < k; ++p) {
-    x[p] = p < std::size(ties) ? ties[p] : static_cast<float>(p) - 60.25f;  // row 0: amax 127, inv 1
+    x[p] = p < std::size(ties) ? ties[p] : static_cast<float>(p) - 60.25f;
     x[k + p] = (p % 2 ? -1.0f : 1.0f) * 1e-32f * static_cast<float>(p + 1);  // row 1: below kI8TinyRow
     x[2 * k + p] = (p == 7 ? -3e30f : 1e25f * static_cast<float>(p + 1));     // row 2: huge values
+    x[3 * k + p] = 0.25f * static_cast<float>(p + 1);                          // row 3: all positive
+    x[4 * k + p] = -2.0f;                                                      // row 4: constant negative
   }
-  for (size_t p = std::size(ties); p < k; ++p) want0.push_back(static_cast<int>(std::nearbyint(x[p])));
+  for (size_t p = std::size(ties); p < k; ++p) want0.push_back(static_cast<int>(std::nearbyint(x[p])) + 127);
   for (const KernelTable* t : tables_under_test()) {
     INFO("isa=" << isa_str(t->isa));
-    std::vector<uint8_t> q(3 * k, 0);
-    std::vector<float> scale(3, -1.0f);
-    t->quantize_rows_u8(3, k, x.data(), k, q.data(), k, scale.data());
+    std::vector<uint8_t> q(m * k, 77);
+    std::vector<float> scale(m, -1.0f);
+    std::vector<int32_t> zero(m, -1);
+    t->quantize_rows_u8(m, k, x.data(), k, q.data(), k, scale.data(), zero.data());
     CHECK(scale[0] == 1.0f);
+    CHECK(zero[0] == 127);
     CHECK(scale[1] == 0.0f);
-    CHECK(scale[2] == 3e30f / 127.0f);
+    CHECK(zero[1] == 0);
+    const double hi2 = x[2 * k + k - 1], lo2 = x[2 * k + 7];
+    CHECK(scale[2] == static_cast<float>((hi2 - lo2) / 255.0));
+    CHECK(std::fabs(zero[2] + lo2 / ((hi2 - lo2) / 255.0)) <= 0.5);
+    CHECK(scale[3] == static_cast<float>(0.25 * k / 255.0));
+    CHECK(zero[3] == 0);
+    CHECK(zero[4] == 255);
     for (size_t p = 0; p < k; ++p) {
       INFO("p=" << p);
-      CHECK(static_cast<int>(q[p]) - 128 == want0[p]);
-      CHECK(q[k + p] == 128);
+      CHECK(static_cast<int>(q[p]) == want0[p]);
+      CHECK(q[k + p] == 0);
+      CHECK(q[4 * k + p] == 0);
     }
-    CHECK(q[2 * k + 7] == 1);  // -127 + 128
+    CHECK(q[2 * k + 7] == 0);
+    CHECK(q[3 * k + k - 1] == 255);
   }
 }
 
@@ -398,14 +481,15 @@ TEST_CASE("kernels: quantize_rows_u8 + quantize_columns_i8 + gemm_packed_i8 agai
   std::vector<int8_t> wq(k * n), packed(packed_i8_bytes(k, n));
   std::vector<int32_t> colsum(packed_i8_colsums(n));
   std::vector<float> w_scale(n), a_scale(m), c(m * n);
+  std::vector<int32_t> a_zero(m);
   quantize_columns_i8(w.data(), k, n, n, wq.data(), n, w_scale.data());
   pack_panels_i8(wq.data(), k, n, n, packed.data(), colsum.data());
   std::vector<uint8_t> a(m * k);
   for (const KernelTable* t : tables_under_test()) {
     INFO("isa=" << isa_str(t->isa));
-    t->quantize_rows_u8(m, k, x.data(), k, a.data(), k, a_scale.data());
-    t->gemm_packed_i8(m, n, k, a.data(), k, a_scale.data(), packed.data(), w_scale.data(), colsum.data(), nullptr,
-                      c.data(), n);
+    t->quantize_rows_u8(m, k, x.data(), k, a.data(), k, a_scale.data(), a_zero.data());
+    t->gemm_packed_i8(m, n, k, a.data(), k, a_scale.data(), a_zero.data(), packed.data(), w_scale.data(),
+                      colsum.data(), nullptr, c.data(), n);
     size_t bad = 0;
     for (size_t i = 0; i < m; ++i) {
       for (size_t j = 0; j < n; ++j) {

@@ -80,9 +80,10 @@ std::vector<float> scalar_int8_linear(const std::vector<float>& x, size_t m, con
   const size_t in = w.matrix.in, out = w.matrix.out;
   std::vector<uint8_t> q(m * in);
   std::vector<float> s(m), y(m * out);
-  kernels::scalar_table().quantize_rows_u8(m, in, x.data(), in, q.data(), in, s.data());
-  kernels::scalar_table().gemm_packed_i8(m, out, in, q.data(), in, s.data(), w.panels.data(), w.scale.data(),
-                                         w.colsum.data(), bias, y.data(), out);
+  std::vector<int32_t> z(m);
+  kernels::scalar_table().quantize_rows_u8(m, in, x.data(), in, q.data(), in, s.data(), z.data());
+  kernels::scalar_table().gemm_packed_i8(m, out, in, q.data(), in, s.data(), z.data(), w.panels.data(),
+                                         w.scale.data(), w.colsum.data(), bias, y.data(), out);
   return y;
 }
 
@@ -395,17 +396,23 @@ TEST_CASE("int8 files: packed and row-major storage give the same bits; info nam
     CHECK(std::string(cfg.weight_dtype) == "int8");
     bertrt_model_file_info fi{};
     REQUIRE(bertrt_model_get_file_info(model, &fi) == BERTRT_OK);
-    size_t int8_matrices = 0;
+    size_t int8_matrices = 0, f32_pooler = 0;
     for (size_t i = 0; i < fi.tensor_count; ++i) {
       bertrt_tensor_info ti{};
       REQUIRE(bertrt_model_get_tensor_info(model, i, &ti) == BERTRT_OK);
       const std::string name = ti.name;
       if (name == "embeddings.word_embeddings") CHECK(std::string(ti.dtype) == "f32");
+      if (name == "pooler.weight") {  // int8 files keep the pooler f32 (docs/format.md)
+        CHECK(std::string(ti.dtype) == "f32");
+        CHECK(std::string(ti.layout) == (pack ? "panel" : "row_major"));
+        ++f32_pooler;
+      }
       if (std::string(ti.dtype) != "i8") continue;
       ++int8_matrices;
       CHECK(std::string(ti.layout) == (pack ? "panel_i8" : "row_major"));
     }
-    CHECK(int8_matrices == static_cast<size_t>(4 * cfg.num_hidden_layers + 1));  // QKV, out, up, down; pooler
+    CHECK(int8_matrices == static_cast<size_t>(4 * cfg.num_hidden_layers));  // QKV, out, up, down
+    CHECK(f32_pooler == (cfg.has_pooler ? 1u : 0u));
     if (in.ids.empty()) in = random_inputs(cfg, 2, 33, rng);
     bertrt_session* s = nullptr;
     REQUIRE(bertrt_session_create(model, &s) == BERTRT_OK);
