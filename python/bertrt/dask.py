@@ -2,7 +2,7 @@
 
     python3 -m bertrt.dask MODEL --input corpus.txt --out-dir DIR [--output vectors.npy]
         [--scheduler tcp://HOST:8786 | --scheduler-file FILE | --workers N] [--partition-size 4096] [--batch-size N]
-        [--pool cls|mean|max|pooler] [--normalize | --no-normalize] [--max-length N] [--threads N]
+        [--batch-tokens 2048] [--pool cls|mean|max|pooler] [--normalize | --no-normalize] [--max-length N] [--threads N]
 
 From Python: bertrt.dask.embed_corpus(client, model_path, inputs, out_dir, ...) with a
 distributed.Client of your own; it returns a summary dict.
@@ -19,7 +19,7 @@ range in the corpus, and whether it is done. Running the same job again skips th
 present and valid (a float32 .npy file of the expected shape) and computes only the others.
 `--output` finally joins the shards, in order, into one float32 [N, H] `.npy`, the file
 `bertrt embed --input ... --output` writes (with `--chunk-size` equal to the partition size and
-the same `--batch-size`, or none on both sides, the vectors are the same bit for bit).
+the same `--batch-size` and `--batch-tokens`, the vectors are the same bit for bit).
 
 Lost workers: Dask runs a lost worker's tasks again elsewhere (`retries` more times for tasks
 that fail); a task that runs twice writes the same bytes twice, and the rename keeps the shard
@@ -275,7 +275,8 @@ def embed_partition(job, part):
     texts = read_partition(job["corpus"], part)
     m = worker_model(job["model"], job["threads"])
     try:
-        vectors = m.encode_texts(texts, batch_size=job["batch_size"], pooling=job["pooling"],
+        vectors = m.encode_texts(texts, batch_size=job["batch_size"], max_batch_tokens=job["batch_tokens"],
+                                 pooling=job["pooling"],
                                  normalize=job["normalize"], max_length=job["max_length"])
     except ValueError as e:
         raise JobError("%s lines %d-%d: %s" % (job["corpus"], part["first_line"], part["last_line"], e)) from None
@@ -293,11 +294,11 @@ def _file_identity(path):
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
-def _job_settings(corpus, model, partition_size, batch_size, pooling, normalize, max_length, info):
+def _job_settings(corpus, model, partition_size, batch_size, batch_tokens, pooling, normalize, max_length, info):
     return {
         "corpus": corpus, "corpus_file": _file_identity(corpus),
         "model": model, "model_file": _file_identity(model),
-        "partition_size": partition_size, "batch_size": batch_size,
+        "partition_size": partition_size, "batch_size": batch_size, "batch_tokens": batch_tokens,
         "pooling": pooling if pooling is not None else info["default_pool"],
         "normalize": bool(normalize) if normalize is not None else info["default_normalize"],
         "max_length": max_length if max_length is not None else info["max_length"],
@@ -319,8 +320,13 @@ def load_manifest(out_dir):
     return manifest
 
 
+# Settings added after the first manifests were written, with the value those jobs ran with.
+SETTINGS_BEFORE_THEY_EXISTED = {"batch_tokens": 2048}
+
+
 def _check_resumable(manifest, settings, out_dir):
-    old = manifest.get("settings", {})
+    old = dict(SETTINGS_BEFORE_THEY_EXISTED)
+    old.update(manifest.get("settings", {}))
     diffs = ["%s: %r in the manifest, %r now" % (k, old.get(k), v) for k, v in settings.items() if old.get(k) != v]
     if diffs:
         raise JobError("'%s' holds a job with other settings (%s); use another output folder, or remove the "
@@ -344,9 +350,11 @@ def _check_partitions(parts, settings, path):
             from None
 
 
-def _validate_args(partition_size, batch_size, max_length, threads, retries):
+def _validate_args(partition_size, batch_size, max_length, threads, retries, batch_tokens=2048):
     if not isinstance(partition_size, int) or isinstance(partition_size, bool) or partition_size <= 0:
         raise JobError("partition_size must be a positive integer, not %r" % (partition_size,))
+    if not isinstance(batch_tokens, int) or isinstance(batch_tokens, bool) or batch_tokens <= 0:
+        raise JobError("batch_tokens must be a positive integer, not %r" % (batch_tokens,))
     for name, value in [("batch_size", batch_size), ("max_length", max_length), ("threads", threads)]:
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):
             raise JobError("%s must be a positive integer or None, not %r" % (name, value))
@@ -354,8 +362,8 @@ def _validate_args(partition_size, batch_size, max_length, threads, retries):
         raise JobError("retries must be an integer >= 0, not %r" % (retries,))
 
 
-def embed_corpus(client, model_path, inputs, out_dir, *, partition_size=4096, batch_size=None, pooling=None,
-                 normalize=None, max_length=None, threads=None, retries=3, output=None, progress=None):
+def embed_corpus(client, model_path, inputs, out_dir, *, partition_size=4096, batch_size=None, batch_tokens=2048,
+                 pooling=None, normalize=None, max_length=None, threads=None, retries=3, output=None, progress=None):
     """Embeds a corpus on the cluster of a distributed.Client, resumably; returns a summary dict.
 
     model_path: a .bertrt model file; inputs: the corpus file (.txt, one text a line, or .jsonl
@@ -363,7 +371,8 @@ def embed_corpus(client, model_path, inputs, out_dir, *, partition_size=4096, ba
     manifest.json (a rerun with the same settings computes only the missing shards). The three
     paths must be the same on the workers (a shared file system on several machines).
     partition_size: texts per task and shard (the `--chunk-size` of `bertrt embed`).
-    batch_size (None: no cap, the token budget of `Model.encode_texts` sets the batches), pooling
+    batch_size (None: no cap, the token budget sets the batches), batch_tokens (the token budget of
+    one forward, `max_batch_tokens` of `Model.encode_texts`, `--batch-tokens` of `bertrt embed`), pooling
     (None: the model's), normalize (None: the model's), max_length (None: the model's): as
     `Model.encode_texts` and `bertrt embed`. threads: threads of each worker's model (None: the
     worker machine's CPUs). retries: reruns of a task that raises. output: also join the shards
@@ -384,7 +393,7 @@ def embed_corpus(client, model_path, inputs, out_dir, *, partition_size=4096, ba
         output = os.fspath(output) if output is not None else None
     except TypeError as e:
         raise JobError("model_path, inputs, out_dir and output must be paths: %s" % e) from None
-    _validate_args(partition_size, batch_size, max_length, threads, retries)
+    _validate_args(partition_size, batch_size, max_length, threads, retries, batch_tokens)
     if pooling is not None and pooling not in ("cls", "mean", "max", "pooler"):
         raise JobError("pooling must be cls, mean, max or pooler, not %r" % (pooling,))
     if output is not None and not output.endswith(".npy"):
@@ -399,7 +408,8 @@ def embed_corpus(client, model_path, inputs, out_dir, *, partition_size=4096, ba
     t0 = time.perf_counter()
 
     info = client.submit(model_info, model, threads, pure=False).result()
-    settings = _job_settings(corpus, model, partition_size, batch_size, pooling, normalize, max_length, info)
+    settings = _job_settings(corpus, model, partition_size, batch_size, batch_tokens, pooling, normalize, max_length,
+                             info)
     manifest = load_manifest(out_dir)
     if manifest is None:
         parts = scan_corpus(corpus, partition_size)
@@ -527,7 +537,9 @@ def _parser():
                        help="start a local cluster of N worker processes (default: 1)")
     p.add_argument("--partition-size", type=int, default=4096, metavar="N", help="texts per shard (default 4096)")
     p.add_argument("--batch-size", type=int, metavar="N",
-                   help="at most N texts per forward (default: no cap; each forward packs up to 2048 tokens)")
+                   help="at most N texts per forward (default: no cap; the token budget sets the batches)")
+    p.add_argument("--batch-tokens", type=int, default=2048, metavar="N",
+                   help="tokens per forward: texts are packed until the next would pass N (default 2048)")
     p.add_argument("--pool", choices=["cls", "mean", "max", "pooler"], help="default: the model's")
     norm = p.add_mutually_exclusive_group()
     norm.add_argument("--normalize", dest="normalize", action="store_true", default=None)
@@ -557,7 +569,8 @@ def main(argv=None):
 
     cluster = None
     try:
-        _validate_args(args.partition_size, args.batch_size, args.max_length, args.threads, args.retries)
+        _validate_args(args.partition_size, args.batch_size, args.max_length, args.threads, args.retries,
+                       args.batch_tokens)
         if args.output is not None and not args.output.endswith(".npy"):
             raise JobError("--output must end in .npy, not %r" % args.output)
         if args.workers is not None and args.workers <= 0:
@@ -574,7 +587,8 @@ def main(argv=None):
             client = Client(cluster)
         with client:
             s = embed_corpus(client, args.model, args.input, args.out_dir, partition_size=args.partition_size,
-                             batch_size=args.batch_size, pooling=args.pool, normalize=args.normalize,
+                             batch_size=args.batch_size, batch_tokens=args.batch_tokens, pooling=args.pool,
+                             normalize=args.normalize,
                              max_length=args.max_length, threads=threads, retries=args.retries, output=args.output,
                              progress=progress)
     except (RuntimeError, OSError, ValueError) as e:  # JobError, bertrt.Error, no scheduler, bad values

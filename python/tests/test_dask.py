@@ -272,11 +272,13 @@ class ClusterTest(unittest.TestCase):
                 f.write(json.dumps({"text": t, "id": k}) + ("\n\n" if k % 7 == 0 else "\n"))
         out_jl = os.path.join(_tmp, "match-jl")
         s = self.embed_corpus(pathlib.Path(jl), pathlib.Path(out_jl),  # os.PathLike paths
-                              partition_size=50, batch_size=5, pooling="cls", normalize=True, max_length=20)
+                              partition_size=50, batch_size=5, batch_tokens=64, pooling="cls", normalize=True,
+                              max_length=20)
         self.assertEqual((s["partitions"], s["rows"]), (6, 300))
         got, manifest = joined(out_jl)
         self.assertEqual(manifest["settings"]["pooling"], "cls")
-        ref = cli_embed(jl, 50, 5, "--pool", "cls", "--normalize", "--max-length", "20")
+        self.assertEqual(manifest["settings"]["batch_tokens"], 64)
+        ref = cli_embed(jl, 50, 5, "--batch-tokens", "64", "--pool", "cls", "--normalize", "--max-length", "20")
         self.assertTrue(np.array_equal(got, ref), "max diff %g" % float(np.abs(got - ref).max()))
 
     def test_resume_computes_only_missing_shards(self):
@@ -298,6 +300,7 @@ class ClusterTest(unittest.TestCase):
         with open(os.path.join(out_dir, bertrt.dask.MANIFEST)) as f:
             manifest = json.load(f)
         manifest["complete"] = False
+        del manifest["settings"]["batch_tokens"]  # as written before the setting existed: resumes as 2048
         with open(os.path.join(out_dir, bertrt.dask.MANIFEST), "w") as f:
             json.dump(manifest, f)
         kept = {k: os.stat(os.path.join(out_dir, "part-%05d.npy" % k)) for k in [0, 1, 3, 4, 6, 8]}
@@ -319,6 +322,9 @@ class ClusterTest(unittest.TestCase):
         with self.assertRaises(bertrt.dask.JobError) as e:
             self.embed_corpus(corpus, out_dir, partition_size=100, batch_size=8)
         self.assertIn("batch_size: None in the manifest, 8 now", str(e.exception))
+        with self.assertRaises(bertrt.dask.JobError) as e:
+            self.embed_corpus(corpus, out_dir, partition_size=100, batch_tokens=512)
+        self.assertIn("batch_tokens: 2048 in the manifest, 512 now", str(e.exception))
         with self.assertRaises(bertrt.dask.JobError) as e:
             self.embed_corpus(corpus, out_dir, partition_size=50)
         self.assertIn("partition_size", str(e.exception))
@@ -362,6 +368,8 @@ class ClusterTest(unittest.TestCase):
         for kw, words in [({"partition_size": 0}, "partition_size must be a positive integer"),
                           ({"batch_size": -1}, "batch_size must be a positive integer or None"),
                           ({"batch_size": True}, "batch_size must be a positive integer or None"),
+                          ({"batch_tokens": 0}, "batch_tokens must be a positive integer"),
+                          ({"batch_tokens": None}, "batch_tokens must be a positive integer"),
                           ({"partition_size": 2.5}, "partition_size must be a positive integer"),
                           ({"max_length": 0}, "max_length must be a positive integer or None"),
                           ({"pooling": "sum"}, "pooling must be cls, mean, max or pooler"),
