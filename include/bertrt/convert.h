@@ -38,6 +38,12 @@ typedef struct bertrt_convert_options {
    * (*ForSequenceClassification, *ForTokenClassification, *ForMaskedLM of every family);
    * nonzero: convert the base model alone, the head's tensors skipped with a note. */
   int no_heads;
+  /* 0 (the default): a "bf16" file holds its encoder, pooler and projection matrices packed for the
+   * bf16 dot-product kernels, and each layer's input rows are rounded to bf16 at run time; nonzero:
+   * bf16 storage only (the f32 panel layout, widened to f32 inside the f32 kernels; activations
+   * stay f32): slower where the CPU has bf16 dot-product instructions, and the same arithmetic as
+   * f32 on the stored weights. Ignored for other dtypes. */
+  int bf16_storage_only;
 } bertrt_convert_options;
 
 /* Converts the checkpoint in directory hf_dir into the model file out_path (replaced if it

@@ -16,6 +16,10 @@ struct ConvertOptions {
   // Weight matrices are stored pre-packed in the GEMM panel layout (kernels/gemm_packed.h) in the
   // file's dtype; false: row-major (as earlier converters wrote them; packed once at open).
   bool pack_matrices = true;
+  // bf16 files: the encoder, pooler and projection matrices in the bf16x2 layout of the bf16
+  // dot-product kernels (layer inputs rounded to bf16 at run time). false: bf16 storage only, in the
+  // f32 panel layout, widened to f32 inside the f32 kernel (activations stay f32).
+  bool bf16_dot = true;
   // Keep the task head that config.json's architecture names (sequence or token classification,
   // masked LM); false: the base model alone, the head's tensors skipped with a note.
   bool heads = true;

@@ -21,6 +21,7 @@ extern "C" BERTRT_API bertrt_status bertrt_convert(const char* hf_dir, const cha
     else if (!std::strcmp(dtype, "int8")) o.dtype = bertrt::format::TensorDType::i8;
     else throw Error(BERTRT_ERROR_INVALID_ARGUMENT, std::string("dtype must be f32, f16, bf16 or int8, not '") + dtype + "'");
     o.heads = !(options && options->no_heads);
+    o.bf16_dot = !(options && options->bf16_storage_only);
     if (options && options->note) {
       const bertrt_convert_note_fn note = options->note;
       void* user = options->note_user_data;

@@ -369,7 +369,7 @@ void WeightWriter::matrix(const std::string& name, const std::vector<float>& m, 
   static_assert(kernels::kBf16Panel == format::kPanelWidth);
   if (o_.dtype == format::TensorDType::i8) {  // int8 files (--dtype int8)
     add_int8_matrix(w_, name, m, static_cast<size_t>(in), static_cast<size_t>(out), o_.pack_matrices);
-  } else if (o_.dtype == format::TensorDType::bf16 && o_.pack_matrices && name.rfind("head.", 0) != 0) {
+  } else if (o_.dtype == format::TensorDType::bf16 && o_.bf16_dot && o_.pack_matrices && name.rfind("head.", 0) != 0) {
     // bf16 files: every matrix but the task heads' (those stay bf16 in layout 1, as the head stage reads them).
     add_bf16x2_matrix(w_, name, m, static_cast<size_t>(in), static_cast<size_t>(out));
   } else if (o_.pack_matrices) {

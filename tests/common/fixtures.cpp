@@ -70,10 +70,11 @@ std::string converted_model(const std::string& model, const std::string& dtype) 
   const std::string key = model + "@" + dtype;
   if (auto it = cache.find(key); it != cache.end()) return it->second;
   convert::ConvertOptions o;
-  o.dtype = dtype == "f16"    ? format::TensorDType::f16
-            : dtype == "bf16" ? format::TensorDType::bf16
-            : dtype == "int8" ? format::TensorDType::i8
-                              : format::TensorDType::f32;
+  o.dtype = dtype == "f16"                              ? format::TensorDType::f16
+            : dtype == "bf16" || dtype == "bf16-storage" ? format::TensorDType::bf16
+            : dtype == "int8"                            ? format::TensorDType::i8
+                                                         : format::TensorDType::f32;
+  o.bf16_dot = dtype != "bf16-storage";
   const std::string out = (temp_dir("model") / (model + "-" + dtype + ".bertrt")).string();
   convert::convert_directory((fixtures_dir() / "models" / model).string(), out, o);
   cache[key] = out;

@@ -210,3 +210,40 @@ TEST_CASE("bertrt info, embed and tokenize report bad options and an unusable BE
   }
   CHECK(tokens.out.find("\"ids\":[" + ids + "]") != std::string::npos);
 }
+
+TEST_CASE("bertrt convert --dtype bf16 --bf16-storage-only: bf16 weights, f32 arithmetic, the goldens of bf16 weights") {
+  // small-bf16's weights are bfloat16 values: stored as bf16 and computed in f32 they give the
+  // goldens within their tolerance (the bf16x2 files round activations too: test_bf16).
+  const std::string model = (temp_dir("cli-bf16s") / "small-bf16.bertrt").string();
+  REQUIRE(run("convert " + quote((fixtures_dir() / "models" / "small-bf16").string()) + " -o " + quote(model) +
+              " --dtype bf16 --bf16-storage-only") == 0);
+  int cases = 0;
+  for (const auto& c : fixture_cases()) {
+    if (c.model != "small-bf16" || !c.inputs.count("input_ids")) continue;
+    ++cases;
+    INFO(c.name);
+    std::string inputs;
+    std::vector<int64_t> mask;
+    size_t batch = 0, seq_len = 0;
+    for (const auto& [role, file] : c.inputs) {
+      const auto a = npy::read((c.dir / file).string());
+      batch = a.shape[0];
+      seq_len = a.shape[1];
+      if (role == "input_ids") inputs += " --input-ids " + quote((c.dir / file).string());
+      if (role == "attention_mask") {
+        inputs += " --attention-mask " + quote((c.dir / file).string());
+        mask = npy::as_int64(a, role);
+      }
+      if (role == "token_type_ids") inputs += " --token-type-ids " + quote((c.dir / file).string());
+      if (role == "position_ids") inputs += " --position-ids " + quote((c.dir / file).string());
+    }
+    const fs::path out = temp_dir("cli-bf16s-out");
+    REQUIRE(run("run " + quote(model) + " --stage forward --out " + quote(out.string()) + inputs) == 0);
+    compare(c, out, "last_hidden_state.npy", "last_hidden_state", mask, batch, seq_len);
+    compare(c, out, "pooler_output.npy", "pooler_output", mask, batch, seq_len);
+  }
+  CHECK(cases > 0);
+  // The option belongs to bf16 files only.
+  CHECK(run("convert " + quote((fixtures_dir() / "models" / "small").string()) + " -o " +
+            quote((temp_dir("cli-bf16s") / "x.bertrt").string()) + " --bf16-storage-only") != 0);
+}

@@ -169,7 +169,9 @@ TEST_CASE("f16 and bf16 storage reproduce the goldens of the models whose weight
     if (c.model == "small-f16") {
       SUBCASE(("f16 " + c.name).c_str()) { run_case(c, converted_model(c.model, "f16")); }
     } else if (c.model == "small-bf16") {
-      SUBCASE(("bf16 " + c.name).c_str()) { run_case(c, converted_model(c.model, "bf16")); }
+      // bf16 storage only (f32 activations): the bf16x2 dot-product files round activations to
+      // bf16, so they meet these goldens only by cosine (test_bf16).
+      SUBCASE(("bf16 " + c.name).c_str()) { run_case(c, converted_model(c.model, "bf16-storage")); }
     }
   }
 }
