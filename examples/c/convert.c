@@ -27,7 +27,8 @@ int main(int argc, char** argv) {
     fprintf(stderr, "usage: %s HF_DIR OUT.bertrt TEXT...\n", argv[0]);
     return 2;
   }
-  bertrt_convert_options options = {"f32", note, NULL, 0}; /* dtype, note, note_user_data, no_heads */
+  /* dtype, note, note_user_data, no_heads, bf16_storage_only */
+  bertrt_convert_options options = {"f32", note, NULL, 0, 0};
   bertrt_status s = bertrt_convert(argv[1], argv[2], &options);
   if (s != BERTRT_OK) return fail("bertrt_convert", s);
 

@@ -1,7 +1,7 @@
 /*
  * bertrt converter — a Hugging Face BERT checkpoint directory -> a bertrt model file.
  *
- *   bertrt_convert_options options = {"f16", NULL, NULL, 0};   // fields left out must be zero
+ *   bertrt_convert_options options = {"f16", NULL, NULL, 0, 0};   // fields left out must be zero
  *   if (bertrt_convert("path/to/bert-base-uncased", "bert-f16.bertrt", &options) != BERTRT_OK)
  *     fprintf(stderr, "%s\n", bertrt_last_error());
  *
