@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # libFuzzer targets (clang, ASan + UBSan), each for a bounded time from the seed corpora in fuzz/corpus.
-# BERTRT_FUZZ_SECONDS sets the time per target (run_fuzz.sh's default is 60; CI gives each 25 s,
+# BERTRT_FUZZ_SECONDS sets the time per target (run_fuzz.sh's default is 60; CI gives each 15 s,
 # two at a time, to stay inside its time budget; longer runs: fuzz/run_fuzz.sh FUZZER SEEDS SECONDS).
 set -uo pipefail
-export BERTRT_FUZZ_SECONDS=${BERTRT_FUZZ_SECONDS:-25}
+export BERTRT_FUZZ_SECONDS=${BERTRT_FUZZ_SECONDS:-15}
 dir=build-ci-fuzz
 [[ -d $dir ]] || CC=clang CXX=clang++ meson setup $dir --buildtype=debugoptimized -Dfuzzing=true -Dtests=false \
   -Dpython=disabled -Dbenchmarks=disabled || exit 1
