@@ -166,12 +166,14 @@ template <class D, int NP>
 inline void i8_rows(size_t m, const I8Tile& t) {
   const size_t tiles = (m + D::kMR - 1) / D::kMR, region = NP * kP * i8_k4(t.k);
   size_t tile = 0;
+  // One copy of t, whose row fields each tile then sets: a struct copy per tile (64-byte loads
+  // of fields just stored one by one) stalled on store forwarding at every tile.
+  I8Tile ti = t;
   for (size_t i = 0; i < m; ++tile) {
-    I8Tile ti = t;
-    ti.a += i * t.lda;
-    ti.a_scale += i;
-    ti.a_zero += i;
-    ti.c += i * t.ldc;
+    ti.a = t.a + i * t.lda;
+    ti.a_scale = t.a_scale + i;
+    ti.a_zero = t.a_zero + i;
+    ti.c = t.c + i * t.ldc;
     i8_prefetch_slice(ti, tile, tiles, region);
     const size_t left = m - i;
     size_t rows = left < D::kMR ? left : D::kMR;

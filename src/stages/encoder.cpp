@@ -9,7 +9,7 @@
 // int8 matrices read their input rows quantized (stages/quantized.h) into one workspace buffer:
 // the LayerNorm jobs quantize the rows they write when the next matrix (FFN up, the next QKV) is
 // int8; the layer input of the first QKV, the attention context and the FFN activations get a
-// quantize phase of their own (one job per row block), since no single job writes whole rows.
+// quantize phase of their own (one job per 4-row chunk), since no single job writes whole rows.
 // panel_bf16x2 matrices read their input rows converted to bf16 (stages/linear.h, Bf16Rows) at
 // the same places, into a buffer of their own.
 #include <algorithm>
@@ -25,6 +25,10 @@ static_assert(kernels::kPackedPanel == format::kPanelWidth, "model file panel wi
 namespace {
 
 constexpr size_t kLayerNormRows = 16;
+// Rows per job of a conversion phase (int8 quantization, bf16 rounding of the layer input, the
+// attention context and the FFN activations): small enough that a 32-row input splits across
+// threads (a whole 96-row block per job left one thread converting while the others waited).
+constexpr size_t kConvertRows = 4;
 
 // FLOPs of one layer over the rows that are computed (up to each sequence's last valid token).
 double layer_flops(const ModelConfig& c, const Sequences& seqs) {
@@ -56,6 +60,8 @@ class EncoderRun {
     // Padded: each sequence's rows up to its last valid token; packed: every row, in blocks that
     // run across sequence boundaries.
     rows_ = seqs.packed() ? row_blocks(ws, 1, n_, nullptr) : row_blocks(ws, seqs.batch, seqs.seq_len, seqs.spans);
+    chunks_ = seqs.packed() ? row_blocks_in(ws.row_chunks, 1, n_, nullptr, kConvertRows)
+                            : row_blocks_in(ws.row_chunks, seqs.batch, seqs.seq_len, seqs.spans, kConvertRows);
     const bool int8 = any_int8();
     if (int8) xq_buffer_ = quantized_rows(ws, n_, std::max(h, c_.intermediate_size));
     const bool bf16 = any_bf16x2();
@@ -100,10 +106,10 @@ class EncoderRun {
   // The buffer for rows of k columns.
   QuantizedRows xq(size_t k) const { return QuantizedRows{xq_buffer_.q, xq_buffer_.scale, xq_buffer_.zero, k}; }
 
-  // xq(k) (and xb(k)) = the computed rows of src [N, k], one job per row block.
+  // xq(k) (and xb(k)) = the computed rows of src [N, k], one job per chunk of kConvertRows rows.
   void quantize(PhaseWalker& walk, const float* src, size_t k) {
-    walk.phase(static_cast<long>(rows_.count),
-               [&](long j) { convert(src, rows_.pairs[2 * j], rows_.pairs[2 * j + 1], k); });
+    walk.phase(static_cast<long>(chunks_.count),
+               [&](long j) { convert(src, chunks_.pairs[2 * j], chunks_.pairs[2 * j + 1], k); });
   }
 
   void linear(PhaseWalker& walk, const float* src, const WeightMatrix& w, const float* bias, kernels::Activation act,
@@ -162,7 +168,7 @@ class EncoderRun {
   float* attentions_;
   float *qkv_ = nullptr, *context_ = nullptr, *projected_ = nullptr, *attn_norm_ = nullptr, *ffn_ = nullptr;
   AttentionPlan plan_;
-  RowBlocks rows_;
+  RowBlocks rows_, chunks_;
   QuantizedRows xq_buffer_;
   Bf16Rows xb_buffer_;
   PhaseSync* sync_ = nullptr;

@@ -52,12 +52,17 @@ void convert_rows_bf16(const float* x, size_t r0, size_t rows, const Bf16Rows& b
 }
 
 RowBlocks row_blocks(Workspace& ws, size_t batch, size_t seq_len, const KeySpan* spans) {
+  return row_blocks_in(ws.row_blocks, batch, seq_len, spans, kRowBlock);
+}
+
+RowBlocks row_blocks_in(std::vector<size_t>& store, size_t batch, size_t seq_len, const KeySpan* spans,
+                        size_t block) {
   RowBlocks rb;
   rb.batch = batch;
   rb.seq_len = seq_len;
   rb.spans = spans;
-  const size_t T = seq_len, per_seq = (T + kRowBlock - 1) / kRowBlock;
-  size_t* pairs = grow(ws.row_blocks, 2 * (spans ? batch * per_seq : (batch * T + kRowBlock - 1) / kRowBlock));
+  const size_t T = seq_len, per_seq = (T + block - 1) / block;
+  size_t* pairs = grow(store, 2 * (spans ? batch * per_seq : (batch * T + block - 1) / block));
   auto add = [&](size_t r0, size_t rows) {
     pairs[2 * rb.count] = r0;
     pairs[2 * rb.count + 1] = rows;
@@ -66,9 +71,9 @@ RowBlocks row_blocks(Workspace& ws, size_t batch, size_t seq_len, const KeySpan*
   };
   if (spans) {
     for (size_t b = 0; b < batch; ++b)
-      for (size_t r0 = 0; r0 < spans[b].end; r0 += kRowBlock) add(b * T + r0, std::min(kRowBlock, spans[b].end - r0));
+      for (size_t r0 = 0; r0 < spans[b].end; r0 += block) add(b * T + r0, std::min(block, spans[b].end - r0));
   } else {
-    for (size_t r0 = 0; r0 < batch * T; r0 += kRowBlock) add(r0, std::min(kRowBlock, batch * T - r0));
+    for (size_t r0 = 0; r0 < batch * T; r0 += block) add(r0, std::min(block, batch * T - r0));
   }
   rb.pairs = pairs;
   return rb;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <vector>
 
 #include "model/model.h"
 #include "stages/quantized.h"
@@ -30,6 +31,9 @@ struct RowBlocks {
   const KeySpan* spans = nullptr;
 };
 RowBlocks row_blocks(Workspace& ws, size_t batch, size_t seq_len, const KeySpan* spans);
+// The same rows in blocks of up to `block` rows, the pairs kept in `store`.
+RowBlocks row_blocks_in(std::vector<size_t>& store, size_t batch, size_t seq_len, const KeySpan* spans,
+                        size_t block);
 
 // Activation rows converted to bf16 for panel_bf16x2 matrices: a [rows, ld] bf16, ld = k
 // rounded up to even (kernels/gemm_bf16.h). Converting a row depends on that row alone.

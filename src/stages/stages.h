@@ -30,6 +30,7 @@ struct Workspace {
   AlignedVector<float> ping, pong; // [N, H]  layer outputs when the caller keeps no hidden states
   AlignedVector<float> scores;     // [threads, T, T], then [threads, T] softmax 1 / row sums
   std::vector<size_t> row_blocks;  // (first row, rows) pairs of the packed GEMM's row blocks
+  std::vector<size_t> row_chunks;  // the same rows in the encoder's smaller conversion chunks
   AlignedVector<float> attn_pack;  // [threads, 2, T rounded up to 16, head_dim] packed K^T and V
   AlignedVector<float> pooled;     // [B, H]
   std::vector<int64_t> ids;      // [N] default position/type ids
