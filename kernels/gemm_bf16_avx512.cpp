@@ -1,8 +1,10 @@
 // AVX-512F bf16x2 GEMM for CPUs without AVX512_BF16, and the f32 -> bf16 row conversion.
 // GEMM: each 64-byte block (16 columns x one k pair) widened to two zmm of f32 (the even k by a
 // 16-bit left shift, the odd k by masking the low half), the row's pair likewise, then two FMAs
-// per accumulator in the scalar twin's order (odd k first): bit-identical to it. Tiles of up to
-// 6 rows x 32 columns (12 accumulators, 4 widened weight vectors, 2 broadcasts).
+// per accumulator in the scalar twin's order (odd k first): bit-identical to it. The tile's rows
+// are widened to f32 once per chunk of pairs (impl_gemm_bf16_avx512.h, kWidenRows), so each FMA
+// takes its activation as a broadcast load. Tiles of up to 8 rows x 32 columns (16 accumulators,
+// 4 widened weight vectors).
 #include "kernels/impl_gemm_bf16_avx512.h"
 #include "kernels/isa_kernels.h"
 
@@ -10,8 +12,9 @@ namespace bertrt::kernels::avx512 {
 namespace {
 
 struct DotWiden {
-  static constexpr int kMR = 6;
+  static constexpr int kMR = 12;
   static constexpr int kNP = 2;
+  static constexpr bool kWidenRows = true;
   struct W {
     __m512 even, odd;
   };
@@ -28,6 +31,15 @@ struct DotWiden {
   static __m512 dot(__m512 acc, const A& a, const W& w) {
     return _mm512_fmadd_ps(a.even, w.even, _mm512_fmadd_ps(a.odd, w.odd, acc));
   }
+  static __m512 dot_f32(__m512 acc, float even, float odd, const W& w) {
+    return _mm512_fmadd_ps(_mm512_set1_ps(even), w.even, _mm512_fmadd_ps(_mm512_set1_ps(odd), w.odd, acc));
+  }
+};
+
+// The same arithmetic through the per-pair k loop of the vdpbf16ps tiles (gemm_packed_bf16x2_pairs).
+struct DotWidenPairs : DotWiden {
+  static constexpr int kMR = 6;
+  static constexpr bool kWidenRows = false;
 };
 
 // 16 f32 -> 16 bf16 as 32-bit lanes (kernels/gemm_bf16.h: f32_to_bf16_rne).
@@ -46,6 +58,11 @@ inline __m512i to_bf16_lanes(__m512i u) {
 void gemm_packed_bf16x2(size_t m, size_t n, size_t k, const uint16_t* a, size_t lda, const uint16_t* bp,
                         const float* bias, float* c, size_t ldc) {
   bf16_gemm<DotWiden>(m, n, k, a, lda, bp, bias, c, ldc);
+}
+
+void gemm_packed_bf16x2_pairs(size_t m, size_t n, size_t k, const uint16_t* a, size_t lda, const uint16_t* bp,
+                              const float* bias, float* c, size_t ldc) {
+  bf16_gemm<DotWidenPairs>(m, n, k, a, lda, bp, bias, c, ldc);
 }
 
 void convert_rows_bf16(size_t m, size_t k, const float* x, size_t ldx, uint16_t* out, size_t ldo) {

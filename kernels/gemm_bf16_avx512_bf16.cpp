@@ -4,8 +4,9 @@
 // instruction Dot policy. Compiled with -mavx512bf16 for this file only; the table takes it when
 // cpuid reports AVX512_BF16 (kernels/dispatch.cpp). vdpbf16ps computes the scalar twin's sums
 // (odd k, then even k, each bf16 product exact) but flushes subnormal accumulators to zero.
-// The development machine lacks AVX512_BF16: the tile template is tested there through the
-// widening policy (gemm_bf16_avx512.cpp); this policy runs only where the CPU has the extension.
+// The development machine lacks AVX512_BF16: the tile template's per-pair k loop is tested there
+// with widening arithmetic (gemm_packed_bf16x2_pairs in gemm_bf16_avx512.cpp); this policy runs
+// only where the CPU has the extension.
 #include "kernels/impl_gemm_bf16_avx512.h"
 #include "kernels/isa_kernels.h"
 
@@ -15,6 +16,7 @@ namespace {
 struct DotBf16 {
   static constexpr int kMR = 6;
   static constexpr int kNP = 4;
+  static constexpr bool kWidenRows = false;
   using W = __m512bh;
   using A = __m512bh;
   static W load(const uint16_t* p) { return reinterpret_cast<__m512bh>(_mm512_loadu_si512(p)); }

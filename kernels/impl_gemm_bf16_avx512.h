@@ -5,6 +5,10 @@
 //   W          the block as loaded (raw or widened), load(block) -> W
 //   A          a row's pair prepared, prep(word) -> A
 //   dot(acc, a, w) accumulates one pair into 16 f32 lanes (lane c = column c)
+//   kWidenRows  true: the tile's rows are widened to f32 a chunk of pairs at a time into a stack
+//               buffer first, and dot_f32(acc, even, odd, w) takes the pair's two values as
+//               broadcasts from that buffer (a load each, no ALU work per row and pair); false:
+//               prep() per row and pair
 // Column blocks of kNP panels outside, row tiles of kMR rows inside, so that a block's panels
 // stay in cache while every row tile streams through them; the last block and tile are narrower
 // (fewer panels, fewer rows, masked stores for the last columns). Every loop over rows and panels
@@ -45,6 +49,23 @@ inline uint32_t bf16_pair(const uint16_t* a) {
   return w;
 }
 
+// Pairs per chunk of the widened rows (a tile of R rows keeps R x 1 KiB on the stack).
+constexpr size_t kBfChunk = 128;
+
+// count (even, <= 2 kBfChunk) bf16 values -> f32 (exact: the bf16 bits are the f32's high half).
+inline void bf16_widen(const uint16_t* src, size_t count, float* dst) {
+  size_t i = 0;
+  for (; i + 16 <= count; i += 16) {
+    const __m512i v = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i)));
+    _mm512_store_ps(dst + i, _mm512_castsi512_ps(_mm512_slli_epi32(v, 16)));
+  }
+  if (i < count) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (count - i)) - 1u);
+    const __m512i v = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, src + i));
+    _mm512_store_ps(dst + i, _mm512_castsi512_ps(_mm512_slli_epi32(v, 16)));
+  }
+}
+
 template <class D, int R, int NP>
 __attribute__((noinline)) void bf16_tile(const Bf16Tile& t) {
   const size_t ps = kBfP * 2 * t.pairs, lda = t.lda;
@@ -54,16 +75,33 @@ __attribute__((noinline)) void bf16_tile(const Bf16Tile& t) {
 #pragma GCC unroll 8
     for (int q = 0; q < NP; ++q) acc[r][q] = _mm512_setzero_ps();
   const uint16_t* b = t.b0;
-  const uint16_t* a = t.a;
-  for (size_t g = 0; g < t.pairs; ++g, b += 2 * kBfP, a += 2) {
-    typename D::W w[NP];
+  if constexpr (D::kWidenRows) {
+    alignas(64) float rows[R][2 * kBfChunk];
+    for (size_t g0 = 0; g0 < t.pairs; g0 += kBfChunk) {
+      const size_t n = t.pairs - g0 < kBfChunk ? t.pairs - g0 : kBfChunk;
+      for (int r = 0; r < R; ++r) bf16_widen(t.a + static_cast<size_t>(r) * lda + 2 * g0, 2 * n, rows[r]);
+      for (size_t g = 0; g < n; ++g, b += 2 * kBfP) {
+        typename D::W w[NP];
 #pragma GCC unroll 8
-    for (int q = 0; q < NP; ++q) w[q] = D::load(b + static_cast<size_t>(q) * ps);
+        for (int q = 0; q < NP; ++q) w[q] = D::load(b + static_cast<size_t>(q) * ps);
 #pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) {
-      const typename D::A av = D::prep(bf16_pair(a + static_cast<size_t>(r) * lda));
+        for (int r = 0; r < R; ++r)
 #pragma GCC unroll 8
-      for (int q = 0; q < NP; ++q) acc[r][q] = D::dot(acc[r][q], av, w[q]);
+          for (int q = 0; q < NP; ++q) acc[r][q] = D::dot_f32(acc[r][q], rows[r][2 * g], rows[r][2 * g + 1], w[q]);
+      }
+    }
+  } else {
+    const uint16_t* a = t.a;
+    for (size_t g = 0; g < t.pairs; ++g, b += 2 * kBfP, a += 2) {
+      typename D::W w[NP];
+#pragma GCC unroll 8
+      for (int q = 0; q < NP; ++q) w[q] = D::load(b + static_cast<size_t>(q) * ps);
+#pragma GCC unroll 16
+      for (int r = 0; r < R; ++r) {
+        const typename D::A av = D::prep(bf16_pair(a + static_cast<size_t>(r) * lda));
+#pragma GCC unroll 8
+        for (int q = 0; q < NP; ++q) acc[r][q] = D::dot(acc[r][q], av, w[q]);
+      }
     }
   }
 #pragma GCC unroll 8

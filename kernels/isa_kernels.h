@@ -61,6 +61,10 @@ void gemm_packed_i8_vnni(size_t m, size_t n, size_t k, const uint8_t* a, size_t 
 // vdpbf16ps (kernels/gemm_bf16_avx512_bf16.cpp), taken when cpuid reports AVX512_BF16.
 void gemm_packed_bf16x2_bf16(size_t m, size_t n, size_t k, const uint16_t* a, size_t lda, const uint16_t* bp,
                              const float* bias, float* c, size_t ldc);
+// The widening arithmetic on the k loop the vdpbf16ps variant runs (each row's pair broadcast from
+// a register per step): that loop's test on CPUs without AVX512_BF16; tests and benchmarks only.
+void gemm_packed_bf16x2_pairs(size_t m, size_t n, size_t k, const uint16_t* a, size_t lda, const uint16_t* bp,
+                              const float* bias, float* c, size_t ldc);
 }
 #endif
 #if defined(__aarch64__)

@@ -42,9 +42,12 @@ std::vector<Variant> find_variants() {
         exact);
   }
 #if defined(BERTRT_KERNELS_X86)
-  if (cpu_supports(Isa::avx512)) add("gemm_packed_bf16x2__avx512 (widening)", avx512::gemm_packed_bf16x2, true);
+  if (cpu_supports(Isa::avx512)) {
+    add("gemm_packed_bf16x2__avx512 (widening)", avx512::gemm_packed_bf16x2, true);
+    add("gemm_packed_bf16x2__avx512 (widening, per-pair k loop)", avx512::gemm_packed_bf16x2_pairs, true);
+  }
   if (cpu_has(CpuExt::avx512_bf16)) add("gemm_packed_bf16x2__avx512_bf16", avx512::gemm_packed_bf16x2_bf16, false);
-  else MESSAGE("skipping gemm_packed_bf16x2__avx512_bf16: CPU lacks AVX512_BF16 (the widening policy of the same tile template is tested)");
+  else MESSAGE("skipping gemm_packed_bf16x2__avx512_bf16: CPU lacks AVX512_BF16 (its k loop is tested with widening arithmetic)");
 #endif
 #if defined(BERTRT_KERNELS_NEON)
   add("gemm_packed_bf16x2__neon (widening)", neon::gemm_packed_bf16x2, true);

@@ -8,16 +8,14 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <limits>
-#include <map>
-#include <nlohmann/json.hpp>
 #include <random>
-#include <sstream>
 
 #include "bertrt/bertrt.h"
 #include "c_api_types.h"
 #include "common/fixtures.h"
+#include "common/forward_checks.h"
+#include "common/isa.h"
 #include "convert/convert.h"
 #include "format/model_file.h"
 #include "kernels/gemm_bf16.h"
@@ -34,14 +32,6 @@ namespace kernels = bertrt::kernels;
 namespace {
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
-
-bool isa_unavailable() {
-  if (const char* why = bertrt_kernel_isa_error()) {
-    MESSAGE("skipped: " << std::string(why));
-    return true;
-  }
-  return false;
-}
 
 std::vector<float> random_vector(size_t n, std::mt19937& rng) {
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
@@ -104,53 +94,12 @@ TEST_CASE("linear() on bf16x2 panels: the scalar kernels' result, the same bits 
 
 namespace {
 
-struct GoldenCase {
-  std::string model, name;
-  fs::path dir;
-  std::map<std::string, std::string> inputs, outputs;
-};
-
-std::vector<GoldenCase> golden_cases(const fs::path& root) {
-  std::ifstream f(root / "manifest.json");
-  const nlohmann::json doc = nlohmann::json::parse(f);
-  std::vector<GoldenCase> out;
-  for (const auto& c : doc["cases"])
-    out.push_back({c["model"], c["case"], root / c["dir"].get<std::string>(),
-                   c["inputs"].get<std::map<std::string, std::string>>(),
-                   c["outputs"].get<std::map<std::string, std::string>>()});
-  return out;
-}
-
 std::string convert_bf16(const fs::path& model_dir, const std::string& tag, bool pack = true) {
-  static std::map<std::string, std::string> cache;
-  const std::string key = model_dir.string() + (pack ? "@packed" : "@row_major");
-  if (auto it = cache.find(key); it != cache.end()) return it->second;
   bertrt::convert::ConvertOptions o;
   o.dtype = bertrt::format::TensorDType::bf16;
   o.pack_matrices = pack;
-  const std::string out = (temp_dir("bf16") / (tag + (pack ? "" : "-row-major") + ".bertrt")).string();
-  bertrt::convert::convert_directory(model_dir.string(), out, o);
-  cache[key] = out;
-  return out;
+  return converted_with(model_dir, tag, o);
 }
-
-double cosine(const float* a, const float* b, size_t n) {
-  double ab = 0.0, aa = 0.0, bb = 0.0;
-  for (size_t i = 0; i < n; ++i) {
-    ab += static_cast<double>(a[i]) * b[i];
-    aa += static_cast<double>(a[i]) * a[i];
-    bb += static_cast<double>(b[i]) * b[i];
-  }
-  return ab / std::sqrt(aa * bb);  // NaN for an unwritten (NaN) element
-}
-
-std::vector<int64_t> ids_input(const GoldenCase& c, const char* role) {
-  auto it = c.inputs.find(role);
-  if (it == c.inputs.end()) return {};
-  return npy::as_int64(npy::read((c.dir / it->second).string()), role);
-}
-
-const int64_t* ptr(const std::vector<int64_t>& v) { return v.empty() ? nullptr : v.data(); }
 
 // Every encoder matrix and the pooler in panel_bf16x2; the word embeddings bf16 row-major.
 void check_layouts(bertrt_model* model) {
@@ -172,70 +121,6 @@ void check_layouts(bertrt_model* model) {
   CHECK(bf16x2 == static_cast<size_t>(4 * cfg.num_hidden_layers + (cfg.has_pooler ? 1 : 0)));
 }
 
-// The case's forward: last_hidden_state per valid token and pooler_output per row against the f32
-// goldens by cosine.
-void check_case(const GoldenCase& c, const std::string& model_path) {
-  bertrt_model* model = nullptr;
-  REQUIRE_MESSAGE(bertrt_model_open(model_path.c_str(), nullptr, &model) == BERTRT_OK, bertrt_last_error());
-  bertrt_config cfg{};
-  REQUIRE(bertrt_model_get_config(model, &cfg) == BERTRT_OK);
-  CHECK(std::string(cfg.weight_dtype) == "bf16");
-  check_layouts(model);
-  bertrt_session* session = nullptr;
-  REQUIRE(bertrt_session_create(model, &session) == BERTRT_OK);
-  const auto ids = ids_input(c, "input_ids"), mask = ids_input(c, "attention_mask"),
-             types = ids_input(c, "token_type_ids"), positions = ids_input(c, "position_ids");
-  std::vector<float> embeds;
-  const npy::Array shape_src = npy::read((c.dir / c.inputs.at(ids.empty() ? "inputs_embeds" : "input_ids")).string());
-  const size_t B = shape_src.shape[0], T = shape_src.shape[1], H = static_cast<size_t>(cfg.hidden_size);
-  if (ids.empty()) embeds = npy::as_float32(shape_src, "inputs_embeds");
-  const bool pooler = cfg.has_pooler && c.outputs.count("pooler_output");
-  std::vector<float> last(B * T * H, kNaN), pooled(B * H, kNaN);
-  bertrt_forward_inputs in{};
-  in.input_ids = ptr(ids);
-  in.inputs_embeds = ids.empty() ? embeds.data() : nullptr;
-  in.attention_mask = ptr(mask);
-  in.token_type_ids = ptr(types);
-  in.position_ids = ptr(positions);
-  in.batch = B;
-  in.seq_len = T;
-  bertrt_forward_outputs out{};
-  out.last_hidden_state = last.data();
-  out.pooler_output = pooler ? pooled.data() : nullptr;
-  REQUIRE_MESSAGE(bertrt_session_forward(session, &in, &out) == BERTRT_OK, bertrt_last_error());
-
-  bool finite = true;
-  for (float v : last) finite = finite && std::isfinite(v);
-  CHECK_MESSAGE(finite, c.model << "/" << c.name << ": an element of last_hidden_state is not finite (unwritten?)");
-  const std::vector<float> golden = npy::as_float32(npy::read((c.dir / c.outputs.at("last_hidden_state")).string()), "golden");
-  REQUIRE(golden.size() == last.size());
-  double min_tok = 1.0;
-  size_t tokens = 0;
-  for (size_t r = 0; r < B * T; ++r)
-    if (mask.empty() || mask[r] != 0) {
-      const double cs = cosine(&last[r * H], &golden[r * H], H);
-      min_tok = std::isnan(cs) ? -1.0 : std::min(min_tok, cs);
-      ++tokens;
-    }
-  std::ostringstream line;
-  line << c.model << "/" << c.name << ": last_hidden_state cosine min " << min_tok << " over " << tokens << " tokens";
-  CHECK_MESSAGE(min_tok >= 0.999, line.str());
-  if (pooler) {
-    const std::vector<float> gp = npy::as_float32(npy::read((c.dir / c.outputs.at("pooler_output")).string()), "golden");
-    REQUIRE(gp.size() == pooled.size());
-    double min_pool = 1.0;
-    for (size_t b = 0; b < B; ++b) {
-      const double cs = cosine(&pooled[b * H], &gp[b * H], H);
-      min_pool = std::isnan(cs) ? -1.0 : std::min(min_pool, cs);
-    }
-    line << "; pooler_output cosine min " << min_pool;
-    CHECK_MESSAGE(min_pool >= 0.9995, line.str());
-  }
-  MESSAGE(line.str());
-  bertrt_session_free(session);
-  bertrt_model_free(model);
-}
-
 }  // namespace
 
 TEST_CASE("bf16 files: every BERT fixture case within cosine 0.999 (tokens) and 0.9995 (pooler) of the f32 goldens") {
@@ -243,46 +128,13 @@ TEST_CASE("bf16 files: every BERT fixture case within cosine 0.999 (tokens) and 
   const auto cases = golden_cases(fixtures_dir());
   REQUIRE(cases.size() == 40);
   for (const auto& c : cases)
-    SUBCASE((c.model + "/" + c.name).c_str()) { check_case(c, convert_bf16(fixtures_dir() / "models" / c.model, c.model)); }
+    SUBCASE((c.model + "/" + c.name).c_str()) {
+      check_golden_cosine(c, convert_bf16(fixtures_dir() / "models" / c.model, c.model), "bf16", {0.999, 0.9995},
+                          check_layouts);
+    }
 }
 
 namespace {
-
-struct Inputs {
-  size_t batch = 0, seq = 0;
-  std::vector<int64_t> ids, mask;
-};
-
-Inputs random_inputs(const bertrt_config& cfg, size_t batch, size_t seq, std::mt19937& rng) {
-  Inputs in{batch, seq, std::vector<int64_t>(batch * seq), std::vector<int64_t>(batch * seq, 1)};
-  for (auto& id : in.ids) id = std::uniform_int_distribution<int64_t>(1, cfg.vocab_size - 1)(rng);
-  for (size_t b = 1; b < batch; ++b) {
-    const size_t pad = std::uniform_int_distribution<size_t>(1, seq / 2)(rng);
-    for (size_t t = seq - pad; t < seq; ++t) in.mask[b * seq + t] = 0;
-  }
-  return in;
-}
-
-// last_hidden_state and (with pooler) pooler_output of one forward, NaN-filled before.
-std::vector<float> forward(bertrt_session* s, const Inputs& in, size_t hidden, bool pooler) {
-  std::vector<float> out((in.batch * in.seq + (pooler ? in.batch : 0)) * hidden, kNaN);
-  bertrt_forward_inputs fi{};
-  fi.input_ids = in.ids.data();
-  fi.attention_mask = in.mask.data();
-  fi.batch = in.batch;
-  fi.seq_len = in.seq;
-  bertrt_forward_outputs fo{};
-  fo.last_hidden_state = out.data();
-  fo.pooler_output = pooler ? out.data() + in.batch * in.seq * hidden : nullptr;
-  REQUIRE_MESSAGE(bertrt_session_forward(s, &fi, &fo) == BERTRT_OK, bertrt_last_error());
-  return out;
-}
-
-bool all_finite(const std::vector<float>& v) {
-  for (float x : v)
-    if (!std::isfinite(x)) return false;
-  return true;
-}
 
 struct Opened {
   bertrt_model* model = nullptr;
@@ -310,14 +162,14 @@ TEST_CASE("bf16 forward: bit-identical at 1, 2 and 3 threads, with the work spli
   for (const auto& [batch, seq] : {std::pair<size_t, size_t>{3, 11}, {2, 120}}) {
     CAPTURE(batch);
     CAPTURE(seq);
-    const Inputs in = random_inputs(m.cfg, batch, seq, rng);
+    const RandomInputs in = random_inputs(m.cfg, batch, seq, rng);
     REQUIRE(bertrt_session_set_threads(m.session, 1) == BERTRT_OK);
-    const std::vector<float> expected = forward(m.session, in, H, true);
+    const std::vector<float> expected = forward_outputs(m.session, in, H, true);
     CHECK(all_finite(expected));
     for (int threads : {2, 3}) {
       CAPTURE(threads);
       REQUIRE(bertrt_session_set_threads(m.session, threads) == BERTRT_OK);
-      CHECK(forward(m.session, in, H, true) == expected);
+      CHECK(forward_outputs(m.session, in, H, true) == expected);
     }
   }
   core::set_min_flops_per_thread(4e6);
@@ -347,9 +199,9 @@ TEST_CASE("bf16 forward_packed: each sequence's rows as that sequence alone give
   CHECK(all_finite(last));
   for (size_t b = 0; b < lengths.size(); ++b) {
     CAPTURE(b);
-    Inputs one{1, lengths[b], std::vector<int64_t>(ids.begin() + offsets[b], ids.begin() + offsets[b + 1]),
+    RandomInputs one{1, lengths[b], std::vector<int64_t>(ids.begin() + offsets[b], ids.begin() + offsets[b + 1]),
                std::vector<int64_t>(lengths[b], 1)};
-    const std::vector<float> alone = forward(m.session, one, H, true);
+    const std::vector<float> alone = forward_outputs(m.session, one, H, true);
     double worst = 0.0;
     for (size_t i = 0; i < lengths[b] * H; ++i)
       worst = std::max(worst, static_cast<double>(std::fabs(last[static_cast<size_t>(offsets[b]) * H + i] - alone[i])));
@@ -363,13 +215,13 @@ TEST_CASE("row-major bf16 files (the layout-1 runtime path) still run, close to 
   if (isa_unavailable()) return;
   const fs::path dir = fixtures_dir() / "models" / "small";
   std::mt19937 rng(std::random_device{}());
-  Inputs in;
+  RandomInputs in;
   std::vector<std::vector<float>> results;
   for (bool pack : {true, false}) {
     Opened m(convert_bf16(dir, "small", pack));
     CHECK(std::string(m.cfg.weight_dtype) == "bf16");
     if (in.ids.empty()) in = random_inputs(m.cfg, 2, 33, rng);
-    results.push_back(forward(m.session, in, static_cast<size_t>(m.cfg.hidden_size), true));
+    results.push_back(forward_outputs(m.session, in, static_cast<size_t>(m.cfg.hidden_size), true));
     CHECK(all_finite(results.back()));
   }
   // Per valid token and per pooled row: both files hold the same bf16 weights, one runs the

@@ -21,6 +21,7 @@
 
 #include "bertrt/bertrt.h"
 #include "common/fixtures.h"
+#include "common/isa.h"
 
 using namespace bertrt::testing;
 namespace fs = std::filesystem;
@@ -192,14 +193,6 @@ void run_case(const CliCase& c, const std::string& model_file) {
 
 // meson runs this test once per BERTRT_ISA level; on a CPU that lacks the level the tool cannot
 // open a model, so the run is skipped with a note instead of failing.
-bool isa_unavailable() {
-  if (const char* why = bertrt_kernel_isa_error()) {
-    MESSAGE("skipped: " << std::string(why));
-    return true;
-  }
-  return false;
-}
-
 CliCase make_case(const nlohmann::json& j) {
   CliCase c{j, families_dir() / j["dir"].get<std::string>(),
             j["model"].get<std::string>() + "/" + j["case"].get<std::string>(), {}, 0, 0};

@@ -12,6 +12,7 @@
 
 #include "bertrt/bertrt.h"
 #include "common/fixtures.h"
+#include "common/isa.h"
 #include "convert/convert.h"
 
 using namespace bertrt::testing;
@@ -256,14 +257,6 @@ void run_case(const Case& c, const std::string& model_path, const std::string& f
 
 // meson runs this test once per BERTRT_ISA level; on a CPU that lacks the level, opening a model
 // is an error (BERTRT_ERROR_UNSUPPORTED), so the run is skipped with a note instead of failing.
-bool isa_unavailable() {
-  if (const char* why = bertrt_kernel_isa_error()) {
-    MESSAGE("skipped: " << std::string(why));
-    return true;
-  }
-  return false;
-}
-
 struct Opened {
   bertrt_model* model = nullptr;
   bertrt_session* session = nullptr;

@@ -7,6 +7,7 @@
 
 #include "bertrt/bertrt.h"
 #include "common/fixtures.h"
+#include "common/isa.h"
 
 using namespace bertrt::testing;
 namespace npy = bertrt::npy;
@@ -142,14 +143,6 @@ void run_case(const FixtureCase& c, const std::string& model_path) {
 
 // meson runs this test once per BERTRT_ISA level; on a CPU that lacks the level, opening a model
 // is an error (BERTRT_ERROR_UNSUPPORTED), so the run is skipped with a note instead of failing.
-bool isa_unavailable() {
-  if (const char* why = bertrt_kernel_isa_error()) {
-    MESSAGE("skipped: " << std::string(why));
-    return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 TEST_CASE("every fixture case matches its goldens through the C API") {

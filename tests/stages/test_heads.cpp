@@ -17,6 +17,7 @@
 
 #include "bertrt/bertrt.h"
 #include "common/fixtures.h"
+#include "common/isa.h"
 #include "convert/convert.h"
 #include "threads/phases.h"
 
@@ -161,14 +162,6 @@ bertrt_head_kind expected_kind(const std::string& head) {
 }
 
 // meson runs this test once per BERTRT_ISA level; on a CPU that lacks it, opening is UNSUPPORTED.
-bool isa_unavailable() {
-  if (const char* why = bertrt_kernel_isa_error()) {
-    MESSAGE("skipped: " << std::string(why));
-    return true;
-  }
-  return false;
-}
-
 // Flat token indices: every valid token of the case in random order, some repeated, and masked
 // ones before their row's last valid token (the full head computes those like any token).
 std::vector<int64_t> random_positions(const Case& c, std::mt19937& rng) {

@@ -8,17 +8,16 @@
 #include <cmath>
 #include <algorithm>
 #include <cstring>
-#include <fstream>
 #include <limits>
-#include <nlohmann/json.hpp>
 #include <random>
-#include <sstream>
 
 #include "bertrt/bertrt.h"
 #include "bertrt/convert.h"
 #include "c_api_types.h"
 #include "common/error.h"
 #include "common/fixtures.h"
+#include "common/forward_checks.h"
+#include "common/isa.h"
 #include "convert/convert.h"
 #include "format/model_file.h"
 #include "kernels/gemm_i8.h"
@@ -35,14 +34,6 @@ namespace kernels = bertrt::kernels;
 namespace {
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
-
-bool isa_unavailable() {
-  if (const char* why = bertrt_kernel_isa_error()) {
-    MESSAGE("skipped: " << std::string(why));
-    return true;
-  }
-  return false;
-}
 
 std::vector<float> random_vector(size_t n, std::mt19937& rng) {
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
@@ -163,122 +154,11 @@ TEST_CASE("linear() on int8 panels over sequences: rows after the last valid tok
 
 namespace {
 
-struct GoldenCase {
-  std::string model, name;
-  fs::path dir;
-  std::map<std::string, std::string> inputs, outputs;
-};
-
-std::vector<GoldenCase> golden_cases(const fs::path& root) {
-  std::ifstream f(root / "manifest.json");
-  const nlohmann::json doc = nlohmann::json::parse(f);
-  std::vector<GoldenCase> out;
-  for (const auto& c : doc["cases"])
-    out.push_back({c["model"], c["case"], root / c["dir"].get<std::string>(),
-                   c["inputs"].get<std::map<std::string, std::string>>(),
-                   c["outputs"].get<std::map<std::string, std::string>>()});
-  return out;
-}
-
 std::string convert_int8(const fs::path& model_dir, const std::string& tag, bool pack = true) {
-  static std::map<std::string, std::string> cache;
-  const std::string key = model_dir.string() + (pack ? "@packed" : "@row_major");
-  if (auto it = cache.find(key); it != cache.end()) return it->second;
   bertrt::convert::ConvertOptions o;
   o.dtype = bertrt::format::TensorDType::i8;
   o.pack_matrices = pack;
-  const std::string out = (temp_dir("int8") / (tag + (pack ? "" : "-row-major") + ".bertrt")).string();
-  bertrt::convert::convert_directory(model_dir.string(), out, o);
-  cache[key] = out;
-  return out;
-}
-
-double cosine(const float* a, const float* b, size_t n) {
-  double ab = 0.0, aa = 0.0, bb = 0.0;
-  for (size_t i = 0; i < n; ++i) {
-    ab += static_cast<double>(a[i]) * b[i];
-    aa += static_cast<double>(a[i]) * a[i];
-    bb += static_cast<double>(b[i]) * b[i];
-  }
-  return ab / std::sqrt(aa * bb);  // NaN for an unwritten (NaN) element
-}
-
-struct Figures {
-  double min_cos = 1.0, sum_cos = 0.0, max_abs = 0.0;
-  size_t count = 0;
-  void add(double cos, const float* got, const float* want, size_t n) {
-    min_cos = std::isnan(cos) ? -1.0 : std::min(min_cos, cos);
-    sum_cos += cos;
-    ++count;
-    for (size_t i = 0; i < n; ++i) max_abs = std::max(max_abs, static_cast<double>(std::fabs(got[i] - want[i])));
-  }
-  double mean() const { return count ? sum_cos / static_cast<double>(count) : 0.0; }
-};
-
-std::vector<int64_t> ids_input(const GoldenCase& c, const char* role) {
-  auto it = c.inputs.find(role);
-  if (it == c.inputs.end()) return {};
-  return npy::as_int64(npy::read((c.dir / it->second).string()), role);
-}
-
-const int64_t* ptr(const std::vector<int64_t>& v) { return v.empty() ? nullptr : v.data(); }
-
-// The case's forward on an int8 file: last_hidden_state per valid token and pooler_output per row
-// against the f32 goldens by cosine.
-void check_case(const GoldenCase& c, const std::string& model_path) {
-  bertrt_model* model = nullptr;
-  REQUIRE_MESSAGE(bertrt_model_open(model_path.c_str(), nullptr, &model) == BERTRT_OK, bertrt_last_error());
-  bertrt_config cfg{};
-  REQUIRE(bertrt_model_get_config(model, &cfg) == BERTRT_OK);
-  CHECK(std::string(cfg.weight_dtype) == "int8");
-  bertrt_session* session = nullptr;
-  REQUIRE(bertrt_session_create(model, &session) == BERTRT_OK);
-  const auto ids = ids_input(c, "input_ids"), mask = ids_input(c, "attention_mask"),
-             types = ids_input(c, "token_type_ids"), positions = ids_input(c, "position_ids");
-  std::vector<float> embeds;
-  const npy::Array shape_src = npy::read((c.dir / c.inputs.at(ids.empty() ? "inputs_embeds" : "input_ids")).string());
-  const size_t B = shape_src.shape[0], T = shape_src.shape[1], H = static_cast<size_t>(cfg.hidden_size);
-  if (ids.empty()) embeds = npy::as_float32(shape_src, "inputs_embeds");
-  const bool pooler = cfg.has_pooler && c.outputs.count("pooler_output");
-  std::vector<float> last(B * T * H, kNaN), pooled(B * H, kNaN);
-  bertrt_forward_inputs in{};
-  in.input_ids = ptr(ids);
-  in.inputs_embeds = ids.empty() ? embeds.data() : nullptr;
-  in.attention_mask = ptr(mask);
-  in.token_type_ids = ptr(types);
-  in.position_ids = ptr(positions);
-  in.batch = B;
-  in.seq_len = T;
-  bertrt_forward_outputs out{};
-  out.last_hidden_state = last.data();
-  out.pooler_output = pooler ? pooled.data() : nullptr;
-  REQUIRE_MESSAGE(bertrt_session_forward(session, &in, &out) == BERTRT_OK, bertrt_last_error());
-
-  bool finite = true;
-  for (float v : last) finite = finite && std::isfinite(v);
-  CHECK_MESSAGE(finite, c.model << "/" << c.name << ": an element of last_hidden_state is not finite (unwritten?)");
-  const std::vector<float> golden = npy::as_float32(npy::read((c.dir / c.outputs.at("last_hidden_state")).string()), "golden");
-  REQUIRE(golden.size() == last.size());
-  Figures tokens;
-  for (size_t r = 0; r < B * T; ++r)
-    if (mask.empty() || mask[r] != 0)
-      tokens.add(cosine(&last[r * H], &golden[r * H], H), &last[r * H], &golden[r * H], H);
-  std::ostringstream line;
-  line << c.model << "/" << c.name << ": last_hidden_state cosine min " << tokens.min_cos << " mean " << tokens.mean()
-       << " over " << tokens.count << " tokens, max abs diff " << tokens.max_abs;
-  CHECK_MESSAGE(tokens.min_cos >= 0.99, line.str());
-  if (pooler) {
-    const std::vector<float> gp = npy::as_float32(npy::read((c.dir / c.outputs.at("pooler_output")).string()), "golden");
-    REQUIRE(gp.size() == pooled.size());
-    Figures rows;
-    for (size_t b = 0; b < B; ++b) rows.add(cosine(&pooled[b * H], &gp[b * H], H), &pooled[b * H], &gp[b * H], H);
-    line << "; pooler_output cosine min " << rows.min_cos << " mean " << rows.mean() << ", max abs diff "
-         << rows.max_abs;
-    CHECK_MESSAGE(rows.min_cos >= 0.995, line.str());
-  }
-  MESSAGE(line.str());
-  bertrt_session_free(session);
-  bertrt_model_free(model);
+  return converted_with(model_dir, tag, o);
 }
 
 }  // namespace
@@ -288,7 +168,9 @@ TEST_CASE("int8 files: every BERT fixture case within cosine 0.99 (tokens) and 0
   const auto cases = golden_cases(fixtures_dir());
   REQUIRE(cases.size() == 40);
   for (const auto& c : cases)
-    SUBCASE((c.model + "/" + c.name).c_str()) { check_case(c, convert_int8(fixtures_dir() / "models" / c.model, c.model)); }
+    SUBCASE((c.model + "/" + c.name).c_str()) {
+      check_golden_cosine(c, convert_int8(fixtures_dir() / "models" / c.model, c.model), "int8", {0.99, 0.995});
+    }
 }
 
 TEST_CASE("int8 files: every family fixture body within cosine 0.99 (tokens) and 0.995 (pooler) of the f32 goldens") {
@@ -297,53 +179,19 @@ TEST_CASE("int8 files: every family fixture body within cosine 0.99 (tokens) and
   const auto cases = golden_cases(root);
   REQUIRE(!cases.empty());
   for (const auto& c : cases)
-    SUBCASE((c.model + "/" + c.name).c_str()) { check_case(c, convert_int8(root / "models" / c.model, c.model)); }
+    SUBCASE((c.model + "/" + c.name).c_str()) {
+      check_golden_cosine(c, convert_int8(root / "models" / c.model, c.model), "int8", {0.99, 0.995});
+    }
 }
 
 // ---------------------------------------------------------------- threads, storage, errors
 
 namespace {
 
-struct Inputs {
-  size_t batch = 0, seq = 0;
-  std::vector<int64_t> ids, mask;
-};
-
-Inputs random_inputs(const bertrt_config& cfg, size_t batch, size_t seq, std::mt19937& rng) {
-  Inputs in{batch, seq, std::vector<int64_t>(batch * seq), std::vector<int64_t>(batch * seq, 1)};
-  for (auto& id : in.ids) id = std::uniform_int_distribution<int64_t>(1, cfg.vocab_size - 1)(rng);
-  for (size_t b = 1; b < batch; ++b) {
-    const size_t pad = std::uniform_int_distribution<size_t>(1, seq / 2)(rng);
-    for (size_t t = seq - pad; t < seq; ++t) in.mask[b * seq + t] = 0;
-  }
-  return in;
-}
-
-// last_hidden_state and (with pooler) pooler_output of one forward, NaN-filled before.
-std::vector<float> forward(bertrt_session* s, const Inputs& in, size_t hidden, bool pooler) {
-  std::vector<float> out((in.batch * in.seq + (pooler ? in.batch : 0)) * hidden, kNaN);
-  bertrt_forward_inputs fi{};
-  fi.input_ids = in.ids.data();
-  fi.attention_mask = in.mask.data();
-  fi.batch = in.batch;
-  fi.seq_len = in.seq;
-  bertrt_forward_outputs fo{};
-  fo.last_hidden_state = out.data();
-  fo.pooler_output = pooler ? out.data() + in.batch * in.seq * hidden : nullptr;
-  REQUIRE_MESSAGE(bertrt_session_forward(s, &fi, &fo) == BERTRT_OK, bertrt_last_error());
-  return out;
-}
-
 int threads_that_worked(const bertrt_session* s) {
   int n = 0;
   for (long jobs : s->impl.jobs_by_thread()) n += jobs > 0 ? 1 : 0;
   return n;
-}
-
-bool all_finite(const std::vector<float>& v) {
-  for (float x : v)
-    if (!std::isfinite(x)) return false;
-  return true;
 }
 
 }  // namespace
@@ -363,15 +211,15 @@ TEST_CASE("int8 forward: bit-identical at 1 and 3 threads, with the work split")
   for (const auto& [batch, seq] : {std::pair<size_t, size_t>{3, 11}, {2, 120}}) {
     CAPTURE(batch);
     CAPTURE(seq);
-    const Inputs in = random_inputs(cfg, batch, seq, rng);
+    const RandomInputs in = random_inputs(cfg, batch, seq, rng);
     REQUIRE(bertrt_session_set_threads(s, 1) == BERTRT_OK);
     // Without the pooler: the encoder's run is the last one, whose jobs per thread are counted.
-    const std::vector<float> expected = forward(s, in, H, false);
+    const std::vector<float> expected = forward_outputs(s, in, H, false);
     CHECK(all_finite(expected));
     REQUIRE(bertrt_session_set_threads(s, 3) == BERTRT_OK);
     int most = 0;
     for (int attempt = 0; attempt < 50 && most < 2; ++attempt) {
-      CHECK(forward(s, in, H, false) == expected);
+      CHECK(forward_outputs(s, in, H, false) == expected);
       most = std::max(most, threads_that_worked(s));
     }
     CHECK(most >= 2);
@@ -386,7 +234,7 @@ TEST_CASE("int8 files: packed and row-major storage give the same bits; info nam
   const fs::path dir = fixtures_dir() / "models" / "small";
   std::vector<std::vector<float>> results;
   std::mt19937 rng(std::random_device{}());
-  Inputs in;
+  RandomInputs in;
   for (bool pack : {true, false}) {
     CAPTURE(pack);
     bertrt_model* model = nullptr;
@@ -416,7 +264,7 @@ TEST_CASE("int8 files: packed and row-major storage give the same bits; info nam
     if (in.ids.empty()) in = random_inputs(cfg, 2, 33, rng);
     bertrt_session* s = nullptr;
     REQUIRE(bertrt_session_create(model, &s) == BERTRT_OK);
-    results.push_back(forward(s, in, static_cast<size_t>(cfg.hidden_size), true));
+    results.push_back(forward_outputs(s, in, static_cast<size_t>(cfg.hidden_size), true));
     CHECK(all_finite(results.back()));
     bertrt_session_free(s);
     bertrt_model_free(model);

@@ -19,6 +19,7 @@
 
 #include "bertrt/bertrt.h"
 #include "common/fixtures.h"
+#include "common/isa.h"
 #include "common/status.h"
 #include "convert/convert.h"
 
@@ -28,14 +29,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
-
-bool isa_unavailable() {
-  if (const char* why = bertrt_kernel_isa_error()) {
-    MESSAGE("skipped: " << std::string(why));
-    return true;
-  }
-  return false;
-}
 
 // A model file: a BERT fixture by name ("small", "small:int8") or a family fixture folder.
 std::string model_file(const std::string& name) {

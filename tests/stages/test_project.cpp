@@ -13,6 +13,7 @@
 
 #include "bertrt/bertrt.hpp"
 #include "common/fixtures.h"
+#include "common/isa.h"
 #include "convert/convert.h"
 
 using namespace bertrt::testing;
@@ -39,14 +40,6 @@ std::vector<float> random_vectors(size_t n, std::mt19937& rng) {
 }
 
 std::vector<float> read_floats(const fs::path& path) { return npy::as_float32(npy::read(path.string()), path.string()); }
-
-bool isa_unavailable() {
-  if (const char* why = bertrt_kernel_isa_error()) {
-    MESSAGE("skipped: " << std::string(why));
-    return true;
-  }
-  return false;
-}
 
 }  // namespace
 

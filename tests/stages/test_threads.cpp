@@ -17,30 +17,16 @@
 #include "bertrt/bertrt.h"
 #include "c_api_types.h"
 #include "common/fixtures.h"
+#include "common/forward_checks.h"
 #include "threads/phases.h"
 
 using namespace bertrt::testing;
 
 namespace {
 
-// Inputs of one forward: random ids, and rows padded by different amounts (masked keys and
-// skipped rows in every phase).
-struct Inputs {
-  size_t batch = 0, seq = 0;
-  std::vector<int64_t> ids, mask;
-};
-
-Inputs random_inputs(const bertrt_config& cfg, size_t batch, size_t seq, std::mt19937& rng) {
-  Inputs in{batch, seq, std::vector<int64_t>(batch * seq), std::vector<int64_t>(batch * seq, 1)};
-  for (auto& id : in.ids) id = std::uniform_int_distribution<int64_t>(1, cfg.vocab_size - 1)(rng);
-  for (size_t b = 1; b < batch; ++b) {
-    const size_t pad = std::uniform_int_distribution<size_t>(1, seq / 2)(rng);
-    for (size_t t = seq - pad; t < seq; ++t) in.mask[b * seq + t] = 0;
-  }
-  return in;
-}
-
-bertrt_status forward(bertrt_session* s, const Inputs& in, std::vector<float>& out) {
+// Forwards on random_inputs (common/forward_checks.h): random ids, rows padded by different
+// amounts (masked keys and skipped rows in every phase).
+bertrt_status forward(bertrt_session* s, const RandomInputs& in, std::vector<float>& out) {
   bertrt_forward_inputs fi{};
   fi.input_ids = in.ids.data();
   fi.attention_mask = in.mask.data();
@@ -76,7 +62,7 @@ TEST_CASE("one session at 1, 2, 3, 4 threads: bit-identical, and the work really
     CAPTURE(dtype);
     Fixture f(dtype);
     std::mt19937 rng(std::random_device{}());
-    const Inputs in = random_inputs(f.cfg, 4, 128, rng);  // ~65 MFLOP per layer: splits at the default cut-off
+    const RandomInputs in = random_inputs(f.cfg, 4, 128, rng);  // ~65 MFLOP per layer: splits at the default cut-off
     std::vector<float> expected(in.batch * in.seq * f.hidden());
     bertrt_session* s = nullptr;
     REQUIRE(bertrt_session_create(f.model, &s) == BERTRT_OK);
@@ -146,7 +132,7 @@ TEST_CASE("a packed batch at 1, 2, 3 threads: bit-identical, and the work really
 TEST_CASE("the work cut-off lifted: tiny shapes split too, with the same bits") {
   Fixture f;
   std::mt19937 rng(std::random_device{}());
-  const Inputs in = random_inputs(f.cfg, 3, 11, rng);
+  const RandomInputs in = random_inputs(f.cfg, 3, 11, rng);
   std::vector<float> expected(in.batch * in.seq * f.hidden());
   bertrt_session* s = nullptr;
   REQUIRE(bertrt_session_create(f.model, &s) == BERTRT_OK);
@@ -170,7 +156,7 @@ TEST_CASE("8 sessions x 4 threads on one model at once: results equal the single
   Fixture f;
   constexpr int kSessions = 8;
   std::mt19937 rng(std::random_device{}());
-  std::vector<Inputs> inputs;
+  std::vector<RandomInputs> inputs;
   for (int k = 0; k < kSessions; ++k) inputs.push_back(random_inputs(f.cfg, 4, 96 + 4 * static_cast<size_t>(k), rng));
   std::vector<std::vector<float>> expected(kSessions);
   bertrt_session* single = nullptr;
@@ -214,7 +200,7 @@ TEST_CASE("8 sessions x 4 threads on one model at once: results equal the single
 TEST_CASE("sessions started and freed while other sessions run") {
   Fixture f;
   std::mt19937 rng(std::random_device{}());
-  const Inputs in = random_inputs(f.cfg, 2, 64, rng);
+  const RandomInputs in = random_inputs(f.cfg, 2, 64, rng);
   std::vector<float> expected(in.ids.size() * f.hidden());
   bertrt_session* single = nullptr;
   REQUIRE(bertrt_session_create(f.model, &single) == BERTRT_OK);
@@ -266,7 +252,7 @@ TEST_CASE("BERTRT_NUM_THREADS sets the default thread count, and a bad value is 
   if (env == nullptr) return;
   Fixture f;
   std::mt19937 rng(std::random_device{}());
-  const Inputs in = random_inputs(f.cfg, 4, 128, rng);
+  const RandomInputs in = random_inputs(f.cfg, 4, 128, rng);
   std::vector<float> out(in.ids.size() * f.hidden(), std::numeric_limits<float>::quiet_NaN());
   bertrt_session* s = nullptr;
   REQUIRE(bertrt_session_create(f.model, &s) == BERTRT_OK);  // threads 0: the default
