@@ -88,7 +88,7 @@ TEST_CASE("one session at 1, 2, 3, 4 threads: bit-identical, and the work really
 }
 
 TEST_CASE("a packed batch at 1, 2, 3 threads: bit-identical, and the work really splits") {
-  for (const char* dtype : {"f32", "int8"}) {
+  for (const char* dtype : {"f32", "bf16", "int8"}) {
     CAPTURE(dtype);
     Fixture f(dtype);
     std::mt19937 rng(std::random_device{}());
