@@ -86,6 +86,7 @@ LinearJobs::LinearJobs(const RowBlocks& rb, int parts, const float* x, const Wei
 
 long LinearJobs::share_begin(int q) const {
   if (q == parts_) return jobs();
+  if (split_columns()) return static_cast<long>(rb_.count) * (col_blocks_ * q / parts_);
   return col_blocks_ * static_cast<long>(rows_begin(q));
 }
 
@@ -105,8 +106,15 @@ void LinearJobs::run(long job, int q, long local) const {
     return;
   }
   const size_t n = w_.out;
-  const size_t rb0 = rows_begin(q), nrb = rows_begin(q + 1) - rb0;
-  const size_t cb = static_cast<size_t>(local) / nrb, rb = rb0 + static_cast<size_t>(local) % nrb;
+  size_t cb = 0, rb = 0;
+  if (split_columns()) {  // jobs column block by column block, every row block in each
+    cb = static_cast<size_t>(job) / rb_.count;
+    rb = static_cast<size_t>(job) % rb_.count;
+  } else {
+    const size_t rb0 = rows_begin(q), nrb = rows_begin(q + 1) - rb0;
+    cb = static_cast<size_t>(local) / nrb;
+    rb = rb0 + static_cast<size_t>(local) % nrb;
+  }
   const size_t c0 = cb * kColBlock, r0 = rb_.pairs[2 * rb], rows = rb_.pairs[2 * rb + 1];
   const size_t cols = std::min(kColBlock, n - c0);
   float* yb = y_ + r0 * n + c0;

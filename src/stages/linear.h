@@ -52,7 +52,8 @@ void convert_rows_bf16(const float* x, size_t r0, size_t rows, const Bf16Rows& b
 // (column block, row block); the last job zeroes the rows after each sequence's last valid token
 // (so that every output is finite and independent of earlier calls). Share q holds the jobs of
 // the q-th contiguous range of row blocks, column block by column block: a thread works on its own
-// rows and one weight slice at a time. An int8 matrix (w.int8) reads its input from xq, the rows
+// rows and one weight slice at a time. With fewer row blocks than shares (short inputs), share q
+// holds the q-th contiguous range of column blocks instead, over every row block. An int8 matrix (w.int8) reads its input from xq, the rows
 // of x quantized beforehand (quantized.h), a panel_bf16x2 matrix from xb, the rows of x converted
 // to bf16 beforehand; x is then unused.
 class LinearJobs {
@@ -67,6 +68,9 @@ class LinearJobs {
 
  private:
   size_t rows_begin(int q) const { return rb_.count * static_cast<size_t>(q) / static_cast<size_t>(parts_); }
+  // Fewer row blocks than shares: the shares cut the columns instead (a thread then walks
+  // adjacent column blocks, whose weights each kernel call prefetches for the next).
+  bool split_columns() const { return rb_.count < static_cast<size_t>(parts_); }
   void zero_skipped_rows() const;
   RowBlocks rb_;
   int parts_;
