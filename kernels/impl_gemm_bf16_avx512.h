@@ -74,6 +74,16 @@ inline void bf16_widen(const uint16_t* src, size_t count, float* dst) {
   }
 }
 
+// One k step's block of each panel (panel q at b + q * ps), each with its prefetch ahead.
+template <class D, int NP>
+__attribute__((always_inline)) inline void bf16_load_step(typename D::W (&w)[NP], const uint16_t* b, size_t ps) {
+#pragma GCC unroll 8
+  for (int q = 0; q < NP; ++q) {
+    bf16_prefetch_ahead(b + static_cast<size_t>(q) * ps);
+    w[q] = D::load(b + static_cast<size_t>(q) * ps);
+  }
+}
+
 template <class D, int R, int NP>
 __attribute__((noinline)) void bf16_tile(const Bf16Tile& t) {
   const size_t ps = kBfP * 2 * t.pairs, lda = t.lda;
@@ -90,11 +100,7 @@ __attribute__((noinline)) void bf16_tile(const Bf16Tile& t) {
       for (int r = 0; r < R; ++r) bf16_widen(t.a + static_cast<size_t>(r) * lda + 2 * g0, 2 * n, rows[r]);
       for (size_t g = 0; g < n; ++g, b += 2 * kBfP) {
         typename D::W w[NP];
-#pragma GCC unroll 8
-        for (int q = 0; q < NP; ++q) {
-          bf16_prefetch_ahead(b + static_cast<size_t>(q) * ps);
-          w[q] = D::load(b + static_cast<size_t>(q) * ps);
-        }
+        bf16_load_step<D, NP>(w, b, ps);
 #pragma GCC unroll 16
         for (int r = 0; r < R; ++r)
 #pragma GCC unroll 8
@@ -105,11 +111,7 @@ __attribute__((noinline)) void bf16_tile(const Bf16Tile& t) {
     const uint16_t* a = t.a;
     for (size_t g = 0; g < t.pairs; ++g, b += 2 * kBfP, a += 2) {
       typename D::W w[NP];
-#pragma GCC unroll 8
-      for (int q = 0; q < NP; ++q) {
-        bf16_prefetch_ahead(b + static_cast<size_t>(q) * ps);
-        w[q] = D::load(b + static_cast<size_t>(q) * ps);
-      }
+      bf16_load_step<D, NP>(w, b, ps);
 #pragma GCC unroll 16
       for (int r = 0; r < R; ++r) {
         const typename D::A av = D::prep(bf16_pair(a + static_cast<size_t>(r) * lda));
